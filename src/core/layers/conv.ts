@@ -1,0 +1,189 @@
+/** Conv2d with PyTorch semantics: per-axis kernel/stride/dilation, explicit or same/valid padding, groups. */
+import {
+  type Pair,
+  type Padding4,
+  samePadding,
+  ShapeError,
+  symmetricPadding,
+  expectFeatureMap,
+  windowOutput,
+} from '../shape';
+import { bool, int, pair, padding, type PaddingValue } from './fields';
+import { defineLayer, type Tensor, type TF } from './types';
+
+export interface Conv2dParams {
+  out_channels: number;
+  kernel_size: Pair;
+  stride: Pair;
+  padding: PaddingValue;
+  dilation: Pair;
+  groups: number;
+  bias: boolean;
+}
+
+export function resolveConvPadding(
+  p: Pick<Conv2dParams, 'padding' | 'kernel_size' | 'stride' | 'dilation'>,
+): Padding4 {
+  if (p.padding === 'valid') return symmetricPadding([0, 0]);
+  if (p.padding === 'same') {
+    if (p.stride[0] !== 1 || p.stride[1] !== 1) {
+      throw new ShapeError(
+        `padding 'same' needs stride 1 (PyTorch does not support it for strided convolutions); stride is ${p.stride.join('×')}. Give the padding as numbers instead`,
+        'padding',
+      );
+    }
+    return samePadding(p.kernel_size, p.dilation);
+  }
+  return symmetricPadding(p.padding);
+}
+
+/** Pads NHWC activations on H and W with a constant. */
+export function padSpatial(tf: TF, x: Tensor, pad: Padding4, value = 0): Tensor {
+  if (pad.top === 0 && pad.bottom === 0 && pad.left === 0 && pad.right === 0) return x;
+  return tf.pad(
+    x,
+    [
+      [0, 0],
+      [pad.top, pad.bottom],
+      [pad.left, pad.right],
+      [0, 0],
+    ],
+    value,
+  );
+}
+
+/** A 2-D convolution on NHWC input with a PyTorch-layout weight [O, I/g, kh, kw]. */
+export function conv2dNHWC(
+  tf: TF,
+  x: Tensor,
+  weight: Tensor,
+  {
+    stride,
+    dilation,
+    groups,
+    pad,
+  }: { stride: Pair; dilation: Pair; groups: number; pad: Padding4 },
+): Tensor {
+  const padded = padSpatial(tf, x, pad);
+  // tfjs refuses stride > 1 together with dilation > 1: convolve densely, then subsample.
+  const bothStrideAndDilation =
+    (stride[0] > 1 || stride[1] > 1) && (dilation[0] > 1 || dilation[1] > 1);
+  const convStride: Pair = bothStrideAndDilation ? [1, 1] : stride;
+  const filter = tf.transpose(weight, [2, 3, 1, 0]) as tfc4;
+  const convolve = (input: Tensor, f: Tensor) =>
+    tf.conv2d(input as tfc4, f as tfc4, convStride, 'valid', 'NHWC', dilation);
+  let y: Tensor;
+  if (groups === 1) {
+    y = convolve(padded, filter);
+  } else {
+    const inputs = tf.split(padded, groups, 3);
+    const filters = tf.split(filter, groups, 3);
+    y = tf.concat(
+      inputs.map((input, g) => convolve(input, filters[g])),
+      3,
+    );
+  }
+  if (bothStrideAndDilation) {
+    const [n, h, w, c] = y.shape;
+    y = tf.stridedSlice(y, [0, 0, 0, 0], [n, h, w, c], [1, stride[0], stride[1], 1]);
+  }
+  return y;
+}
+type tfc4 = import('@tensorflow/tfjs-core').Tensor4D;
+
+export const Conv2d = defineLayer<Conv2dParams>({
+  type: 'Conv2d',
+  label: 'Conv2d',
+  category: 'convolution',
+  description:
+    'Slides learned kernels over the image (cross-correlation); input channels are inferred.',
+  inputs: { min: 1, max: 1 },
+  fields: {
+    out_channels: int({ default: 6, min: 1, help: 'Number of output channels (kernels).' }),
+    kernel_size: pair({ default: 3, help: 'Kernel height and width.' }),
+    stride: pair({ default: 1, help: 'Step between windows along height and width.' }),
+    padding: padding({
+      default: 0,
+      help: "Zeros added on each side: a number, [height, width], 'same' (stride 1) or 'valid'.",
+    }),
+    dilation: pair({ default: 1, help: 'Spacing between kernel taps.' }),
+    groups: int({
+      default: 1,
+      min: 1,
+      help: 'Split channels into this many independent groups (ResNeXt).',
+    }),
+    bias: bool({ default: true, help: 'Add a learned bias per output channel.' }),
+  },
+  infer([input], p) {
+    const [n, c, h, w] = expectFeatureMap(input, 'Conv2d');
+    if (c % p.groups !== 0 || p.out_channels % p.groups !== 0) {
+      throw new ShapeError(
+        `groups=${p.groups} must divide both the input channels (${c}) and out_channels (${p.out_channels})`,
+        'groups',
+      );
+    }
+    const pad = resolveConvPadding(p);
+    const [oh, ow] = windowOutput('Conv2d', [h, w], p.kernel_size, p.stride, pad, p.dilation);
+    const macs =
+      n * p.out_channels * oh * ow * (c / p.groups) * p.kernel_size[0] * p.kernel_size[1];
+    return {
+      output: [n, p.out_channels, oh, ow],
+      macs,
+      receptive: { kernel: p.kernel_size, stride: p.stride, dilation: p.dilation },
+    };
+  },
+  weights([input], p) {
+    const inPerGroup = input[1] / p.groups;
+    const [kh, kw] = p.kernel_size;
+    const fanIn = inPerGroup * kh * kw;
+    const fanOut = p.out_channels * kh * kw;
+    return [
+      {
+        name: 'weight',
+        shape: [p.out_channels, inPerGroup, kh, kw],
+        trainable: true,
+        init: { role: 'kernel', fanIn, fanOut },
+      },
+      ...(p.bias
+        ? [
+            {
+              name: 'bias',
+              shape: [p.out_channels],
+              trainable: true,
+              init: { role: 'bias' as const, fanIn, fanOut },
+            },
+          ]
+        : []),
+    ];
+  },
+  forward(ctx, [x], p) {
+    const { tf } = ctx;
+    const y = conv2dNHWC(tf, x, ctx.weight('weight'), {
+      stride: p.stride,
+      dilation: p.dilation,
+      groups: p.groups,
+      pad: resolveConvPadding(p),
+    });
+    return p.bias ? tf.add(y, ctx.weight('bias')) : y;
+  },
+  explain([input], p) {
+    if (input?.length !== 4) return [];
+    const pad = resolveConvPadding(p);
+    const axis = (
+      name: string,
+      size: number,
+      k: number,
+      s: number,
+      d: number,
+      a: number,
+      b: number,
+    ) => {
+      const out = Math.floor((size + a + b - d * (k - 1) - 1) / s) + 1;
+      return `${name}_out = ⌊(${name} + pad − dilation·(k−1) − 1) / stride⌋ + 1 = ⌊(${size} + ${a + b} − ${d}·${k - 1} − 1) / ${s}⌋ + 1 = ${out}`;
+    };
+    return [
+      axis('H', input[2], p.kernel_size[0], p.stride[0], p.dilation[0], pad.top, pad.bottom),
+      axis('W', input[3], p.kernel_size[1], p.stride[1], p.dilation[1], pad.left, pad.right),
+    ];
+  },
+});

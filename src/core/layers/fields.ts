@@ -1,0 +1,137 @@
+/**
+ * Parameter fields: one declaration gives the validation schema (zod), the
+ * default, and what the inspector needs to draw an editor for it.
+ * Pairs accept a number or [h, w] as PyTorch does and are normalised to [h, w].
+ */
+import { z } from 'zod';
+import type { Pair } from '../shape';
+
+interface FieldBase<T> {
+  /** Shown next to the field in the inspector. */
+  help: string;
+  default: T;
+  schema: z.ZodType<T>;
+}
+
+export type Field =
+  | (FieldBase<number> & { kind: 'int'; min: number; max?: number })
+  | (FieldBase<number> & { kind: 'float'; min?: number; max?: number })
+  | (FieldBase<boolean> & { kind: 'bool' })
+  | (FieldBase<string> & { kind: 'enum'; options: readonly string[] })
+  | (FieldBase<string> & { kind: 'text' })
+  | (FieldBase<Pair> & { kind: 'pair'; min: number })
+  | (FieldBase<PaddingValue> & { kind: 'padding' })
+  | (FieldBase<number[]> & { kind: 'intList'; min: number });
+
+export type PaddingValue = Pair | 'same' | 'valid';
+
+export function int(opts: { default: number; min?: number; max?: number; help: string }): Field {
+  const min = opts.min ?? 0;
+  let schema = z.number().int(`must be a whole number`).min(min, `must be at least ${min}`);
+  if (opts.max !== undefined) schema = schema.max(opts.max, `must be at most ${opts.max}`);
+  return { kind: 'int', min, max: opts.max, help: opts.help, default: opts.default, schema };
+}
+
+export function float(opts: { default: number; min?: number; max?: number; help: string }): Field {
+  let schema = z.number().refine(Number.isFinite, 'must be a finite number');
+  if (opts.min !== undefined)
+    schema = schema.refine((v) => v >= opts.min!, `must be at least ${opts.min}`);
+  if (opts.max !== undefined)
+    schema = schema.refine((v) => v <= opts.max!, `must be at most ${opts.max}`);
+  return {
+    kind: 'float',
+    min: opts.min,
+    max: opts.max,
+    help: opts.help,
+    default: opts.default,
+    schema,
+  };
+}
+
+export function bool(opts: { default: boolean; help: string }): Field {
+  return { kind: 'bool', help: opts.help, default: opts.default, schema: z.boolean() };
+}
+
+export function choice<T extends string>(opts: {
+  options: readonly T[];
+  default: T;
+  help: string;
+}): Field {
+  return {
+    kind: 'enum',
+    options: opts.options,
+    help: opts.help,
+    default: opts.default,
+    schema: z.enum(opts.options as unknown as [T, ...T[]], {
+      error: `must be one of ${opts.options.join(', ')}`,
+    }) as unknown as z.ZodType<string>,
+  };
+}
+
+export function text(opts: { default: string; help: string }): Field {
+  return { kind: 'text', help: opts.help, default: opts.default, schema: z.string() };
+}
+
+/** A number or [h, w]; `min` bounds both. */
+export function pair(opts: { default: number | Pair; min?: number; help: string }): Field {
+  const min = opts.min ?? 1;
+  const one = z.number().int('must be a whole number').min(min, `must be at least ${min}`);
+  const schema = z
+    .union([one, z.tuple([one, one])], {
+      error: `must be a whole number ≥ ${min} or [height, width]`,
+    })
+    .transform((v): Pair => (typeof v === 'number' ? [v, v] : v));
+  const d =
+    typeof opts.default === 'number' ? ([opts.default, opts.default] as Pair) : opts.default;
+  return {
+    kind: 'pair',
+    min,
+    help: opts.help,
+    default: d,
+    schema: schema as unknown as z.ZodType<Pair>,
+  };
+}
+
+/** PyTorch Conv2d padding: a number, [h, w], 'same' or 'valid'. */
+export function padding(opts: { default: number | Pair | 'same' | 'valid'; help: string }): Field {
+  const one = z.number().int('must be a whole number').min(0, 'must be at least 0');
+  const schema = z
+    .union([one, z.tuple([one, one]), z.literal('same'), z.literal('valid')], {
+      error: "must be a whole number ≥ 0, [height, width], 'same' or 'valid'",
+    })
+    .transform((v): PaddingValue => (typeof v === 'number' ? [v, v] : v));
+  const d =
+    typeof opts.default === 'number' ? ([opts.default, opts.default] as Pair) : opts.default;
+  return {
+    kind: 'padding',
+    help: opts.help,
+    default: d,
+    schema: schema as unknown as z.ZodType<PaddingValue>,
+  };
+}
+
+/** A list of whole numbers (e.g. Inception path channels). */
+export function intList(opts: { default: number[]; min?: number; help: string }): Field {
+  const min = opts.min ?? 1;
+  const schema = z.array(
+    z.number().int('must be whole numbers').min(min, `each must be at least ${min}`),
+  );
+  return { kind: 'intList', min, help: opts.help, default: opts.default, schema };
+}
+
+export type Fields = Record<string, Field>;
+
+/** The zod object for a field table: every field optional, its default filled in. */
+export function schemaOf(fields: Fields): z.ZodType<Record<string, unknown>> {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [name, field] of Object.entries(fields)) {
+    shape[name] = (field.schema as z.ZodType)
+      .optional()
+      .transform((v) => (v === undefined ? field.default : v));
+  }
+  return z.strictObject(shape) as unknown as z.ZodType<Record<string, unknown>>;
+}
+
+export function defaultsOf(fields: Fields): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, f.default]));
+}
