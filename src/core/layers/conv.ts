@@ -1,14 +1,14 @@
 /** Conv2d with PyTorch semantics: per-axis kernel/stride/dilation, explicit or same/valid padding, groups. */
 import {
-  type Pair,
-  type Padding4,
-  samePadding,
-  ShapeError,
-  symmetricPadding,
   expectFeatureMap,
+  type Padding4,
+  type Pair,
+  ShapeError,
+  samePadding,
+  symmetricPadding,
   windowOutput,
 } from '../shape';
-import { bool, int, pair, padding, type PaddingValue } from './fields';
+import { bool, int, type PaddingValue, padding, pair } from './fields';
 import { defineLayer, type Tensor, type TF } from './types';
 
 export interface Conv2dParams {
