@@ -20,6 +20,7 @@ export type Field =
   | (FieldBase<string> & { kind: 'enum'; options: readonly string[] })
   | (FieldBase<string> & { kind: 'text' })
   | (FieldBase<Pair> & { kind: 'pair'; min: number })
+  | (FieldBase<Pair | null> & { kind: 'optionalPair'; min: number })
   | (FieldBase<PaddingValue> & { kind: 'padding' })
   | (FieldBase<number[]> & { kind: 'intList'; min: number });
 
@@ -89,6 +90,24 @@ export function pair(opts: { default: number | Pair; min?: number; help: string 
     help: opts.help,
     default: d,
     schema: schema as unknown as z.ZodType<Pair>,
+  };
+}
+
+/** Like `pair`, but may be left empty (null): pooling's stride, which then equals the kernel size. */
+export function optionalPair(opts: { min?: number; help: string }): Field {
+  const min = opts.min ?? 1;
+  const one = z.number().int('must be a whole number').min(min, `must be at least ${min}`);
+  const schema = z
+    .union([one, z.tuple([one, one]), z.null()], {
+      error: `must be a whole number ≥ ${min}, [height, width], or empty`,
+    })
+    .transform((v): Pair | null => (typeof v === 'number' ? [v, v] : v));
+  return {
+    kind: 'optionalPair',
+    min,
+    help: opts.help,
+    default: null,
+    schema: schema as unknown as z.ZodType<Pair | null>,
   };
 }
 
