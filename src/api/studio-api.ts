@@ -4,13 +4,35 @@
  * own module; hosts forward any method generically, so adding a method means
  * declaring it there and implementing it in src/backend.
  */
-import type { ExportApi } from './export-api';
-import type { ProjectApi } from './project-api';
-import type { TrainingApi } from './training-api';
+import { type ExportApi, exportMethodArgs } from './export-api';
+import type { MethodArgs } from './method-args';
+import { type ProjectApi, projectMethodArgs } from './project-api';
+import { type TrainingApi, trainingMethodArgs } from './training-api';
 
 export interface StudioApi extends ProjectApi, TrainingApi, ExportApi {}
 
 export type StudioMethod = keyof StudioApi;
+
+/** Every method's argument schema: the hosts' validation and the bridge's method list. */
+export const studioMethodArgs: MethodArgs<StudioApi> = {
+  ...projectMethodArgs,
+  ...trainingMethodArgs,
+  ...exportMethodArgs,
+};
+
+export const studioMethods = Object.keys(studioMethodArgs) as StudioMethod[];
+
+/** What the renderer is given at boot: the API plus a subscription to pushes. Returns an unsubscribe. */
+export interface StudioClient extends StudioApi {
+  onPush(listener: (push: StudioPush) => void): () => void;
+}
+
+/** The wire format shared by the web host (WebSocket) and Electron (IPC). */
+export interface StudioCall {
+  id: number;
+  method: string;
+  args: unknown[];
+}
 
 /** Pushed from host to UI without a request (training progress, file changes). */
 export type StudioPush = {
