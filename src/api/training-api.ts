@@ -2,8 +2,10 @@
  * Training and evaluation methods of StudioApi (see studio-api.ts). Everything
  * here crosses a process boundary as JSON: images travel as base64 bytes.
  */
-import type { Project } from '../core/document/schema';
+import { z } from 'zod';
+import { type Project, projectSchema } from '../core/document/schema';
 import type { BackendChoice, DatasetName, TrainingEvent, TrainOptions } from '../engine/protocol';
+import type { MethodArgs } from './method-args';
 import type { Result } from './result';
 
 /** Which project a call is about: the editor's document (it may be unsaved) and its file. */
@@ -171,3 +173,66 @@ export interface TrainingApi {
   /** Feature maps of every layer, top predictions and first-layer kernels for one image. */
   evaluateInspect(request: InspectRequest): Promise<Result<InspectReport>>;
 }
+
+const runId = z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'is not a run id (a run folder name)');
+const target = z.object({
+  project: projectSchema,
+  projectPath: z.string().min(1).max(4096).optional(),
+});
+const weights = z.union([
+  z.object({ kind: z.literal('run'), runId }),
+  z.object({ kind: z.literal('initial') }),
+]);
+const imageBytes = z.object({
+  width: z.number().int().min(1).max(4096),
+  height: z.number().int().min(1).max(4096),
+  channels: z.union([z.literal(1), z.literal(3)]),
+  base64: z.string().max(64 * 1024 * 1024),
+});
+const trainOptions = z
+  .object({
+    dataset: z.enum(['fashion-mnist', 'mnist', 'folder', 'sample']),
+    dataDir: z.string().max(4096),
+    epochs: z.number().int().min(1).max(10_000),
+    batchSize: z.number().int().min(1).max(65_536),
+    lr: z.number().positive(),
+    optimizer: z.enum(['sgd', 'adam', 'adamw']),
+    momentum: z.number().min(0).max(1),
+    weightDecay: z.number().min(0),
+    schedule: z.enum(['constant', 'step', 'cosine']),
+    init: z.enum(['pytorch', 'xavier']),
+    resize: z.tuple([z.number().int().min(1).max(4096), z.number().int().min(1).max(4096)]),
+    limitTrain: z.number().int().min(1),
+    limitVal: z.number().int().min(1),
+    backend: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']),
+    seed: z.number().int(),
+    layerStatsEvery: z.number().int().min(0),
+  })
+  .partial()
+  .strict();
+
+/** Argument schemas of the training methods (one zod tuple each); hosts validate calls against them. */
+export const trainingMethodArgs = {
+  trainingBackends: z.tuple([]),
+  trainingDatasets: z.tuple([z.string().max(4096).optional()]),
+  trainingStart: z.tuple([target.extend({ options: trainOptions })]),
+  trainingPause: z.tuple([runId]),
+  trainingResume: z.tuple([runId]),
+  trainingStop: z.tuple([runId]),
+  trainingRuns: z.tuple([target]),
+  trainingRunMetrics: z.tuple([target, runId]),
+  evaluateClassification: z.tuple([
+    target.extend({ weights, limit: z.number().int().min(1).max(100_000).optional() }),
+  ]),
+  evaluateInspect: z.tuple([
+    target.extend({
+      weights,
+      image: z.union([
+        z.object({ kind: z.literal('test'), index: z.number().int().min(0) }),
+        z.object({ kind: z.literal('noise'), seed: z.number().int() }),
+        z.object({ kind: z.literal('pixels'), image: imageBytes }),
+      ]),
+      maxChannels: z.number().int().min(1).max(1024).optional(),
+    }),
+  ]),
+} satisfies MethodArgs<TrainingApi>;
