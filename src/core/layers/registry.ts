@@ -1,9 +1,27 @@
 /** The layer catalog: every layer type, once. Adding a layer is its module plus one line here. */
+import { DenseBlock, TransitionBlock } from './blocks/dense';
+import { Inception } from './blocks/inception';
+import { NiNBlock } from './blocks/nin';
+import { Residual } from './blocks/residual';
+import { ResNeXtBlock } from './blocks/resnext';
+import { UserBlock } from './blocks/user-block';
+import { VGGBlock } from './blocks/vgg';
 import { Conv2d } from './conv';
 import { Input } from './input';
 import type { LayerDef } from './types';
 
-const all: LayerDef[] = [Input, Conv2d];
+const all: LayerDef[] = [
+  Input,
+  Conv2d,
+  VGGBlock,
+  NiNBlock,
+  Inception,
+  Residual,
+  ResNeXtBlock,
+  DenseBlock,
+  TransitionBlock,
+  UserBlock,
+];
 
 export const layerRegistry: ReadonlyMap<string, LayerDef> = new Map(
   all.map((def) => [def.type, def]),
