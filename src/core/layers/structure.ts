@@ -1,0 +1,52 @@
+/** Flatten (PyTorch's C,H,W order) and Dropout. */
+import { numel, type Shape } from '../shape';
+import { float } from './fields';
+import { defineLayer } from './types';
+
+export const Flatten = defineLayer<Record<string, never>>({
+  type: 'Flatten',
+  label: 'Flatten',
+  category: 'structure',
+  description: 'Turns N×C×H×W into N×(C·H·W), in PyTorch’s channel-first order, for Linear layers.',
+  inputs: { min: 1, max: 1 },
+  fields: {},
+  infer([input]) {
+    const [n, ...rest] = input;
+    return { output: [n, numel(rest)] as Shape, macs: 0 };
+  },
+  forward({ tf }, [x]) {
+    if (x.rank !== 4) return tf.reshape(x, [x.shape[0], -1]);
+    const [n, h, w, c] = x.shape;
+    // PyTorch flattens C,H,W; tfjs holds H,W,C. When H·W or C is 1 the orders coincide.
+    const channelsFirst = h * w === 1 || c === 1 ? x : tf.transpose(x, [0, 3, 1, 2]);
+    return tf.reshape(channelsFirst, [n, c * h * w]);
+  },
+  explain([input]) {
+    if (!input || input.length < 2) return [];
+    const [, ...rest] = input;
+    return [`${rest.join('·')} = ${numel(rest)} features (C, H, W order, as PyTorch)`];
+  },
+});
+
+export interface DropoutParams {
+  p: number;
+}
+
+export const Dropout = defineLayer<DropoutParams>({
+  type: 'Dropout',
+  label: 'Dropout',
+  category: 'structure',
+  description:
+    'While training, zeroes each value with probability p and scales the rest by 1/(1−p); does nothing at inference.',
+  inputs: { min: 1, max: 1 },
+  fields: {
+    p: float({ default: 0.5, min: 0, max: 1, help: 'Probability of zeroing each value.' }),
+  },
+  infer: ([input]) => ({ output: input, macs: 0 }),
+  forward(ctx, [x], p) {
+    const { tf } = ctx;
+    if (!ctx.training || p.p === 0) return x;
+    if (p.p === 1) return tf.zerosLike(x);
+    return tf.dropout(x, p.p, undefined, ctx.nextSeed());
+  },
+});
