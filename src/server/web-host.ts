@@ -1,0 +1,152 @@
+/**
+ * The web host: serves the built renderer over HTTP and the StudioApi over a
+ * WebSocket at /api, on 127.0.0.1 unless told otherwise. Every frame is
+ * validated (dispatch.ts); a WebSocket whose Origin is not this server is
+ * refused, so other web pages open in the same browser cannot drive it.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { StudioApi, StudioPush } from '../api/studio-api';
+import { dispatch } from '../backend/dispatch';
+
+export interface WebHostOptions {
+  port: number;
+  host: string;
+  /** The built renderer (index.html and assets). */
+  staticDir: string;
+  /** Builds the API, given how to push events to every connected page. */
+  createApi(push: (event: StudioPush) => void): StudioApi;
+}
+
+export interface WebHost {
+  url: string;
+  close(): Promise<void>;
+}
+
+const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
+const contentTypes: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+  '.wasm': 'application/wasm',
+  '.ico': 'image/x-icon',
+};
+
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  // React Flow positions nodes with inline style attributes.
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "worker-src 'self' blob:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
+  const root = path.resolve(options.staticDir);
+  const server = createServer((req, res) => {
+    serveStatic(root, req, res).catch((err) => {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`internal error: ${(err as Error).message}`);
+    });
+  });
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  const push = (event: StudioPush) => {
+    const frame = JSON.stringify({ push: event });
+    for (const client of sockets.clients)
+      if (client.readyState === WebSocket.OPEN) client.send(frame);
+  };
+  const api = options.createApi(push);
+
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/api' || !sameOrigin(req)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+      return;
+    }
+    sockets.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('message', async (data, isBinary) => {
+        if (isBinary) {
+          ws.send(
+            JSON.stringify({
+              id: null,
+              result: { ok: false, error: 'binary frames are not accepted' },
+            }),
+          );
+          return;
+        }
+        const answer = await dispatch(api, data.toString());
+        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(answer));
+      });
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${shownHost}:${address.port}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of sockets.clients) client.terminate();
+        sockets.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** A browser sends Origin on WebSocket upgrades; it must be this server itself. */
+function sameOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true; // not a browser (scripts, tests): no cross-site risk
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+async function serveStatic(root: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    return;
+  }
+  const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+  const relative = pathname === '/' ? 'index.html' : pathname.slice(1);
+  const file = path.resolve(root, relative);
+  if (!file.startsWith(root + path.sep)) {
+    res.writeHead(403).end();
+    return;
+  }
+  const info = await stat(file).catch(() => null);
+  if (!info?.isFile()) {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${pathname}`);
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': contentTypes[path.extname(file)] ?? 'application/octet-stream',
+    'content-length': info.size,
+    'content-security-policy': CONTENT_SECURITY_POLICY,
+    'x-content-type-options': 'nosniff',
+    'cache-control': relative === 'index.html' ? 'no-cache' : 'max-age=3600',
+  });
+  if (req.method === 'HEAD') res.end();
+  else createReadStream(file).pipe(res);
+}
