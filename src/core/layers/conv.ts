@@ -10,6 +10,7 @@ import {
 } from '../shape';
 import { bool, int, type PaddingValue, padding, pair } from './fields';
 import { defineLayer, type Tensor, type TF } from './types';
+import { explainWindow } from './window';
 
 export interface Conv2dParams {
   out_channels: number;
@@ -166,24 +167,6 @@ export const Conv2d = defineLayer<Conv2dParams>({
     });
     return p.bias ? tf.add(y, ctx.weight('bias')) : y;
   },
-  explain([input], p) {
-    if (input?.length !== 4) return [];
-    const pad = resolveConvPadding(p);
-    const axis = (
-      name: string,
-      size: number,
-      k: number,
-      s: number,
-      d: number,
-      a: number,
-      b: number,
-    ) => {
-      const out = Math.floor((size + a + b - d * (k - 1) - 1) / s) + 1;
-      return `${name}_out = ⌊(${name} + pad − dilation·(k−1) − 1) / stride⌋ + 1 = ⌊(${size} + ${a + b} − ${d}·${k - 1} − 1) / ${s}⌋ + 1 = ${out}`;
-    };
-    return [
-      axis('H', input[2], p.kernel_size[0], p.stride[0], p.dilation[0], pad.top, pad.bottom),
-      axis('W', input[3], p.kernel_size[1], p.stride[1], p.dilation[1], pad.left, pad.right),
-    ];
-  },
+  explain: ([input], p) =>
+    explainWindow(input, p.kernel_size, p.stride, resolveConvPadding(p), p.dilation),
 });
