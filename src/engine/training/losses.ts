@@ -22,7 +22,7 @@ export function crossEntropy(
   }
   return tf.tidy(() => {
     const logProbs = tf.logSoftmax(logits as tfc.Tensor2D);
-    const picked = tf.sum(tf.mul(logProbs, tf.oneHot(labels, logits.shape[1])), 1);
+    const picked = tf.sum(tf.mul(logProbs, tf.oneHot(labels, logits.shape[1] as number)), 1);
     const total = tf.neg(reduction === 'mean' ? tf.mean(picked) : tf.sum(picked));
     return total as tfc.Scalar;
   });

@@ -1,0 +1,430 @@
+/**
+ * The training loop, in the course's shape (d2l's Trainer: fit → fitEpoch →
+ * trainStep / valStep): loads the data, sets up the backend, compiles the
+ * project with the seed, trains with PyTorch-equivalent optimizers, validates
+ * on the test split every epoch, checkpoints atomically, and streams
+ * TrainingEvents (protocol.ts). Node only (it writes the run folder).
+ */
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type * as tfc from '@tensorflow/tfjs-core';
+import { type CompiledModel, compileModel } from '../../core/compile/model';
+import type { Project } from '../../core/document/schema';
+import { inferValidGraph } from '../../core/infer';
+import type { TF } from '../../core/layers/types';
+import { encodeSafetensors } from '../../core/weights/safetensors';
+import { initBackend } from '../backends';
+import { batchIndices, type Dataset, loadDataset } from '../data';
+import type { TrainingEvent, TrainOptions } from '../protocol';
+import {
+  type EpochEvent,
+  loadCheckpoint,
+  type RunPosition,
+  saveCheckpoint,
+  writeFileAtomic,
+} from './checkpoint';
+import { writeCurves } from './curves';
+import { correctCount, crossEntropy } from './losses';
+import { createOptimizer, type Optimizer } from './optimizers';
+import { learningRateAt } from './schedules';
+import { gatherBatch, type StepResult, trainStep } from './step';
+
+export type FinalEvent = Extract<TrainingEvent, { event: 'done' | 'stopped' | 'error' }>;
+type EventSink = (event: TrainingEvent) => void;
+
+/** At most this many 'batch' events per second. */
+const BATCH_EVENTS_PER_SECOND = 10;
+/** Run-folder files (besides checkpoint/). */
+export const RUN_FILES = {
+  project: 'project.json',
+  weights: 'weights.safetensors',
+  metrics: 'metrics.jsonl',
+} as const;
+
+/** Pause, resume and stop requests; the loop looks at them between batches. */
+export class TrainingControl {
+  private paused = false;
+  private stopRequested = false;
+  private wake: (() => void) | undefined;
+
+  pause(): void {
+    this.paused = true;
+  }
+  resume(): void {
+    this.paused = false;
+    this.wake?.();
+  }
+  stop(): void {
+    this.stopRequested = true;
+    this.wake?.();
+  }
+  get stopping(): boolean {
+    return this.stopRequested;
+  }
+  get isPaused(): boolean {
+    return this.paused && !this.stopRequested;
+  }
+  /** Resolves when resumed or stopped. */
+  untilResumed(): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve;
+    });
+  }
+}
+
+const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The size images are fed at: the asked resize, else the project Input's size. */
+function feedSize(project: Project, options: TrainOptions, data: Dataset): [number, number] {
+  if (options.resize) return options.resize;
+  const declared = inferValidGraph(project).inputShape;
+  const [h, w] = data.info.inputShape;
+  return declared ? [declared[2], declared[3]] : [h, w];
+}
+
+export class Trainer {
+  private model!: CompiledModel;
+  private optimizer!: Optimizer;
+  private data!: Dataset;
+  private tf!: TF;
+  private backend = '';
+  private resize!: [number, number];
+  private position!: RunPosition;
+  private lastBatchEvent = 0;
+  private startedAt = 0;
+  /** Seconds per trained sample, including validation, from the epochs so far. */
+  private secondsPerSample = 0;
+  private outDirReady = false;
+  private readonly emit: EventSink;
+
+  constructor(
+    private readonly project: Project,
+    private readonly options: TrainOptions,
+    sink: EventSink,
+    private readonly control = new TrainingControl(),
+  ) {
+    this.emit = (event) => {
+      this.record(event);
+      sink(event);
+    };
+  }
+
+  /** Runs the whole training; resolves to the final event (done, stopped or error), also emitted. */
+  async fit(): Promise<FinalEvent> {
+    let final: FinalEvent;
+    try {
+      final = await this.fitAll();
+    } catch (error) {
+      final = { event: 'error', message: error instanceof Error ? error.message : String(error) };
+    }
+    this.emit(final);
+    this.model?.dispose();
+    this.optimizer?.dispose();
+    return final;
+  }
+
+  private async fitAll(): Promise<FinalEvent> {
+    const { options } = this;
+    if (options.epochs < 1 || !Number.isInteger(options.epochs)) {
+      throw new Error(`epochs must be a whole number >= 1, got ${options.epochs}`);
+    }
+    if (options.batchSize < 1 || !Number.isInteger(options.batchSize)) {
+      throw new Error(`batch size must be a whole number >= 1, got ${options.batchSize}`);
+    }
+    const backend = await initBackend(options.backend);
+    this.tf = backend.tf;
+    this.backend = backend.backend;
+    this.data = await loadDataset({
+      dataset: options.dataset,
+      dataDir: options.dataDir,
+      limitTrain: options.limitTrain,
+      limitVal: options.limitVal,
+    });
+    this.resize = feedSize(this.project, options, this.data);
+    const channels = this.data.info.inputShape[2];
+    const inference = inferValidGraph(this.project, {
+      inputShape: [options.batchSize, channels, ...this.resize],
+    });
+    const checkpoint = options.resume ? loadCheckpoint(this.requireOutDir()) : undefined;
+    this.model = compileModel(this.tf, inference, {
+      init: options.init,
+      seed: options.seed,
+      weights: checkpoint?.weights,
+    });
+    this.optimizer = createOptimizer(this.tf, this.trainableByKey(), {
+      name: options.optimizer,
+      lr: options.lr,
+      momentum: options.momentum,
+      weightDecay: options.weightDecay,
+    });
+    if (checkpoint) this.optimizer.setState(checkpoint.optimizer);
+    this.position = checkpoint?.position ?? {
+      epoch: 0,
+      batch: 0,
+      partial: { lossSum: 0, correct: 0, seen: 0 },
+      seed: options.seed,
+      optimizerStep: 0,
+      optimizer: options.optimizer,
+      metrics: [],
+      options,
+      savedAt: '',
+    };
+    this.position.options = options;
+    this.prepareOutDir();
+    const batches = Math.ceil(this.data.train.count / options.batchSize);
+    this.emit({
+      event: 'start',
+      backend: backend.backend,
+      device: backend.device,
+      ...(backend.note ? { backendNote: backend.note } : {}),
+      dataset: { ...this.data.info, inputShape: [this.resize[0], this.resize[1], channels] },
+      epochs: options.epochs,
+      batchesPerEpoch: batches,
+      ...(checkpoint ? { resumedFromEpoch: checkpoint.position.epoch } : {}),
+    });
+    this.startedAt = performance.now();
+    while (this.position.epoch < options.epochs) {
+      const outcome = await this.fitEpoch();
+      if (outcome) return outcome;
+    }
+    const last = this.position.metrics.at(-1) as EpochEvent;
+    return {
+      event: 'done',
+      epochs: options.epochs,
+      trainLoss: last.trainLoss,
+      trainAcc: last.trainAcc,
+      valLoss: last.valLoss,
+      valAcc: last.valAcc,
+      seconds: (performance.now() - this.startedAt) / 1000,
+      backend: this.backend,
+      ...(options.outDir ? { outDir: options.outDir } : {}),
+    };
+  }
+
+  /** One epoch from the current position; returns a final event if the run ends inside it. */
+  private async fitEpoch(): Promise<FinalEvent | undefined> {
+    const { tf, options, position } = this;
+    const epochStart = performance.now();
+    this.optimizer.lr = learningRateAt(
+      options.schedule,
+      options.lr,
+      position.epoch,
+      options.epochs,
+    );
+    const order = batchIndices(this.data.train.count, options.batchSize, {
+      shuffle: true,
+      seed: options.seed,
+      epoch: position.epoch,
+    });
+    const samplesBefore = position.partial.seen;
+    for (; position.batch < order.length; position.batch++) {
+      const outcome = await this.betweenBatches();
+      if (outcome) return outcome;
+      const rows = order[position.batch];
+      const statsDue =
+        (options.layerStatsEvery ?? 0) > 0 &&
+        (position.epoch * order.length + position.batch) % (options.layerStatsEvery as number) ===
+          0;
+      const { x, y } = gatherBatch(tf, this.data.train, rows, this.resize);
+      let step: StepResult;
+      try {
+        step = trainStep(
+          tf,
+          this.model,
+          this.optimizer,
+          x,
+          (logits) => ({
+            loss: crossEntropy(tf, logits, y),
+            correct: correctCount(tf, logits, y),
+          }),
+          statsDue,
+        );
+      } finally {
+        tf.dispose([x, y]);
+      }
+      if (!Number.isFinite(step.loss)) {
+        return {
+          event: 'error',
+          message: `the loss became ${step.loss} at epoch ${position.epoch + 1}, batch ${position.batch + 1}: training diverged. Lower the learning rate (it is ${options.lr}; try ${options.lr / 10}) and start again; the last good checkpoint is kept`,
+        };
+      }
+      position.partial.lossSum += step.loss * rows.length;
+      position.partial.correct += step.correct;
+      position.partial.seen += rows.length;
+      const trainSeconds = (performance.now() - epochStart) / 1000;
+      const rate = (position.partial.seen - samplesBefore) / Math.max(trainSeconds, 1e-9);
+      const now = performance.now();
+      if (
+        now - this.lastBatchEvent >= 1000 / BATCH_EVENTS_PER_SECOND ||
+        position.batch === order.length - 1
+      ) {
+        this.lastBatchEvent = now;
+        this.emit({
+          event: 'batch',
+          epoch: position.epoch + 1,
+          batch: position.batch + 1,
+          batches: order.length,
+          loss: step.loss,
+          samplesPerSec: rate,
+          etaSec: this.eta(rate),
+        });
+      }
+      if (step.layerStats) {
+        this.emit({
+          event: 'layerStats',
+          epoch: position.epoch + 1,
+          batch: position.batch + 1,
+          layers: step.layerStats,
+        });
+      }
+    }
+    const trainSeconds = (performance.now() - epochStart) / 1000;
+    const trainedThisRun = position.partial.seen - samplesBefore;
+    const { loss: valLoss, accuracy: valAcc } = this.validate();
+    const seconds = (performance.now() - epochStart) / 1000;
+    if (trainedThisRun > 0) this.secondsPerSample = seconds / trainedThisRun;
+    const memory = tf.memory();
+    const epochEvent: EpochEvent = {
+      event: 'epoch',
+      epoch: position.epoch + 1,
+      epochs: options.epochs,
+      trainLoss: position.partial.lossSum / position.partial.seen,
+      trainAcc: position.partial.correct / position.partial.seen,
+      valLoss,
+      valAcc,
+      samplesPerSec: trainedThisRun / Math.max(trainSeconds, 1e-9),
+      etaSec: this.secondsPerSample * this.data.train.count * (options.epochs - position.epoch - 1),
+      lr: this.optimizer.lr,
+      seconds,
+      backend: this.backend,
+      memoryBytes: memory.numBytes,
+      tensors: memory.numTensors,
+    };
+    position.metrics.push(epochEvent);
+    position.epoch++;
+    position.batch = 0;
+    position.partial = { lossSum: 0, correct: 0, seen: 0 };
+    this.emit(epochEvent);
+    if (options.outDir) {
+      const path = this.saveCheckpoint();
+      writeFileAtomic(
+        join(options.outDir, RUN_FILES.weights),
+        encodeSafetensors(this.model.getWeights()),
+      );
+      writeCurves(options.outDir, position.metrics, this.project.name);
+      this.emit({ event: 'checkpoint', epoch: epochEvent.epoch, path });
+    }
+    return undefined;
+  }
+
+  /** Mean cross-entropy and accuracy on the whole validation split (inference mode). */
+  valStep(x: tfc.Tensor4D, y: tfc.Tensor1D): { lossSum: number; correct: number } {
+    const { tf } = this;
+    const sums = tf.tidy(() => {
+      const logits = this.model.forward(x, false);
+      return tf.stack([
+        crossEntropy(tf, logits, y, 'sum'),
+        tf.cast(correctCount(tf, logits, y), 'float32'),
+      ]);
+    });
+    const [lossSum, correct] = sums.dataSync();
+    sums.dispose();
+    return { lossSum, correct };
+  }
+
+  private validate(): { loss: number; accuracy: number } {
+    const { val } = this.data;
+    let lossSum = 0;
+    let correct = 0;
+    for (const rows of batchIndices(val.count, this.options.batchSize, {
+      shuffle: false,
+      seed: 0,
+      epoch: 0,
+    })) {
+      const { x, y } = gatherBatch(this.tf, val, rows, this.resize);
+      const sums = this.valStep(x, y);
+      this.tf.dispose([x, y]);
+      lossSum += sums.lossSum;
+      correct += sums.correct;
+    }
+    return { loss: lossSum / val.count, accuracy: correct / val.count };
+  }
+
+  /** Lets pause/resume/stop messages in, and acts on them. */
+  private async betweenBatches(): Promise<FinalEvent | undefined> {
+    await nextTick();
+    const { position } = this;
+    if (this.control.isPaused) {
+      this.emit({ event: 'paused', epoch: position.epoch + 1, batch: position.batch });
+      while (this.control.isPaused) await this.control.untilResumed();
+      if (!this.control.stopping) {
+        this.emit({ event: 'resumed', epoch: position.epoch + 1, batch: position.batch });
+      }
+    }
+    if (!this.control.stopping) return undefined;
+    const checkpoint = this.options.outDir ? this.saveCheckpoint() : undefined;
+    return {
+      event: 'stopped',
+      epoch: position.epoch + 1,
+      batch: position.batch,
+      ...(checkpoint ? { checkpoint } : {}),
+    };
+  }
+
+  private eta(rate: number): number {
+    const { position } = this;
+    const perEpoch = this.data.train.count;
+    const remaining = perEpoch * (this.options.epochs - position.epoch) - position.partial.seen;
+    const secondsPerSample = this.secondsPerSample || 1 / Math.max(rate, 1e-9);
+    return remaining * secondsPerSample;
+  }
+
+  private saveCheckpoint(): string {
+    this.position.optimizerStep = this.optimizer.getState().step;
+    this.position.savedAt = new Date().toISOString();
+    return saveCheckpoint(this.requireOutDir(), {
+      position: this.position,
+      weights: this.model.getWeights(),
+      optimizer: this.optimizer.getState(),
+    });
+  }
+
+  private trainableByKey(): Map<string, tfc.Variable> {
+    return new Map([...this.model.weights].filter(([, v]) => v.trainable));
+  }
+
+  private requireOutDir(): string {
+    if (!this.options.outDir) {
+      throw new Error(
+        'resuming needs the run folder: give --out DIR (the folder of the run to continue)',
+      );
+    }
+    return this.options.outDir;
+  }
+
+  private prepareOutDir(): void {
+    const { outDir } = this.options;
+    if (!outDir) return;
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, RUN_FILES.project), `${JSON.stringify(this.project, null, 2)}\n`);
+    if (!this.options.resume) writeFileSync(join(outDir, RUN_FILES.metrics), '');
+    this.outDirReady = true;
+  }
+
+  /** Appends an event to metrics.jsonl (the run's record, read back by the dashboard). */
+  private record(event: TrainingEvent): void {
+    if (this.options.outDir && this.outDirReady) {
+      appendFileSync(join(this.options.outDir, RUN_FILES.metrics), `${JSON.stringify(event)}\n`);
+    }
+  }
+}
+
+/** Runs a training to the end on this thread (the worker calls this). */
+export function runTraining(
+  project: Project,
+  options: TrainOptions,
+  emit: EventSink,
+  control?: TrainingControl,
+): Promise<FinalEvent> {
+  return new Trainer(project, options, emit, control).fit();
+}
