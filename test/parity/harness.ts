@@ -78,10 +78,12 @@ function runStudio(tf: TF, c: ParityCase) {
   const model = compileModel(tf, inference, { init: c.init ?? 'pytorch', seed: c.seed ?? 1 });
   const initialWeights = model.getWeights();
   const [lo, hi] = c.range ?? [-1, 1];
-  const result = tf.tidy(() => {
+  const side: SideResult = { output: { shape: [], data: [] }, state: {} };
+  let input: PlainTensor = { shape: [], data: [] };
+  tf.tidy(() => {
     const inputNCHW = tf.randomUniform(c.input, lo, hi, 'float32', 7);
     const x = tf.transpose(inputNCHW, [0, 2, 3, 1]) as tfc.Tensor4D;
-    const side: SideResult = { output: { shape: [], data: [] }, state: {} };
+    input = plain(inputNCHW);
     if (c.labels) {
       const onehot = tf.oneHot(tf.tensor1d(c.labels, 'int32'), inference.outputShape![1]);
       const { value, grads } = tf.variableGrads(() => {
@@ -101,7 +103,6 @@ function runStudio(tf: TF, c: ParityCase) {
     for (const [key, t] of model.getWeights()) {
       side.state[key] = { shape: t.shape, data: Array.from(t.data) };
     }
-    return { side, input: plain(inputNCHW) };
   });
   const spec = {
     name: c.name,
@@ -114,7 +115,7 @@ function runStudio(tf: TF, c: ParityCase) {
     })),
     inputId: inference.inputId,
     outputId: inference.outputId,
-    input: result.input,
+    input,
     weights: Object.fromEntries(
       [...initialWeights].map(([k, t]) => [k, { shape: t.shape, data: Array.from(t.data) }]),
     ),
@@ -122,7 +123,7 @@ function runStudio(tf: TF, c: ParityCase) {
     labels: c.labels,
   };
   model.dispose();
-  return { studio: result.side, spec };
+  return { studio: side, spec };
 }
 
 /** Runs every case through the studio and, in one Python process, through PyTorch. */
