@@ -1,0 +1,226 @@
+/**
+ * The Evaluate area: pick weights (a run of this project, or freshly
+ * initialised ones to compare), classify test images (confusion matrix,
+ * per-class accuracy, misclassified gallery), and follow one image through
+ * the network (a test image, random noise, or a picture dropped in).
+ */
+import { useEffect, useState } from 'react';
+import type { TrainingTarget } from '../../api/training-api';
+import { useApi } from '../api/context';
+import { useStudio } from '../state/store';
+import { refreshRuns, setTarget, useTraining } from '../training/store';
+import { ConfusionMatrix, MisclassifiedGallery, PerClassAccuracy } from './ClassificationPanels';
+import { FeatureMaps, Kernels, TopPredictions } from './InspectPanels';
+import { ImageView, imageFileToBytes } from './images';
+import { chooseWeights, inspectImage, runClassification, setLimit, useEvaluation } from './store';
+import '../training/training.css';
+import './evaluation.css';
+
+export default function EvaluateView() {
+  const api = useApi();
+  const project = useStudio((s) => s.project);
+  const projectPath = useStudio((s) => s.path);
+  const runs = useTraining((s) => s.runs);
+  const { weights, limit, report, inspect, probe, busy, error } = useEvaluation();
+  const [testIndex, setTestIndex] = useState(0);
+  const [dragging, setDragging] = useState(false);
+  const target: TrainingTarget = { project, projectPath: projectPath ?? undefined };
+  const withWeights = runs.filter((r) => r.hasWeights || r.epochsDone > 0);
+
+  useEffect(() => {
+    setTarget({ project, projectPath: projectPath ?? undefined });
+    void refreshRuns();
+  }, [project, projectPath]);
+  useEffect(() => {
+    // Default to the newest run that has weights, else to fresh weights.
+    if (!weights)
+      chooseWeights(
+        withWeights[0] ? { kind: 'run', runId: withWeights[0].id } : { kind: 'initial' },
+      );
+  }, [weights, withWeights]);
+
+  const inputShape = inspect?.input ?? report?.misclassified[0]?.image;
+  const onDrop = async (file: File | undefined) => {
+    if (!file) return;
+    const size = inputShape ?? { width: 28, height: 28, channels: 1 };
+    const image = await imageFileToBytes(file, size.width, size.height, size.channels);
+    await inspectImage(api, target, { kind: 'pixels', image });
+  };
+
+  return (
+    <div className="evaluate-view">
+      <div className="evaluate-main">
+        <section className="evaluate-controls" aria-label="Weights">
+          <label className="field">
+            <span>Weights</span>
+            <select
+              name="weights"
+              value={weights?.kind === 'run' ? weights.runId : 'initial'}
+              onChange={(e) =>
+                chooseWeights(
+                  e.target.value === 'initial'
+                    ? { kind: 'initial' }
+                    : { kind: 'run', runId: e.target.value },
+                )
+              }
+            >
+              {withWeights.map((r) => (
+                <option key={r.id} value={r.id}>
+                  Run of {new Date(r.startedAt).toLocaleString()} ({r.status}, {r.epochsDone} epoch
+                  {r.epochsDone === 1 ? '' : 's'}
+                  {r.last ? `, val acc ${(r.last.valAcc * 100).toFixed(1)}%` : ''})
+                </option>
+              ))}
+              <option value="initial">Freshly initialised (untrained)</option>
+            </select>
+          </label>
+          <label className="field">
+            <span>Test images</span>
+            <input
+              type="number"
+              className="num"
+              name="evaluate-limit"
+              min={1}
+              value={limit}
+              onChange={(e) => setLimit(Math.max(1, Number(e.target.value) || 1))}
+            />
+          </label>
+          <button
+            type="button"
+            className="primary"
+            disabled={!weights || busy !== null}
+            onClick={() => void runClassification(api, target)}
+          >
+            {busy === 'classify' ? 'Classifying…' : 'Classify test images'}
+          </button>
+          {report ? (
+            <span className="headline" data-testid="evaluation-accuracy">
+              Accuracy <b>{(report.accuracy * 100).toFixed(1)}%</b> on{' '}
+              {report.count.toLocaleString()} images · loss {report.loss.toFixed(3)}{' '}
+              <span className="hint">({report.backend})</span>
+            </span>
+          ) : null}
+        </section>
+        {error ? (
+          <p className="notice error" role="alert" data-testid="evaluation-error">
+            {error}
+          </p>
+        ) : null}
+
+        {report ? (
+          <div className="evaluate-row">
+            <section aria-label="Confusion matrix">
+              <h3>Confusion matrix</h3>
+              <ConfusionMatrix report={report} />
+            </section>
+            <section aria-label="Per-class accuracy" className="grow">
+              <h3>Per-class accuracy</h3>
+              <PerClassAccuracy report={report} />
+            </section>
+          </div>
+        ) : null}
+        {report ? (
+          <section aria-label="Misclassified test images">
+            <h3>
+              Misclassified{' '}
+              <span className="hint">most confident mistakes first; click one to see inside</span>
+            </h3>
+            <MisclassifiedGallery
+              report={report}
+              onInspect={(index) => {
+                setTestIndex(index);
+                void inspectImage(api, target, { kind: 'test', index });
+              }}
+            />
+          </section>
+        ) : null}
+
+        <section aria-label="Inspect an image">
+          <h3>Inside the network</h3>
+          <div className="probe-controls">
+            <label className="field">
+              <span>Test image</span>
+              <input
+                type="number"
+                className="num"
+                name="test-index"
+                min={0}
+                value={testIndex}
+                onChange={(e) => setTestIndex(Math.max(0, Number(e.target.value) || 0))}
+              />
+            </label>
+            <button
+              type="button"
+              disabled={!weights || busy !== null}
+              onClick={() => void inspectImage(api, target, { kind: 'test', index: testIndex })}
+            >
+              Show feature maps
+            </button>
+            <button
+              type="button"
+              disabled={!weights || busy !== null}
+              onClick={() =>
+                void inspectImage(api, target, { kind: 'noise', seed: Date.now() % 100_000 })
+              }
+            >
+              Random noise
+            </button>
+            <label
+              className={`drop-zone${dragging ? ' dragging' : ''}`}
+              onDragOver={(e) => {
+                e.preventDefault();
+                setDragging(true);
+              }}
+              onDragLeave={() => setDragging(false)}
+              onDrop={(e) => {
+                e.preventDefault();
+                setDragging(false);
+                void onDrop(e.dataTransfer.files[0]);
+              }}
+            >
+              Drop a picture here or choose one
+              <input
+                type="file"
+                accept="image/*"
+                name="probe-file"
+                onChange={(e) => void onDrop(e.target.files?.[0])}
+              />
+            </label>
+          </div>
+          {inspect ? (
+            <div className="inspect">
+              <div className="probe">
+                <ImageView image={inspect.input} size={140} />
+                <div className="hint">
+                  {probe.kind === 'test'
+                    ? `Test image ${probe.index}: ${inspect.label !== undefined ? inspect.classes[inspect.label] : ''}`
+                    : probe.kind === 'noise'
+                      ? 'Uniform noise'
+                      : 'Your picture, as the network sees it'}
+                </div>
+                <h3>Top predictions</h3>
+                <TopPredictions report={inspect} />
+              </div>
+              <div className="grow">
+                <h3>Feature maps</h3>
+                <FeatureMaps report={inspect} />
+              </div>
+            </div>
+          ) : (
+            <p className="hint">
+              {busy === 'inspect'
+                ? 'Running the image through the network…'
+                : 'Choose an image to see every layer’s output.'}
+            </p>
+          )}
+        </section>
+        {inspect?.kernels ? (
+          <section aria-label="First-layer kernels">
+            <h3>First-layer kernels</h3>
+            <Kernels kernels={inspect.kernels} />
+          </section>
+        ) : null}
+      </div>
+    </div>
+  );
+}

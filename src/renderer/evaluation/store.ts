@@ -1,0 +1,69 @@
+/**
+ * The Evaluate area's state: which weights to look at, the classification
+ * report on test images and the inspection of one image. Kept in a store so
+ * switching areas does not throw the results away.
+ */
+import { create } from 'zustand';
+import type { StudioClient } from '../../api/studio-api';
+import type {
+  EvaluationReport,
+  InspectReport,
+  ProbeImage,
+  TrainingTarget,
+  WeightsSource,
+} from '../../api/training-api';
+
+export interface EvaluationState {
+  weights?: WeightsSource;
+  limit: number;
+  report?: EvaluationReport;
+  inspect?: InspectReport;
+  probe: ProbeImage;
+  busy: 'classify' | 'inspect' | null;
+  error?: string;
+}
+
+export const useEvaluation = create<EvaluationState>(() => ({
+  limit: 1000,
+  probe: { kind: 'test', index: 0 },
+  busy: null,
+}));
+
+const set = useEvaluation.setState;
+const get = useEvaluation.getState;
+
+export function chooseWeights(weights: WeightsSource): void {
+  set({ weights, report: undefined, inspect: undefined });
+}
+
+export function setLimit(limit: number): void {
+  set({ limit });
+}
+
+export async function runClassification(
+  client: StudioClient,
+  target: TrainingTarget,
+): Promise<void> {
+  const { weights, limit } = get();
+  if (!weights) return;
+  set({ busy: 'classify', error: undefined });
+  const result = await client.evaluateClassification({ ...target, weights, limit });
+  set(result.ok ? { report: result.value, busy: null } : { error: result.error, busy: null });
+}
+
+export async function inspectImage(
+  client: StudioClient,
+  target: TrainingTarget,
+  probe: ProbeImage,
+): Promise<void> {
+  const { weights } = get();
+  if (!weights) return;
+  set({ busy: 'inspect', error: undefined, probe });
+  const result = await client.evaluateInspect({
+    ...target,
+    weights,
+    image: probe,
+    maxChannels: 16,
+  });
+  set(result.ok ? { inspect: result.value, busy: null } : { error: result.error, busy: null });
+}

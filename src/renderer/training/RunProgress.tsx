@@ -1,0 +1,120 @@
+/**
+ * Start, pause, resume and stop; how far the run is (epoch, batch, ETA,
+ * samples per second) and where it runs (backend, device, and a fallback
+ * said out loud when the chosen backend could not be used).
+ */
+import type { TrainOptions } from '../../engine/protocol';
+import { controlRun, startRun, useTraining } from './store';
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '–';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
+}
+
+export function RunProgress({ options, canStart }: { options: TrainOptions; canStart: boolean }) {
+  const live = useTraining((s) => s.live);
+  const overrides = useTraining((s) => s.overrides);
+  const active = live && ['starting', 'running', 'paused'].includes(live.status);
+  const batch = live?.lastBatch;
+  const epochs = live?.start?.epochs ?? options.epochs;
+  const batches = batch?.batches ?? live?.start?.batchesPerEpoch ?? 1;
+  const done = batch ? (batch.epoch - 1) * batches + batch.batch : 0;
+  const fraction = live?.status === 'done' ? 1 : Math.min(1, done / Math.max(1, epochs * batches));
+
+  return (
+    <section className="run-progress" aria-label="Run">
+      <div className="run-buttons">
+        {!active ? (
+          <button
+            type="button"
+            className="primary"
+            disabled={!canStart}
+            onClick={() => void startRun(overrides)}
+          >
+            ▶ Train
+          </button>
+        ) : live.status === 'paused' ? (
+          <button type="button" className="primary" onClick={() => void controlRun('resume')}>
+            ▶ Resume
+          </button>
+        ) : (
+          <button
+            type="button"
+            disabled={live.status === 'starting'}
+            onClick={() => void controlRun('pause')}
+          >
+            ❚❚ Pause
+          </button>
+        )}
+        <button type="button" disabled={!active} onClick={() => void controlRun('stop')}>
+          ■ Stop
+        </button>
+        <span className={`run-status status-${live?.status ?? 'idle'}`} data-testid="run-status">
+          {statusText(live?.status)}
+        </span>
+      </div>
+      <div
+        className="progress"
+        role="progressbar"
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={Math.round(fraction * 100)}
+      >
+        <div className="progress-fill" style={{ width: `${fraction * 100}%` }} />
+      </div>
+      <div className="run-facts" data-testid="run-facts">
+        <span>
+          Epoch <b>{live?.epoch || (batch ? batch.epoch : 0)}</b> / {epochs}
+        </span>
+        <span>
+          Batch <b>{batch?.batch ?? 0}</b> / {batches}
+        </span>
+        <span>
+          <b>{batch ? Math.round(batch.samplesPerSec).toLocaleString() : '–'}</b> samples/s
+        </span>
+        <span>
+          ETA <b>{batch && active ? formatDuration(batch.etaSec) : '–'}</b>
+        </span>
+        {live?.start ? (
+          <span data-testid="run-backend">
+            on <b>{live.start.backend}</b> · {live.start.device}
+            {live.start.threads ? ` · ${live.start.threads} threads` : ''}
+          </span>
+        ) : null}
+      </div>
+      {live?.start?.backendNote ? (
+        <p className="notice warn" role="status" data-testid="backend-fallback">
+          {live.start.backendNote}
+        </p>
+      ) : null}
+      {live?.error ? (
+        <p className="notice error" role="alert">
+          {live.error}
+        </p>
+      ) : null}
+    </section>
+  );
+}
+
+function statusText(status: string | undefined): string {
+  switch (status) {
+    case 'starting':
+      return 'Starting (loading data, compiling)…';
+    case 'running':
+      return 'Training';
+    case 'paused':
+      return 'Paused';
+    case 'stopped':
+      return 'Stopped';
+    case 'done':
+      return 'Finished';
+    case 'failed':
+      return 'Failed';
+    default:
+      return 'Ready';
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The numbers behind the live curves, kept outside React state so a batch
+ * event costs an array push, not a re-render: per-batch loss at fractional
+ * epochs (as the course plots it), its smoothed line, and per-epoch metrics.
+ */
+import type uPlot from 'uplot';
+import type { EpochEvent, RunMetrics } from '../../api/training-api';
+
+/** Exponential moving average with bias correction (as TensorBoard smooths), so early points are not pulled to 0. */
+export function smooth(values: ArrayLike<number>, weight: number): number[] {
+  const out = new Array<number>(values.length);
+  let average = 0;
+  let correction = 1;
+  for (let i = 0; i < values.length; i++) {
+    average = average * weight + (1 - weight) * values[i];
+    correction *= weight;
+    out[i] = average / (1 - correction);
+  }
+  return out;
+}
+
+export class RunSeries {
+  readonly batchX: number[] = [];
+  readonly batchLoss: number[] = [];
+  readonly epochs: EpochEvent[] = [];
+
+  static fromMetrics(metrics: RunMetrics): RunSeries {
+    const series = new RunSeries();
+    for (const b of metrics.batches) series.addBatch(b.x, b.loss);
+    for (const e of metrics.epochs) series.addEpoch(e);
+    return series;
+  }
+
+  addBatch(x: number, loss: number): void {
+    // A resumed run repeats batches after its last checkpoint: drop what it redoes.
+    while (this.batchX.length > 0 && this.batchX[this.batchX.length - 1] >= x) {
+      this.batchX.pop();
+      this.batchLoss.pop();
+    }
+    this.batchX.push(x);
+    this.batchLoss.push(loss);
+  }
+
+  addEpoch(event: EpochEvent): void {
+    while (this.epochs.length > 0 && this.epochs[this.epochs.length - 1].epoch >= event.epoch) {
+      this.epochs.pop();
+    }
+    this.epochs.push(event);
+  }
+}
+
+export interface CurveSeries {
+  label: string;
+  stroke: string;
+  dash?: number[];
+  width?: number;
+  points?: boolean;
+}
+
+/** One run's curves as separate x/y tables (joined for uPlot by `joinCurves`). */
+export function runCurves(
+  series: RunSeries,
+  smoothing: number,
+  prefix = '',
+): { tables: uPlot.AlignedData[]; meta: CurveSeries[] } {
+  const epochX = series.epochs.map((e) => e.epoch);
+  const tables: uPlot.AlignedData[] = [];
+  const meta: CurveSeries[] = [];
+  if (series.batchX.length > 0) {
+    tables.push([series.batchX, smooth(series.batchLoss, smoothing)]);
+    meta.push({ label: `${prefix}train loss (batches)`, stroke: '#4c78a8', width: 1.5 });
+  }
+  tables.push(
+    [epochX, series.epochs.map((e) => e.trainLoss)],
+    [epochX, series.epochs.map((e) => e.valLoss)],
+    [epochX, series.epochs.map((e) => e.valAcc)],
+  );
+  meta.push(
+    { label: `${prefix}train loss`, stroke: '#1f4e79', points: true, width: 2 },
+    { label: `${prefix}val loss`, stroke: '#e45756', dash: [6, 3], points: true, width: 2 },
+    { label: `${prefix}val acc`, stroke: '#54a24b', dash: [2, 3], points: true, width: 2 },
+  );
+  return { tables, meta };
+}
+
+/** Tables with different x values joined into one (nulls where a series has no point), sorted by x. */
+export function joinCurves(tables: uPlot.AlignedData[]): uPlot.AlignedData {
+  const xs = [...new Set(tables.flatMap((t) => t[0] as number[]))].sort((a, b) => a - b);
+  const index = new Map(xs.map((x, i) => [x, i]));
+  const columns = tables.map((t) => {
+    const column = new Array<number | null>(xs.length).fill(null);
+    const tx = t[0] as number[];
+    const ty = t[1] as (number | null)[];
+    for (let i = 0; i < tx.length; i++) column[index.get(tx[i])!] = ty[i];
+    return column;
+  });
+  return [xs, ...columns] as uPlot.AlignedData;
+}

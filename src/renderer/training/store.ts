@@ -1,0 +1,198 @@
+/**
+ * The training dashboard's state: what this machine offers (backends,
+ * datasets), the settings chosen for the next run, the live run and the
+ * project's past runs. Batch losses go into a RunSeries (mutable, outside
+ * React) and only a counter moves, so the charts redraw once per frame at most.
+ */
+import { create } from 'zustand';
+import type { Result } from '../../api/result';
+import type { StudioClient, StudioPush } from '../../api/studio-api';
+import type {
+  BackendStatus,
+  DatasetStatus,
+  RunStatus,
+  RunSummary,
+  TrainingTarget,
+} from '../../api/training-api';
+import type { LayerStat, TrainingEvent, TrainOptions } from '../../engine/protocol';
+import { RunSeries } from './series';
+
+type StartEvent = Extract<TrainingEvent, { event: 'start' }>;
+type BatchEvent = Extract<TrainingEvent, { event: 'batch' }>;
+
+export interface LiveRun {
+  runId: string;
+  status: RunStatus | 'starting';
+  start?: StartEvent;
+  lastBatch?: BatchEvent;
+  epoch: number;
+  series: RunSeries;
+  layerStats?: { epoch: number; batch: number; layers: LayerStat[] };
+  error?: string;
+}
+
+export interface TrainingState {
+  client?: StudioClient;
+  target?: TrainingTarget;
+  backends?: BackendStatus[];
+  datasets?: DatasetStatus[];
+  /** What the user changed for the next run (the rest comes from the project). */
+  overrides: Partial<TrainOptions>;
+  live?: LiveRun;
+  runs: RunSummary[];
+  /** Past runs overlaid on the curves, by id. */
+  compared: Record<string, RunSeries>;
+  /** Moves on every batch/epoch; charts watch it. */
+  tick: number;
+  smoothing: number;
+  message?: string;
+}
+
+export const useTraining = create<TrainingState>(() => ({
+  overrides: {},
+  runs: [],
+  compared: {},
+  tick: 0,
+  smoothing: 0.9,
+}));
+
+const set = useTraining.setState;
+const get = useTraining.getState;
+
+async function call<T>(request: Promise<Result<T>>): Promise<T | undefined> {
+  const result = await request;
+  if (!result.ok) {
+    set({ message: result.error });
+    return undefined;
+  }
+  return result.value;
+}
+
+/** Connects the store to a host; returns the push unsubscription. */
+export function connectTraining(client: StudioClient): () => void {
+  set({ client });
+  void call(client.trainingBackends()).then((backends) => backends && set({ backends }));
+  return client.onPush(onPush);
+}
+
+export async function loadDatasets(dataDir?: string): Promise<void> {
+  const { client } = get();
+  if (!client) return;
+  const datasets = await call(client.trainingDatasets(dataDir));
+  if (datasets) set({ datasets });
+}
+
+/** The project the dashboard works on changed (opened, edited or saved). */
+export function setTarget(target: TrainingTarget): void {
+  const previous = get().target;
+  set({ target });
+  if (
+    previous?.projectPath !== target.projectPath ||
+    previous?.project.name !== target.project.name
+  ) {
+    set({ compared: {}, overrides: {} });
+    void refreshRuns();
+  }
+}
+
+export async function refreshRuns(): Promise<void> {
+  const { client, target } = get();
+  if (!client || !target) return;
+  const runs = await call(client.trainingRuns(target));
+  if (runs) set({ runs });
+}
+
+export function setOverride<K extends keyof TrainOptions>(key: K, value: TrainOptions[K]): void {
+  set((s) => ({ overrides: { ...s.overrides, [key]: value } }));
+}
+
+export async function startRun(options: Partial<TrainOptions>): Promise<void> {
+  const { client, target } = get();
+  if (!client || !target) return;
+  set({ message: undefined });
+  const run = await call(client.trainingStart({ ...target, options }));
+  if (!run) return;
+  const current = get().live;
+  // Events may have arrived before the answer; keep them.
+  if (current?.runId === run.id) return;
+  set({ live: { runId: run.id, status: 'starting', epoch: 0, series: new RunSeries() } });
+  void refreshRuns();
+}
+
+export async function controlRun(action: 'pause' | 'resume' | 'stop'): Promise<void> {
+  const { client, live } = get();
+  if (!client || !live) return;
+  const method = {
+    pause: client.trainingPause,
+    resume: client.trainingResume,
+    stop: client.trainingStop,
+  }[action];
+  await call(method.call(client, live.runId));
+}
+
+export async function toggleCompare(runId: string): Promise<void> {
+  const { client, target, compared } = get();
+  if (!client || !target) return;
+  if (compared[runId]) {
+    const { [runId]: _removed, ...rest } = compared;
+    set({ compared: rest, tick: get().tick + 1 });
+    return;
+  }
+  const metrics = await call(client.trainingRunMetrics(target, runId));
+  if (metrics) {
+    set({
+      compared: { ...get().compared, [runId]: RunSeries.fromMetrics(metrics) },
+      tick: get().tick + 1,
+    });
+  }
+}
+
+export function setSmoothing(smoothing: number): void {
+  set({ smoothing, tick: get().tick + 1 });
+}
+
+function onPush(push: StudioPush): void {
+  if (push.channel !== 'training') return;
+  const state = get();
+  let live = state.live;
+  if (!live || live.runId !== push.runId) {
+    // A run started elsewhere (another window) or before the answer came: follow it.
+    live = { runId: push.runId, status: 'starting', epoch: 0, series: new RunSeries() };
+  }
+  const next = applyEvent(live, push.payload);
+  set({ live: next, tick: state.tick + 1 });
+  if (['done', 'stopped', 'error', 'epoch'].includes(push.payload.event)) void refreshRuns();
+}
+
+/** The live run after one event (series are appended in place; the run object is new). */
+export function applyEvent(live: LiveRun, event: TrainingEvent): LiveRun {
+  switch (event.event) {
+    case 'start':
+      return { ...live, status: 'running', start: event, epoch: event.resumedFromEpoch ?? 0 };
+    case 'batch':
+      live.series.addBatch(event.epoch - 1 + event.batch / event.batches, event.loss);
+      return {
+        ...live,
+        status: live.status === 'starting' ? 'running' : live.status,
+        lastBatch: event,
+        epoch: event.epoch,
+      };
+    case 'epoch':
+      live.series.addEpoch(event);
+      return { ...live, epoch: event.epoch };
+    case 'layerStats':
+      return { ...live, layerStats: event };
+    case 'paused':
+      return { ...live, status: 'paused' };
+    case 'resumed':
+      return { ...live, status: 'running' };
+    case 'stopped':
+      return { ...live, status: 'stopped' };
+    case 'done':
+      return { ...live, status: 'done' };
+    case 'error':
+      return { ...live, status: 'failed', error: event.message };
+    default:
+      return live;
+  }
+}
