@@ -5,15 +5,20 @@
  */
 import { fail } from '../api/result';
 import { type StudioApi, type StudioPush, studioMethods } from '../api/studio-api';
+import { builtInPresets } from './presets';
 import { ProjectService, type ProjectServiceOptions } from './project-service';
+import { TrainingService } from './training-service';
 
-export interface BackendOptions extends ProjectServiceOptions {
+export interface BackendOptions extends Omit<ProjectServiceOptions, 'presets'> {
   /** Sends an event to the UI (training progress). */
   push(event: StudioPush): void;
 }
 
 export function createStudioBackend(options: BackendOptions): StudioApi {
-  const services: object[] = [new ProjectService(options)];
+  const services: object[] = [
+    new ProjectService({ ...options, presets: builtInPresets }),
+    new TrainingService(options),
+  ];
   return combineServices(services);
 }
 

@@ -207,16 +207,19 @@ export const useStudio = create<StudioState>()((set, get) => {
     },
 
     moveNodes(positions, dragKey) {
-      get().edit(
-        (p) => ({
-          ...p,
-          nodes: p.nodes.map((n) => {
+      // Positions do not change shapes: skip re-inference on every frame of a drag.
+      const before = get().project;
+      set({
+        project: {
+          ...before,
+          nodes: before.nodes.map((n) => {
             const at = positions.get(n.id);
             return at ? { ...n, position: { x: Math.round(at.x), y: Math.round(at.y) } } : n;
           }),
-        }),
-        dragKey,
-      );
+        },
+        dirty: true,
+        history: record(get().history, before, dragKey),
+      });
     },
 
     deleteSelection() {

@@ -1,0 +1,156 @@
+/**
+ * A block opened: its inside (the expansion the catalog builds, or the user's
+ * own block), laid out and drawn read-only with each inner layer's shape.
+ * Blocks inside blocks open further; the trail leads back out.
+ */
+import {
+  Background,
+  Controls,
+  Handle,
+  type Node,
+  type NodeProps,
+  Position,
+  ReactFlow,
+  ReactFlowProvider,
+} from '@xyflow/react';
+import { memo, useMemo, useState } from 'react';
+import type { ProjectNode } from '../../core/document/schema';
+import type { NodeInfo } from '../../core/infer';
+import { getLayerDef } from '../../core/layers/registry';
+import { layoutGraph } from '../state/layout';
+import { useStudio } from '../state/store';
+import { countText, keyParams, shapeText } from './format';
+
+type InnerData = { info: NodeInfo; params: Record<string, unknown>; onOpen(id: string): void };
+type InnerNode = Node<InnerData, 'inner'>;
+
+const InnerLayer = memo(function InnerLayer({ data }: NodeProps<InnerNode>) {
+  const { info } = data;
+  const def = getLayerDef(info.type);
+  const name = info.id.slice(info.id.lastIndexOf('/') + 1);
+  return (
+    <div
+      className={`layer-node cat-${def?.category ?? 'unknown'}${info.error ? ' has-error' : ''}`}
+    >
+      {def?.inputs.max !== 0 && (
+        <Handle type="target" position={Position.Top} className="port" isConnectable={false} />
+      )}
+      <div className="layer-node-head">
+        <span className="layer-type">{info.type === 'Input' ? 'Block input' : info.type}</span>
+        <span className="layer-id">{info.label ?? name}</span>
+      </div>
+      {def && info.type !== 'Input' && (
+        <div className="layer-params">{keyParams(def, data.params)}</div>
+      )}
+      <div className="layer-foot">
+        <span className="layer-shape">{shapeText(info.outputShape)}</span>
+        <span className="layer-count">
+          {info.paramCount > 0 ? `${countText(info.paramCount)} params` : ''}
+        </span>
+      </div>
+      {info.children && (
+        <button type="button" className="open-block nodrag" onClick={() => data.onOpen(info.id)}>
+          Open ▸
+        </button>
+      )}
+      {info.error && <div className="layer-error">{info.error}</div>}
+      <Handle type="source" position={Position.Bottom} className="port" isConnectable={false} />
+    </div>
+  );
+});
+
+const nodeTypes = { inner: InnerLayer };
+
+export function BlockView({ nodeId, onClose }: { nodeId: string; onClose(): void }) {
+  const [trail, setTrail] = useState([nodeId]);
+  const inference = useStudio((s) => s.inference);
+  const project = useStudio((s) => s.project);
+  const current = trail.at(-1)!;
+  const info = inference.byId.get(current);
+
+  const graph = useMemo(() => {
+    if (!info?.children || !info.params) return null;
+    const def = getLayerDef(info.type);
+    const inside = def?.expand?.(info.params, { blocks: project.blocks });
+    if (!inside) return null;
+    const nodes: ProjectNode[] = inside.nodes.map((n) => ({ ...n, params: n.params ?? {} }));
+    const laidOut = layoutGraph({ nodes, edges: inside.edges });
+    const flowNodes: InnerNode[] = laidOut.nodes.flatMap((n) => {
+      const child = inference.byId.get(`${current}/${n.id}`);
+      if (!child) return [];
+      return [
+        {
+          id: n.id,
+          type: 'inner' as const,
+          position: n.position!,
+          data: {
+            info: child,
+            params: child.params ?? n.params,
+            onOpen: (id: string) => setTrail((t) => [...t, id]),
+          },
+          draggable: false,
+          connectable: false,
+        },
+      ];
+    });
+    return {
+      nodes: flowNodes,
+      edges: inside.edges.map((e, i) => ({
+        id: `${i}`,
+        source: e.source,
+        target: e.target,
+        type: 'smoothstep',
+      })),
+    };
+  }, [info, project.blocks, inference, current]);
+
+  return (
+    <div className="modal-backdrop" role="dialog" aria-modal="true" aria-label="Inside the block">
+      <div className="modal block-view">
+        <header className="modal-head">
+          <nav className="trail">
+            {trail.map((id, i) => (
+              <button
+                key={id}
+                type="button"
+                className="link"
+                onClick={() => setTrail(trail.slice(0, i + 1))}
+                disabled={i === trail.length - 1}
+              >
+                {id.slice(id.lastIndexOf('/') + 1)}{' '}
+                <span className="muted">({inference.byId.get(id)?.type})</span>
+              </button>
+            ))}
+          </nav>
+          <span className="muted">Read-only: edit the block’s parameters in the inspector.</span>
+          <button type="button" className="button" onClick={onClose}>
+            Close
+          </button>
+        </header>
+        <div className="block-canvas">
+          {graph ? (
+            <ReactFlowProvider>
+              <ReactFlow
+                nodes={graph.nodes}
+                edges={graph.edges}
+                nodeTypes={nodeTypes}
+                fitView
+                nodesConnectable={false}
+                nodesDraggable={false}
+                proOptions={{ hideAttribution: true }}
+                minZoom={0.1}
+              >
+                <Background gap={20} size={1} />
+                <Controls showInteractive={false} />
+              </ReactFlow>
+            </ReactFlowProvider>
+          ) : (
+            <p className="muted pad">
+              {info?.error ?? 'This block has nothing to show until its input is connected.'}
+            </p>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}

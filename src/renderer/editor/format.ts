@@ -1,0 +1,62 @@
+/** Numbers as the editor shows them: shapes N×C×H×W, counts with thin grouping, bytes and MACs scaled. */
+import type { Field } from '../../core/layers/fields';
+import type { LayerDef } from '../../core/layers/types';
+import { formatShape, type Shape } from '../../core/shape';
+import { formatField } from './field-text';
+
+export function shapeText(shape: Shape | undefined): string {
+  return shape ? formatShape(shape) : '?';
+}
+
+export function countText(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+export function scaled(n: number, unit = ''): string {
+  const steps: [number, string][] = [
+    [1e12, 'T'],
+    [1e9, 'G'],
+    [1e6, 'M'],
+    [1e3, 'k'],
+  ];
+  for (const [size, suffix] of steps)
+    if (Math.abs(n) >= size)
+      return `${(n / size).toFixed(n / size >= 100 ? 0 : 1)} ${suffix}${unit}`;
+  return `${n} ${unit}`.trim();
+}
+
+export function bytesText(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+const shortNames: Record<string, string> = {
+  out_channels: 'out',
+  out_features: 'out',
+  kernel_size: 'k',
+  stride: 's',
+  padding: 'p',
+  dilation: 'd',
+  groups: 'g',
+};
+
+/** The few parameters worth showing on a node card: those set away from their defaults, else the first. */
+export function keyParams(def: LayerDef, params: Record<string, unknown>): string {
+  const entries = Object.entries(def.fields) as [string, Field][];
+  const changed = entries.filter(
+    ([name, field]) => formatField(field, params[name]) !== formatField(field, field.default),
+  );
+  const shown = (changed.length > 0 ? changed : entries.slice(0, 1)).slice(0, 4);
+  return shown
+    .map(
+      ([name, field]) =>
+        `${shortNames[name] ?? name} ${formatField(field, params[name] ?? field.default) || '–'}`,
+    )
+    .join(' · ');
+}

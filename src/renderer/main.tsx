@@ -1,0 +1,46 @@
+/**
+ * The renderer's entry. The StudioApi is injected here and nowhere else: the
+ * Electron preload puts it on window.studio; in a browser it is a WebSocket
+ * client of the web host that served this page.
+ */
+import '@xyflow/react/dist/style.css';
+import './styles.css';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import type { StudioClient } from '../api/studio-api';
+import { ApiContext } from './api/context';
+import { connectWebSocket } from './api/ws-client';
+import { App } from './app/App';
+
+declare global {
+  interface Window {
+    /** Set by the Electron preload bridge. */
+    studio?: StudioClient;
+  }
+}
+
+async function connect(): Promise<StudioClient> {
+  if (window.studio) return window.studio;
+  const url = new URL('api', window.location.href);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return connectWebSocket(url.href);
+}
+
+const root = createRoot(document.getElementById('root')!);
+connect().then(
+  (api) =>
+    root.render(
+      <StrictMode>
+        <ApiContext.Provider value={api}>
+          <App />
+        </ApiContext.Provider>
+      </StrictMode>,
+    ),
+  (err: Error) =>
+    root.render(
+      <div className="fatal" role="alert">
+        <h1>ConvNet Studio cannot start</h1>
+        <p>{err.message}</p>
+      </div>,
+    ),
+);
