@@ -1,0 +1,162 @@
+/**
+ * `convnet-studio bench [--models lenet,resnet18] [--backend …] [--batches N] [--pytorch] [--json]`:
+ * training throughput of the course's LeNet-5 (28×28, batch 128) and
+ * ResNet-18 (96×96, batch 32) on each available backend, optionally beside
+ * PyTorch on this machine's CPU with the same thread count.
+ */
+import { availableParallelism } from 'node:os';
+import type { Command } from 'commander';
+import { getPreset } from '../../core/presets';
+import { availableBackends, initBackend } from '../../engine/backends';
+import type { BackendChoice } from '../../engine/protocol';
+import { type BenchCase, benchPyTorch, benchTraining } from '../../engine/training/bench';
+import { BACKENDS } from '../../engine/training/options';
+import { CliError } from '../errors';
+
+/** Each model's input and batch size; ResNet-18 is ~100× costlier per image, so smaller and fewer batches. */
+const MODELS: Record<
+  string,
+  { input: [number, number, number]; batchSize: number; batchShare: number }
+> = {
+  lenet: { input: [1, 28, 28], batchSize: 128, batchShare: 1 },
+  resnet18: { input: [1, 96, 96], batchSize: 32, batchShare: 0.2 },
+};
+
+interface BenchFlags {
+  models: string;
+  backend?: string;
+  batches: string;
+  threads?: string;
+  pytorch?: boolean;
+  json?: boolean;
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('Measure training speed (samples/s) per backend, optionally against PyTorch')
+    .option('--models <list>', 'comma-separated: lenet, resnet18', 'lenet,resnet18')
+    .option(
+      '--backend <name>',
+      'one backend instead of every available one (auto, tensorflow, webgpu, wasm, cpu)',
+    )
+    .option(
+      '--batches <N>',
+      'timed LeNet batches (ResNet-18 runs a fifth as many, at least 1)',
+      '20',
+    )
+    .option('--threads <T>', 'CPU threads for wasm and PyTorch (default: all cores)')
+    .option('--pytorch', 'also time the same models in PyTorch (python3-torch) and print the ratio')
+    .option('--json', 'print one JSON object per measurement')
+    .addHelpText(
+      'after',
+      `
+Each measurement is one warm-up step, then the timed steps on a fixed random
+batch (SGD, cross-entropy), the loss read back after every step.
+
+Examples:
+  $ npx convnet-studio bench --models lenet --batches 10
+  $ npx convnet-studio bench --backend wasm --pytorch`,
+    )
+    .action(async (flags: BenchFlags) => {
+      const names = flags.models.split(',').map((m) => m.trim());
+      for (const name of names) {
+        if (!MODELS[name]) {
+          throw new CliError(
+            `unknown model '${name}' for bench; use ${Object.keys(MODELS).join(', ')}`,
+          );
+        }
+      }
+      const batches = Number(flags.batches);
+      if (!Number.isInteger(batches) || batches < 1) {
+        throw new CliError(`--batches must be a whole number >= 1, got '${flags.batches}'`);
+      }
+      const threads = flags.threads === undefined ? availableParallelism() : Number(flags.threads);
+      if (!Number.isInteger(threads) || threads < 1) {
+        throw new CliError(`--threads must be a whole number >= 1, got '${flags.threads}'`);
+      }
+      if (flags.backend && !(BACKENDS as readonly string[]).includes(flags.backend)) {
+        throw new CliError(
+          `--backend must be one of ${BACKENDS.join(', ')}, got '${flags.backend}'`,
+        );
+      }
+      const cases: BenchCase[] = names.map((model) => {
+        const spec = MODELS[model];
+        return {
+          model,
+          project: getPreset(model)!.build(),
+          input: spec.input,
+          batchSize: spec.batchSize,
+          batches: Math.max(1, Math.round(batches * spec.batchShare)),
+        };
+      });
+      const out = (line: string) => process.stdout.write(`${line}\n`);
+      let backends: BackendChoice[];
+      if (flags.backend) {
+        backends = [flags.backend as BackendChoice];
+      } else {
+        const listed = await availableBackends();
+        for (const b of listed) {
+          if (!b.available && !flags.json)
+            out(`skipping ${b.name}: ${b.reason ?? 'not available here'}`);
+        }
+        backends = listed.filter((b) => b.available && b.name !== 'auto').map((b) => b.name);
+      }
+      const reference = flags.pytorch ? await benchPyTorch(cases, threads) : [];
+      const rows: string[][] = [];
+      for (const backendChoice of backends) {
+        const { tf, backend, device, note } = await initBackend(backendChoice, { threads });
+        if (note && !flags.json) out(`note (${backendChoice}): ${note}`);
+        for (const c of cases) {
+          const result = benchTraining(tf, c);
+          const torch = reference.find((r) => r.model === c.model);
+          const ratio = torch ? result.samplesPerSec / torch.samplesPerSec : undefined;
+          if (flags.json) {
+            out(
+              JSON.stringify({
+                ...result,
+                backend,
+                device,
+                threads,
+                ...(torch
+                  ? {
+                      pytorchSamplesPerSec: torch.samplesPerSec,
+                      pytorchThreads: torch.threads,
+                      ratio,
+                    }
+                  : {}),
+              }),
+            );
+          } else {
+            rows.push([
+              c.model,
+              `${backend} (${device})`,
+              `${c.batchSize}×${c.batches}`,
+              result.samplesPerSec.toFixed(1),
+              torch ? torch.samplesPerSec.toFixed(1) : '',
+              ratio !== undefined ? ratio.toFixed(3) : '',
+            ]);
+          }
+        }
+      }
+      if (flags.json) return;
+      const table = [
+        [
+          'model',
+          'backend',
+          'batch×steps',
+          'samples/s',
+          ...(flags.pytorch ? [`PyTorch (${threads} threads)`, 'ratio'] : []),
+        ],
+        ...rows.map((r) => r.slice(0, flags.pytorch ? 6 : 4)),
+      ];
+      const widths = table[0].map((_, col) => Math.max(...table.map((line) => line[col].length)));
+      for (const line of table) {
+        out(
+          line
+            .map((cell, col) => (col >= 2 ? cell.padStart(widths[col]) : cell.padEnd(widths[col])))
+            .join('  '),
+        );
+      }
+    });
+}

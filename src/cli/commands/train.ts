@@ -1,0 +1,256 @@
+/**
+ * `convnet-studio train <preset|file.json> [flags]`: trains in a worker
+ * thread, showing a progress bar and an epoch table (plain lines when the
+ * output is not a terminal) or, with --json, one TrainingEvent per line.
+ * Ctrl-C stops after the current batch and leaves a checkpoint to resume.
+ */
+import { basename, extname, join } from 'node:path';
+import type { Command } from 'commander';
+import { inferValidGraph } from '../../core/infer';
+import { ProjectError } from '../../core/issues';
+import { startTrainingJob } from '../../engine/job';
+import type { TrainingEvent, TrainOptions } from '../../engine/protocol';
+import { resolveTrainOptions } from '../../engine/training/options';
+import { CliError, ProjectSourceError } from '../errors';
+import { loadProjectSource } from '../project-source';
+
+interface TrainFlags {
+  dataset?: string;
+  dataDir?: string;
+  epochs?: string;
+  batchSize?: string;
+  lr?: string;
+  optimizer?: string;
+  momentum?: string;
+  weightDecay?: string;
+  schedule?: string;
+  init?: string;
+  resize?: string;
+  limitTrain?: string;
+  limitVal?: string;
+  backend?: string;
+  seed?: string;
+  out?: string;
+  resume?: boolean;
+  layerStats?: string;
+  json?: boolean;
+}
+
+function number(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) {
+    throw new CliError(`--${flag} must be a number, got '${value}'`);
+  }
+  return n;
+}
+
+function parseResize(value: string | undefined): [number, number] | undefined {
+  if (value === undefined) return undefined;
+  const sides = value.split(/[,x×]/).map(Number);
+  if (sides.length !== 2 || sides.some((s) => !Number.isInteger(s) || s < 1)) {
+    throw new CliError(`--resize must be two whole numbers H,W (e.g. 96,96), got '${value}'`);
+  }
+  return sides as [number, number];
+}
+
+/** A fresh run folder name: runs/<name>-<UTC date and time>. */
+function defaultOutDir(arg: string): string {
+  const stem = basename(arg, extname(arg)).replace(/[^A-Za-z0-9_-]+/g, '-');
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return join('runs', `${stem}-${stamp}`);
+}
+
+const formatSeconds = (s: number) => {
+  if (!Number.isFinite(s)) return '?';
+  const total = Math.round(s);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const sec = total % 60;
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}:${String(sec).padStart(2, '0')}`;
+};
+
+/** Renders events for a person: a live bar on a terminal, plain lines otherwise. */
+export function createProgressPrinter(
+  write: (text: string) => void,
+  isTTY: boolean,
+): (event: TrainingEvent) => void {
+  let barShown = false;
+  let lastPlainPercent = -1;
+  const clearBar = () => {
+    if (barShown) write('\r\x1b[2K');
+    barShown = false;
+  };
+  const header = `${'epoch'.padStart(5)}  ${'train loss'.padStart(10)}  ${'train acc'.padStart(9)}  ${'val loss'.padStart(8)}  ${'val acc'.padStart(7)}  ${'samples/s'.padStart(9)}  ${'lr'.padStart(8)}  ${'time'.padStart(6)}`;
+  return (event) => {
+    switch (event.event) {
+      case 'start':
+        write(
+          `Training on ${event.dataset.name} (${event.dataset.trainSize} train / ${event.dataset.valSize} val images from ${event.dataset.source}), ` +
+            `backend ${event.backend} (${event.device})${event.resumedFromEpoch !== undefined ? `, resuming after epoch ${event.resumedFromEpoch}` : ''}\n`,
+        );
+        if (event.backendNote) write(`note: ${event.backendNote}\n`);
+        write(`${header}\n`);
+        return;
+      case 'batch': {
+        const fraction = event.batch / event.batches;
+        if (isTTY) {
+          const width = 30;
+          const filled = Math.round(fraction * width);
+          write(
+            `\r\x1b[2Kepoch ${event.epoch} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${event.batch}/${event.batches}  loss ${event.loss.toFixed(4)}  ${Math.round(event.samplesPerSec)} samples/s  ETA ${formatSeconds(event.etaSec)}`,
+          );
+          barShown = true;
+        } else {
+          const percent = Math.floor(fraction * 4) * 25;
+          if (percent !== lastPlainPercent && percent < 100) {
+            lastPlainPercent = percent;
+            write(
+              `epoch ${event.epoch}: batch ${event.batch}/${event.batches}, loss ${event.loss.toFixed(4)}, ${Math.round(event.samplesPerSec)} samples/s, ETA ${formatSeconds(event.etaSec)}\n`,
+            );
+          }
+        }
+        return;
+      }
+      case 'epoch':
+        clearBar();
+        lastPlainPercent = -1;
+        write(
+          `${`${event.epoch}/${event.epochs}`.padStart(5)}  ${event.trainLoss.toFixed(4).padStart(10)}  ${event.trainAcc.toFixed(4).padStart(9)}  ${event.valLoss.toFixed(4).padStart(8)}  ${event.valAcc.toFixed(4).padStart(7)}  ${Math.round(event.samplesPerSec).toString().padStart(9)}  ${event.lr.toPrecision(3).padStart(8)}  ${formatSeconds(event.seconds).padStart(6)}\n`,
+        );
+        return;
+      case 'paused':
+      case 'resumed':
+        clearBar();
+        write(`${event.event} at epoch ${event.epoch}, batch ${event.batch}\n`);
+        return;
+      case 'stopped':
+        clearBar();
+        write(`stopped at epoch ${event.epoch}, batch ${event.batch}\n`);
+        return;
+      case 'error':
+        clearBar();
+        write(`error: ${event.message}\n`);
+        return;
+      case 'done':
+        clearBar();
+        write(
+          `done: ${event.epochs} epochs in ${formatSeconds(event.seconds)} on ${event.backend}; val acc ${event.valAcc.toFixed(4)}, val loss ${event.valLoss.toFixed(4)}\n`,
+        );
+        return;
+      default:
+        return;
+    }
+  };
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description(
+      'Train a preset or project on Fashion-MNIST (or MNIST, a folder, the bundled sample)',
+    )
+    .argument('<preset|file.json>', 'a preset name (see `presets`) or a project file')
+    .option('--dataset <name>', 'fashion-mnist, mnist, folder or sample')
+    .option('--data-dir <DIR>', 'where to look for the dataset first')
+    .option('--epochs <N>', 'passes over the training set')
+    .option('--batch-size <B>', 'images per step')
+    .option('--lr <X>', 'learning rate')
+    .option('--optimizer <name>', 'sgd, adam or adamw')
+    .option('--momentum <M>', 'SGD momentum')
+    .option('--weight-decay <W>', 'L2 (sgd, adam) or decoupled (adamw) weight decay')
+    .option('--schedule <name>', 'constant, step (×0.1 every ceil(epochs/3) epochs) or cosine')
+    .option('--init <scheme>', 'pytorch (PyTorch defaults) or xavier (the course’s init_cnn)')
+    .option('--resize <H,W>', 'resize images in the pipeline (the course: 96,96 for ResNet)')
+    .option('--limit-train <N>', 'train on the first N images only')
+    .option('--limit-val <N>', 'validate on the first N test images only')
+    .option('--backend <name>', 'auto, tensorflow, webgpu, wasm or cpu', 'auto')
+    .option('--seed <S>', 'seed for initial weights, shuffling and dropout')
+    .option('--out <DIR>', 'run folder (default runs/<name>-<time>)')
+    .option('--resume', 'continue the run in --out from its checkpoint')
+    .option('--layer-stats <N>', 'emit per-layer statistics every N batches')
+    .option('--json', 'print one JSON event per line (last: done, stopped or error)')
+    .addHelpText(
+      'after',
+      `
+Settings come from the preset's (or project's) training section, then these flags.
+The run folder gets project.json, weights.safetensors, metrics.jsonl, curves.svg,
+curves.png and checkpoint/. Ctrl-C stops after the current batch; continue with
+the same command plus --out <run folder> --resume.
+
+Examples:
+  $ npx convnet-studio train lenet --epochs 10 --lr 0.1 --batch-size 128
+  $ npx convnet-studio train resnet18 --resize 96,96 --limit-train 1024 --epochs 1
+  $ npx convnet-studio train lenet --dataset sample --epochs 2 --json`,
+    )
+    .action(async (arg: string, flags: TrainFlags) => {
+      const { project, source } = loadProjectSource(arg);
+      try {
+        inferValidGraph(project);
+      } catch (err) {
+        if (err instanceof ProjectError) throw new ProjectSourceError(source, err.issues);
+        throw err;
+      }
+      if (flags.resume && !flags.out) {
+        throw new CliError('--resume needs --out <run folder> naming the run to continue');
+      }
+      const outDir = flags.out ?? defaultOutDir(arg);
+      let options: TrainOptions;
+      try {
+        options = resolveTrainOptions(project, {
+          dataset: flags.dataset as TrainOptions['dataset'],
+          dataDir: flags.dataDir,
+          epochs: number('epochs', flags.epochs),
+          batchSize: number('batch-size', flags.batchSize),
+          lr: number('lr', flags.lr),
+          optimizer: flags.optimizer as TrainOptions['optimizer'],
+          momentum: number('momentum', flags.momentum),
+          weightDecay: number('weight-decay', flags.weightDecay),
+          schedule: flags.schedule as TrainOptions['schedule'],
+          init: flags.init as TrainOptions['init'],
+          resize: parseResize(flags.resize),
+          limitTrain: number('limit-train', flags.limitTrain),
+          limitVal: number('limit-val', flags.limitVal),
+          backend: flags.backend as TrainOptions['backend'],
+          seed: number('seed', flags.seed),
+          layerStatsEvery: number('layer-stats', flags.layerStats),
+          outDir,
+          resume: flags.resume,
+        });
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
+      const print = flags.json
+        ? (event: TrainingEvent) => process.stdout.write(`${JSON.stringify(event)}\n`)
+        : createProgressPrinter(
+            (text) => process.stdout.write(text),
+            process.stdout.isTTY === true,
+          );
+      const job = startTrainingJob(project, options, print);
+      let interrupts = 0;
+      const onInterrupt = () => {
+        interrupts++;
+        if (interrupts > 1) process.exit(130);
+        process.stderr.write('\nstopping after this batch (Ctrl-C again to quit at once)…\n');
+        job.stop();
+      };
+      process.on('SIGINT', onInterrupt);
+      const final = await job.done;
+      process.off('SIGINT', onInterrupt);
+      const resumeCommand = `npx convnet-studio train ${arg} --out ${outDir} --resume`;
+      if (final.event === 'stopped') {
+        process.stderr.write(
+          final.checkpoint
+            ? `checkpoint saved in ${final.checkpoint}; continue with:\n  ${resumeCommand}\n`
+            : 'stopped before any checkpoint could be written\n',
+        );
+        process.exitCode = 130;
+      } else if (final.event === 'error') {
+        process.exitCode = 1;
+      } else if (!flags.json) {
+        process.stdout.write(
+          `run folder ${outDir}: project.json, weights.safetensors, metrics.jsonl, curves.svg, curves.png, checkpoint/\n`,
+        );
+      }
+    });
+}

@@ -1,0 +1,70 @@
+/**
+ * Runs a training in a worker thread (worker.ts) and hands its events to the
+ * caller: the CLI, the studio's backend and the web host all start training
+ * this way, so their event loop stays free. Node only.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Project } from '../core/document/schema';
+import type { TrainingEvent, TrainOptions } from './protocol';
+import type { FinalEvent } from './training/trainer';
+import type { WorkerReply, WorkerRequest } from './worker';
+
+export interface TrainingJob {
+  /** Takes effect before the next batch; a 'paused' event confirms it. */
+  pause(): void;
+  resume(): void;
+  /** Stops before the next batch, writing a checkpoint when the run has an outDir. */
+  stop(): void;
+  /** The last event: done, stopped or error. */
+  done: Promise<FinalEvent>;
+}
+
+const FINAL_EVENTS = new Set(['done', 'stopped', 'error']);
+
+/** The worker module next to this one; from TypeScript sources it needs tsx's loader. */
+function spawnWorker(): Worker {
+  const fromSources = import.meta.url.endsWith('.ts');
+  const script = new URL(fromSources ? './worker.ts' : './worker.js', import.meta.url);
+  if (!fromSources) return new Worker(script);
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  return new Worker(script, { execArgv: ['--import', tsx] });
+}
+
+export function startTrainingJob(
+  project: Project,
+  options: TrainOptions,
+  onEvent: (event: TrainingEvent) => void,
+): TrainingJob {
+  const worker = spawnWorker();
+  const send = (request: WorkerRequest) => worker.postMessage(request);
+  let finished = false;
+  const done = new Promise<FinalEvent>((resolve) => {
+    const finish = (event: FinalEvent) => {
+      if (finished) return;
+      finished = true;
+      resolve(event);
+      void worker.terminate();
+    };
+    worker.on('message', (reply: WorkerReply) => {
+      onEvent(reply.event);
+      if (FINAL_EVENTS.has(reply.event.event)) finish(reply.event as FinalEvent);
+    });
+    const fail = (message: string) => {
+      if (finished) return;
+      const event: FinalEvent = { event: 'error', message };
+      onEvent(event);
+      finish(event);
+    };
+    worker.on('error', (error) => fail(`the training worker failed: ${error.message}`));
+    worker.on('exit', (code) => fail(`the training worker exited unexpectedly (code ${code})`));
+  });
+  send({ type: 'start', project, options });
+  return {
+    pause: () => !finished && send({ type: 'pause' }),
+    resume: () => !finished && send({ type: 'resume' }),
+    stop: () => !finished && send({ type: 'stop' }),
+    done,
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * Training throughput: a fixed number of SGD steps on a fixed random batch,
+ * after one warm-up step (kernel compilation, first allocations), timed to the
+ * last step's loss read back. Node only for the PyTorch side.
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type * as tfc from '@tensorflow/tfjs-core';
+import { compileModel } from '../../core/compile/model';
+import type { Project } from '../../core/document/schema';
+import { inferValidGraph } from '../../core/infer';
+import type { TF } from '../../core/layers/types';
+import { crossEntropy } from './losses';
+import { createOptimizer } from './optimizers';
+import { trainStep } from './step';
+
+export interface BenchCase {
+  model: string;
+  project: Project;
+  /** [channels, height, width] fed to the model. */
+  input: [number, number, number];
+  batchSize: number;
+  batches: number;
+}
+
+export interface BenchResult {
+  model: string;
+  batchSize: number;
+  batches: number;
+  seconds: number;
+  samplesPerSec: number;
+}
+
+export function benchTraining(tf: TF, c: BenchCase): BenchResult {
+  const [channels, height, width] = c.input;
+  const inference = inferValidGraph(c.project, {
+    inputShape: [c.batchSize, channels, height, width],
+  });
+  const model = compileModel(tf, inference, { init: 'xavier', seed: 0 });
+  const params = new Map([...model.weights].filter(([, v]) => v.trainable));
+  const optimizer = createOptimizer(tf, params, { name: 'sgd', lr: 0.01 });
+  const x = tf.randomUniform(
+    [c.batchSize, height, width, channels],
+    0,
+    1,
+    'float32',
+    1,
+  ) as tfc.Tensor4D;
+  const y = tf.tensor1d(
+    Array.from({ length: c.batchSize }, (_, i) => i % 10),
+    'int32',
+  );
+  const lossOf = (logits: tfc.Tensor) => ({ loss: crossEntropy(tf, logits, y) });
+  try {
+    trainStep(tf, model, optimizer, x, lossOf);
+    const start = performance.now();
+    // trainStep reads the loss back each step, so every step has finished when it returns.
+    for (let i = 0; i < c.batches; i++) trainStep(tf, model, optimizer, x, lossOf);
+    const seconds = (performance.now() - start) / 1000;
+    return {
+      model: c.model,
+      batchSize: c.batchSize,
+      batches: c.batches,
+      seconds,
+      samplesPerSec: (c.batchSize * c.batches) / seconds,
+    };
+  } finally {
+    tf.dispose([x, y]);
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+const TORCH_SCRIPT = fileURLToPath(new URL('../../../test/parity/torch_train.py', import.meta.url));
+export const PYTHON = '/usr/bin/python3';
+
+/** The same models and batches in PyTorch (CPU), with the given thread count. */
+export async function benchPyTorch(
+  cases: Pick<BenchCase, 'model' | 'batchSize' | 'batches'>[],
+  threads: number,
+): Promise<(BenchResult & { threads: number; torch: string })[]> {
+  const results = [];
+  for (const c of cases) {
+    let stdout: string;
+    try {
+      ({ stdout } = await promisify(execFile)(
+        PYTHON,
+        [
+          TORCH_SCRIPT,
+          'bench',
+          '--models',
+          c.model,
+          '--batches',
+          String(c.batches),
+          `--${c.model === 'lenet' ? 'lenet' : 'resnet'}-batch`,
+          String(c.batchSize),
+          '--threads',
+          String(threads),
+        ],
+        { maxBuffer: 1 << 20 },
+      ));
+    } catch (error) {
+      throw new Error(
+        `PyTorch could not run the benchmark (${(error as Error).message.split('\n')[0]}); install it with: sudo apt-get install -y python3-torch`,
+      );
+    }
+    results.push(JSON.parse(stdout.trim().split('\n').at(-1) as string));
+  }
+  return results;
+}
