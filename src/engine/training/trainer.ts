@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type * as tfc from '@tensorflow/tfjs-core';
 import { type CompiledModel, compileModel } from '../../core/compile/model';
 import type { Project } from '../../core/document/schema';
-import { inferValidGraph } from '../../core/infer';
+import { type GraphInference, inferValidGraph } from '../../core/infer';
 import type { TF } from '../../core/layers/types';
 import { encodeSafetensors } from '../../core/weights/safetensors';
 import { initBackend } from '../backends';
@@ -70,6 +70,25 @@ export class TrainingControl {
       this.wake = resolve;
     });
   }
+}
+
+/**
+ * compileModel draws dropout seeds from a counter that starts at its seed and
+ * advances once per Dropout layer per training forward pass. Starting it where
+ * the interrupted run left it continues the same random stream, so a resumed
+ * run repeats an uninterrupted one exactly. (Weights come from the checkpoint,
+ * so the seed's other use, initialisation, does not matter here.)
+ */
+function resumedDropoutSeed(
+  seed: number,
+  position: RunPosition,
+  inference: GraphInference,
+): number {
+  const drawsPerStep = inference.primitives.filter((p) => {
+    const rate = (p.params as { p?: number }).p ?? 0;
+    return p.type === 'Dropout' && rate > 0 && rate < 1;
+  }).length;
+  return (seed + position.optimizerStep * drawsPerStep) % 0x7fffffff;
 }
 
 const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -148,7 +167,9 @@ export class Trainer {
     const checkpoint = options.resume ? loadCheckpoint(this.requireOutDir()) : undefined;
     this.model = compileModel(this.tf, inference, {
       init: options.init,
-      seed: options.seed,
+      seed: checkpoint
+        ? resumedDropoutSeed(options.seed, checkpoint.position, inference)
+        : options.seed,
       weights: checkpoint?.weights,
     });
     this.optimizer = createOptimizer(this.tf, this.trainableByKey(), {

@@ -1,0 +1,145 @@
+/** `convnet-studio train` and `bench` as users run them, in a subprocess. */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { TrainingEvent } from '../../engine/protocol';
+
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+const bin = join(repoRoot, 'bin/convnet-studio.mjs');
+const tiny = join(repoRoot, 'test/fixtures/tiny-cnn.json');
+const small = [
+  '--dataset',
+  'sample',
+  '--backend',
+  'cpu',
+  '--limit-train',
+  '64',
+  '--limit-val',
+  '32',
+];
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-cli-train-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const cli = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: repoRoot, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+const events = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as TrainingEvent);
+
+describe('convnet-studio train', () => {
+  it('--json prints one event per line ending in done, and fills the run folder', () => {
+    const out = tempDir();
+    const r = cli('train', tiny, ...small, '--epochs', '2', '--lr', '0.05', '--out', out, '--json');
+    expect(r.code).toBe(0);
+    const lines = events(r.stdout);
+    expect(lines[0]).toMatchObject({ event: 'start', backend: 'cpu' });
+    expect(lines.filter((e) => e.event === 'epoch')).toHaveLength(2);
+    expect(lines.at(-1)).toMatchObject({ event: 'done', epochs: 2, outDir: out });
+    for (const file of [
+      'project.json',
+      'weights.safetensors',
+      'metrics.jsonl',
+      'curves.svg',
+      'curves.png',
+    ]) {
+      expect(existsSync(join(out, file))).toBe(true);
+    }
+    expect(readFileSync(join(out, 'curves.png')).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('prints an epoch table when the output is not a terminal', () => {
+    const r = cli('train', tiny, ...small, '--epochs', '1', '--out', tempDir());
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/epoch\s+train loss\s+train acc\s+val loss\s+val acc/);
+    expect(r.stdout).toMatch(/\n\s+1\/1\s+\d\.\d{4}/);
+    expect(r.stdout).toMatch(/done: 1 epochs/);
+    expect(r.stdout).not.toContain('\r');
+  });
+
+  it('rejects bad flags with a message naming the flag', () => {
+    const r = cli('train', 'lenet', '--epochs', 'ten');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--epochs must be a number, got 'ten'/);
+    const resize = cli('train', 'lenet', '--resize', '96');
+    expect(resize.stderr).toMatch(/--resize must be two whole numbers H,W/);
+    const resume = cli('train', 'lenet', '--resume');
+    expect(resume.stderr).toMatch(/--resume needs --out/);
+  });
+
+  it('Ctrl-C stops at the next batch, saves a checkpoint, says how to resume, and --resume finishes the run', async () => {
+    const out = tempDir();
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        'train',
+        tiny,
+        ...small,
+        '--limit-train',
+        '320',
+        '--epochs',
+        '3',
+        '--out',
+        out,
+        '--json',
+      ],
+      { cwd: repoRoot },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    let interrupted = false;
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (!interrupted && stdout.includes('"event":"batch"')) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(130);
+    const last = events(stdout).at(-1);
+    expect(last).toMatchObject({
+      event: 'stopped',
+      epoch: 1,
+      checkpoint: join(out, 'checkpoint/checkpoint.safetensors'),
+    });
+    expect(stderr).toContain(`--out ${out} --resume`);
+    const resumed = cli(
+      'train',
+      tiny,
+      ...small,
+      '--limit-train',
+      '320',
+      '--epochs',
+      '3',
+      '--out',
+      out,
+      '--resume',
+      '--json',
+    );
+    expect(resumed.code).toBe(0);
+    const lines = events(resumed.stdout);
+    expect(lines[0]).toMatchObject({ event: 'start', resumedFromEpoch: 0 });
+    expect(
+      lines.filter((e) => e.event === 'epoch').map((e) => (e as { epoch: number }).epoch),
+    ).toEqual([1, 2, 3]);
+    expect(lines.at(-1)?.event).toBe('done');
+  });
+});

@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { loadValidProject } from '../core/document/load';
+import { startTrainingJob } from './job';
+import type { TrainingEvent } from './protocol';
+import { resolveTrainOptions } from './training/options';
+
+const project = loadValidProject(
+  readFileSync(new URL('../../test/fixtures/tiny-cnn.json', import.meta.url), 'utf8'),
+);
+const options = resolveTrainOptions(project, {
+  backend: 'cpu',
+  limitTrain: 64,
+  limitVal: 32,
+  epochs: 2,
+});
+
+describe('training in a worker thread', () => {
+  it('streams events while the caller’s event loop stays free, and resolves with the final event', async () => {
+    const events: TrainingEvent[] = [];
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    const job = startTrainingJob(project, options, (e) => events.push(e));
+    const final = await job.done;
+    clearInterval(timer);
+    expect(final.event).toBe('done');
+    expect(events[0].event).toBe('start');
+    expect(events.filter((e) => e.event === 'epoch')).toHaveLength(2);
+    expect(events.at(-1)).toEqual(final);
+    // Training took seconds; a blocked loop would have ticked a handful of times at most.
+    expect(ticks).toBeGreaterThan(20);
+  });
+
+  it('pauses, resumes and stops within a batch', async () => {
+    const events: TrainingEvent[] = [];
+    const job = startTrainingJob(project, { ...options, epochs: 50 }, (e) => {
+      events.push(e);
+      if (e.event === 'batch' && e.batch === 1 && e.epoch === 1) job.pause();
+      if (e.event === 'paused') setTimeout(() => job.resume(), 20);
+      if (e.event === 'resumed') job.stop();
+    });
+    const final = await job.done;
+    expect(final.event).toBe('stopped');
+    const kinds = events.map((e) => e.event);
+    expect(kinds.slice(kinds.indexOf('paused'))).toEqual(['paused', 'resumed', 'stopped']);
+    expect(final).toMatchObject({ epoch: 1, batch: 1 });
+  });
+
+  it('answers an unknown message with an error event and a worker error', async () => {
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    const worker = new Worker(new URL('./worker.ts', import.meta.url), {
+      execArgv: ['--import', tsx],
+    });
+    const reply = new Promise<unknown>((resolve) => worker.once('message', resolve));
+    const failure = new Promise<Error>((resolve) => worker.once('error', resolve));
+    worker.postMessage({ type: 'rewind' });
+    expect(await reply).toMatchObject({
+      type: 'event',
+      event: { event: 'error', message: expect.stringMatching(/unknown message type "rewind"/) },
+    });
+    expect((await failure).message).toMatch(/unknown message type/);
+    await worker.terminate();
+  });
+});

@@ -1,0 +1,144 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadValidProject } from '../../core/document/load';
+import type { TrainingEvent, TrainOptions } from '../protocol';
+import { checkpointPath } from './checkpoint';
+import { resolveTrainOptions } from './options';
+import { type FinalEvent, RUN_FILES, runTraining, TrainingControl } from './trainer';
+
+const project = loadValidProject(
+  readFileSync(new URL('../../../test/fixtures/tiny-cnn.json', import.meta.url), 'utf8'),
+);
+const base: Partial<TrainOptions> = { backend: 'cpu', limitTrain: 64, limitVal: 32, seed: 3 };
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-train-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+type Epoch = Extract<TrainingEvent, { event: 'epoch' }>;
+
+async function train(
+  overrides: Partial<TrainOptions> = {},
+  onEvent?: (event: TrainingEvent, control: TrainingControl) => void,
+): Promise<{ events: TrainingEvent[]; final: FinalEvent; epochs: Epoch[] }> {
+  const events: TrainingEvent[] = [];
+  const control = new TrainingControl();
+  const final = await runTraining(
+    project,
+    resolveTrainOptions(project, { ...base, ...overrides }),
+    (event) => {
+      events.push(event);
+      onEvent?.(event, control);
+    },
+    control,
+  );
+  return { events, final, epochs: events.filter((e): e is Epoch => e.event === 'epoch') };
+}
+
+/** What must be identical between equivalent runs (not timings). */
+const learning = (e: Epoch) => [e.epoch, e.trainLoss, e.trainAcc, e.valLoss, e.valAcc, e.lr];
+
+describe('the trainer', () => {
+  it('repeats a seeded CPU run exactly, streams the protocol, and holds the tensor count across epochs', async () => {
+    const first = await train({ epochs: 3 });
+    const second = await train({ epochs: 3 });
+    expect(first.final.event).toBe('done');
+    expect(first.epochs.map(learning)).toEqual(second.epochs.map(learning));
+    expect(first.events[0]).toMatchObject({
+      event: 'start',
+      backend: 'cpu',
+      epochs: 3,
+      batchesPerEpoch: 4,
+      dataset: { trainSize: 64, valSize: 32 },
+    });
+    const [e1, e2, e3] = first.epochs;
+    expect(e2.tensors).toBe(e1.tensors);
+    expect(e3.tensors).toBe(e1.tensors);
+    for (const e of first.epochs) {
+      expect(e).toMatchObject({ backend: 'cpu', epochs: 3 });
+      expect(e.samplesPerSec).toBeGreaterThan(0);
+      expect(e.memoryBytes).toBeGreaterThan(0);
+    }
+    expect(e3.etaSec).toBe(0);
+    // Momentum SGD at lr 0.05 learns something even on 64 images.
+    expect(e3.trainLoss).toBeLessThan(e1.trainLoss);
+    const batches = first.events.filter((e) => e.event === 'batch');
+    expect(batches.length).toBeGreaterThan(0);
+    expect(first.events.at(-1)).toEqual(first.final);
+  });
+
+  it('writes the run folder and resumes from a stop mid-epoch to the same result as an uninterrupted run', async () => {
+    const straight = await train({ epochs: 2 });
+    const outDir = tempDir();
+    const stopped = await train({ epochs: 2, outDir }, (event, control) => {
+      if (event.event === 'batch' && event.epoch === 1 && event.batch === 2) control.stop();
+    });
+    expect(stopped.final).toMatchObject({ event: 'stopped', epoch: 1, batch: 2 });
+    expect((stopped.final as { checkpoint?: string }).checkpoint).toBe(checkpointPath(outDir));
+    const resumed = await train({ epochs: 2, outDir, resume: true });
+    expect(resumed.events[0]).toMatchObject({ event: 'start', resumedFromEpoch: 0 });
+    expect(resumed.final.event).toBe('done');
+    expect(resumed.epochs.map(learning)).toEqual(straight.epochs.map(learning));
+    for (const file of [...Object.values(RUN_FILES), 'curves.svg', 'curves.png']) {
+      expect(existsSync(join(outDir, file))).toBe(true);
+    }
+    const recorded = readFileSync(join(outDir, RUN_FILES.metrics), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as TrainingEvent);
+    expect(recorded.filter((e) => e.event === 'epoch')).toHaveLength(2);
+    expect(recorded.at(-1)?.event).toBe('done');
+  });
+
+  it('continues a finished run for more epochs with its optimizer state', async () => {
+    const straight = await train({ epochs: 2 });
+    const outDir = tempDir();
+    await train({ epochs: 1, outDir });
+    const more = await train({ epochs: 2, outDir, resume: true });
+    expect(more.epochs.map(learning)).toEqual(straight.epochs.slice(1).map(learning));
+  });
+
+  it('pauses before the next batch and resumes on request', async () => {
+    const run = await train({ epochs: 1 }, (event, control) => {
+      if (event.event === 'batch' && event.batch === 1) {
+        control.pause();
+        setTimeout(() => control.resume(), 50);
+      }
+    });
+    const kinds = run.events.map((e) => e.event);
+    expect(kinds.indexOf('paused')).toBeGreaterThan(kinds.indexOf('batch'));
+    expect(run.events.find((e) => e.event === 'paused')).toMatchObject({ epoch: 1, batch: 1 });
+    expect(kinds).toContain('resumed');
+    expect(run.final.event).toBe('done');
+  });
+
+  it('stops a diverging run with advice to lower the learning rate', async () => {
+    const run = await train({ epochs: 2, lr: 1e30, momentum: 0 });
+    expect(run.final.event).toBe('error');
+    expect((run.final as { message: string }).message).toMatch(/lower the learning rate/i);
+  });
+
+  it('emits layer statistics, resizes per batch, and reports bad settings clearly', async () => {
+    const run = await train({ epochs: 1, layerStatsEvery: 2, resize: [20, 20] });
+    expect(run.events[0]).toMatchObject({ dataset: { inputShape: [20, 20, 1] } });
+    const stats = run.events.filter((e) => e.event === 'layerStats');
+    expect(stats).toHaveLength(2);
+    const relu = stats[0].event === 'layerStats' && stats[0].layers.find((l) => l.type === 'ReLU');
+    expect(relu && relu.deadFraction).toBeGreaterThan(0);
+    expect(() => resolveTrainOptions(project, { optimizer: 'rmsprop' as 'sgd' })).toThrow(
+      /optimizer must be one of sgd, adam, adamw/,
+    );
+    const noCheckpoint = await train({ epochs: 1, outDir: tempDir(), resume: true });
+    expect(noCheckpoint.final).toMatchObject({
+      event: 'error',
+      message: expect.stringMatching(/no checkpoint/),
+    });
+  });
+});
