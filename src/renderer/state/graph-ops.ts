@@ -38,6 +38,8 @@ export function checkConnection(graph: Graph, source: string, target: string): C
   if (source === target) return { ok: false, reason: 'a layer cannot feed itself' };
   if (graph.edges.some((e) => e.source === source && e.target === target))
     return { ok: false, reason: 'these layers are already connected' };
+  if (reaches(graph, target, source))
+    return { ok: false, reason: 'that would make a cycle; data must flow one way' };
   const targetNode = graph.nodes.find((n) => n.id === target);
   const def = targetNode ? getLayerDef(targetNode.type) : undefined;
   if (def) {
@@ -51,8 +53,6 @@ export function checkConnection(graph: Graph, source: string, target: string): C
             : `${def.type} takes at most ${def.inputs.max} input${def.inputs.max === 1 ? '' : 's'}`,
       };
   }
-  if (reaches(graph, target, source))
-    return { ok: false, reason: 'that would make a cycle; data must flow one way' };
   return { ok: true };
 }
 
