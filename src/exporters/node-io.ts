@@ -1,0 +1,68 @@
+/**
+ * Node-only side of exporting: where a project and weights come from (a run
+ * folder, a project file, a preset), and writing a bundle into a folder.
+ */
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseProject } from '../core/document/load';
+import type { Project } from '../core/document/schema';
+import { ProjectError } from '../core/issues';
+import { getPreset, presetNames } from '../core/presets/index';
+import { decodeSafetensors, type TensorMap } from '../core/weights/safetensors';
+import type { ExportBundle } from './common';
+
+export const RUN_PROJECT_FILE = 'project.json';
+export const RUN_WEIGHTS_FILE = 'weights.safetensors';
+
+export interface ExportSource {
+  project: Project;
+  /** Trained weights (a run folder); absent for a bare project or preset. */
+  weights?: TensorMap;
+  /** How to name it: "run folder runs/2026-…", "project my-net.json", "preset 'lenet'". */
+  description: string;
+}
+
+/** A run folder (project.json + weights.safetensors), a project file, or a preset name. */
+export function readExportSource(spec: string): ExportSource {
+  if (existsSync(spec) && statSync(spec).isDirectory()) {
+    const projectFile = join(spec, RUN_PROJECT_FILE);
+    const weightsFile = join(spec, RUN_WEIGHTS_FILE);
+    if (!existsSync(projectFile)) {
+      throw new Error(
+        `${spec} is a folder without ${RUN_PROJECT_FILE}; give a run folder made by \`train --out\`, a project file, or a preset`,
+      );
+    }
+    const project = readProjectFile(projectFile);
+    if (!existsSync(weightsFile)) {
+      return { project, description: `run folder ${spec} (it has no ${RUN_WEIGHTS_FILE} yet)` };
+    }
+    const { tensors } = decodeSafetensors(new Uint8Array(readFileSync(weightsFile)));
+    return { project, weights: tensors, description: `run folder ${spec}` };
+  }
+  if (existsSync(spec)) return { project: readProjectFile(spec), description: `project ${spec}` };
+  const preset = getPreset(spec);
+  if (preset) return { project: preset.build(), description: `preset '${spec}'` };
+  throw new Error(
+    `'${spec}' is not a run folder, a project file or a preset; presets are ${presetNames().join(', ')}`,
+  );
+}
+
+function readProjectFile(path: string): Project {
+  const result = parseProject(readFileSync(path, 'utf8'), path);
+  if (!result.ok || result.issues.length > 0) throw new ProjectError(result.issues);
+  return result.project;
+}
+
+/** Writes every file of a bundle under `dir` (created if needed); returns the absolute paths. */
+export function writeBundle(bundle: ExportBundle, dir: string): string[] {
+  const root = resolve(dir);
+  if (existsSync(root) && !statSync(root).isDirectory()) {
+    throw new Error(`${dir} exists and is not a folder; choose a folder to export into`);
+  }
+  mkdirSync(root, { recursive: true });
+  return bundle.files.map((file) => {
+    const path = join(root, file.path);
+    writeFileSync(path, file.contents);
+    return path;
+  });
+}

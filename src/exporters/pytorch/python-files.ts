@@ -1,0 +1,287 @@
+/** The fixed Python files of the PyTorch export (model.py is generated in export.ts). */
+import type { ExportInput } from '../common';
+
+export const pythonWeightsIo = `"""safetensors reading and writing: the safetensors library when installed, else this small reader/writer.
+
+Format: 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}}, then raw data.
+"""
+import json
+import struct
+
+import torch
+
+try:
+    from safetensors.torch import load_file as _load_file, save_file as _save_file
+except ImportError:
+    _load_file = _save_file = None
+
+_DTYPES = {"F32": torch.float32, "F64": torch.float64, "F16": torch.float16, "I64": torch.int64}
+
+
+def load_safetensors(path):
+    """A state dict (name -> tensor) from a .safetensors file."""
+    if _load_file is not None:
+        return _load_file(str(path))
+    with open(path, "rb") as f:
+        data = f.read()
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + length])
+    start = 8 + length
+    tensors = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = entry["data_offsets"]
+        dtype = _DTYPES[entry["dtype"]]
+        buffer = bytearray(data[start + begin : start + end])
+        tensors[name] = torch.frombuffer(buffer, dtype=dtype).reshape(entry["shape"]) if buffer else torch.empty(entry["shape"], dtype=dtype)
+    return tensors
+
+
+def save_safetensors(tensors, path):
+    """Writes float tensors (a state dict) as .safetensors; integer counters are skipped."""
+    tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in tensors.items() if v.is_floating_point()}
+    if _save_file is not None:
+        _save_file(tensors, str(path))
+        return
+    header, offset, chunks = {}, 0, []
+    for name, tensor in tensors.items():
+        raw = tensor.numpy().astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(tensor.shape), "data_offsets": [offset, offset + len(raw)]}
+        offset += len(raw)
+        chunks.append(raw)
+    text = json.dumps(header)
+    text += " " * ((8 - (8 + len(text)) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text.encode())
+        for raw in chunks:
+            f.write(raw)
+`;
+
+interface TrainDefaults {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  optimizer: string;
+}
+
+export function pythonTrainScript(d: TrainDefaults): string {
+  return `"""Trains the exported network on Fashion-MNIST.
+
+Alone:        python3 train.py --epochs 10
+Several GPUs: torchrun --nproc_per_node=4 train.py      (DistributedDataParallel, nccl)
+CPU workers:  torchrun --nproc_per_node=2 train.py      (gloo)
+(or python3 -m torch.distributed.run --nproc_per_node=2 train.py)
+
+Data: the IDX files in --data-dir (gzipped or not), else torchvision's download into it.
+Starts from weights.safetensors unless --from-scratch; saves the result to --out.
+"""
+import argparse
+import gzip
+import os
+import struct
+import time
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data.distributed import DistributedSampler
+
+from model import INPUT_SHAPE, WEIGHTS, build_model, load_model
+from weights_io import save_safetensors
+
+FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "val": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+DEFAULT_DATA_DIRS = ["data", "/usr/share/datasets/fashion-mnist"]
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", help="folder with the Fashion-MNIST IDX files (default: ./data, then /usr/share/datasets/fashion-mnist)")
+    p.add_argument("--epochs", type=int, default=${d.epochs})
+    p.add_argument("--batch-size", type=int, default=${d.batchSize}, help="per process")
+    p.add_argument("--lr", type=float, default=${d.lr})
+    p.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default="${d.optimizer}")
+    p.add_argument("--limit-train", type=int, help="use only the first N training images")
+    p.add_argument("--limit-val", type=int, help="use only the first N test images")
+    p.add_argument("--from-scratch", action="store_true", help="PyTorch's default initialisation instead of weights.safetensors")
+    p.add_argument("--out", default="trained.safetensors", help="where to save the trained weights")
+    p.add_argument("--seed", type=int, default=0)
+    return p.parse_args()
+
+
+def read_idx(path):
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    magic, count = struct.unpack(">II", data[:8])
+    if magic == 2049:
+        return torch.frombuffer(bytearray(data[8:]), dtype=torch.uint8).long()
+    if magic != 2051:
+        raise ValueError(f"{path} is not an IDX image or label file (magic {magic})")
+    rows, cols = struct.unpack(">II", data[8:16])
+    return torch.frombuffer(bytearray(data[16:]), dtype=torch.uint8).reshape(count, 1, rows, cols)
+
+
+def find_file(folder, stem):
+    for name in (stem + ".gz", stem):
+        if (folder / name).exists():
+            return folder / name
+    return None
+
+
+def load_split(split, data_dir, limit):
+    folders = [Path(data_dir)] if data_dir else [Path(d) for d in DEFAULT_DATA_DIRS]
+    for folder in folders:
+        images, labels = (find_file(folder, stem) for stem in FILES[split])
+        if images and labels:
+            x, y = read_idx(images), read_idx(labels)
+            break
+    else:
+        try:
+            import torchvision
+        except ImportError:
+            raise SystemExit(
+                f"Fashion-MNIST not found in {', '.join(map(str, folders))}: put the IDX files "
+                "(train-images-idx3-ubyte.gz, ...) there, pass --data-dir, or install torchvision to download them"
+            )
+        ds = torchvision.datasets.FashionMNIST(str(folders[0]), train=split == "train", download=True)
+        x, y = ds.data.unsqueeze(1), ds.targets
+    if limit:
+        x, y = x[:limit], y[:limit]
+    return TensorDataset(x, y)
+
+
+def prepare(images, device):
+    """uint8 N x 1 x 28 x 28 -> float in [0, 1] at the model's input size, as the studio feeds it."""
+    x = images.to(device).float() / 255
+    channels, height, width = INPUT_SHAPE
+    if x.shape[-2:] != (height, width):
+        x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
+    if channels != x.shape[1]:
+        x = x.expand(-1, channels, -1, -1)
+    return x
+
+
+def evaluate(model, loader, device):
+    model.eval()
+    loss = correct = count = 0
+    with torch.no_grad():
+        for images, labels in loader:
+            labels = labels.to(device)
+            logits = model(prepare(images, device))
+            loss += F.cross_entropy(logits, labels, reduction="sum").item()
+            correct += (logits.argmax(1) == labels).sum().item()
+            count += len(labels)
+    return loss / max(count, 1), correct / max(count, 1)
+
+
+def main():
+    args = parse_args()
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    cuda = torch.cuda.is_available()
+    device = torch.device(f"cuda:{local_rank}" if cuda else "cpu")
+    if cuda:
+        torch.cuda.set_device(device)
+    if world > 1:
+        dist.init_process_group(backend="nccl" if cuda else "gloo")
+    torch.manual_seed(args.seed)
+
+    model = (build_model() if args.from_scratch else load_model(WEIGHTS)).to(device)
+    net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[local_rank] if cuda else None) if world > 1 else model
+
+    train = load_split("train", args.data_dir, args.limit_train)
+    val = load_split("val", args.data_dir, args.limit_val)
+    sampler = DistributedSampler(train, num_replicas=world, rank=rank, shuffle=True, seed=args.seed) if world > 1 else None
+    train_loader = DataLoader(train, batch_size=args.batch_size, shuffle=sampler is None, sampler=sampler)
+    val_loader = DataLoader(val, batch_size=256)
+
+    if args.optimizer == "sgd":
+        optimizer = torch.optim.SGD(net.parameters(), lr=args.lr)
+    elif args.optimizer == "adam":
+        optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
+    else:
+        optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr)
+
+    if rank == 0:
+        print(f"training on {len(train)} images, {world} process(es), device {device}", flush=True)
+    for epoch in range(1, args.epochs + 1):
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        net.train()
+        started = time.time()
+        totals = torch.zeros(3, device=device)  # loss sum, correct, count
+        for images, labels in train_loader:
+            labels = labels.to(device)
+            logits = net(prepare(images, device))
+            loss = F.cross_entropy(logits, labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            totals += torch.tensor([loss.item() * len(labels), (logits.argmax(1) == labels).sum().item(), len(labels)], device=device)
+        if world > 1:
+            dist.all_reduce(totals)
+        if rank == 0:
+            val_loss, val_acc = evaluate(model, val_loader, device)
+            loss_sum, correct, count = totals.tolist()
+            print(
+                f"epoch {epoch}: train loss {loss_sum / count:.4f}, train acc {correct / count:.3f}, "
+                f"val loss {val_loss:.4f}, val acc {val_acc:.3f}, {count / (time.time() - started):.0f} samples/s",
+                flush=True,
+            )
+        if world > 1:
+            dist.barrier()
+    if rank == 0:
+        save_safetensors(model.state_dict(), args.out)
+        print(f"saved {args.out}", flush=True)
+    if world > 1:
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
+`;
+}
+
+export function pythonReadme({ project, inference }: ExportInput): string {
+  const [, c, h, w] = inference.inputShape!;
+  return `# ${project.name} (PyTorch)
+
+Exported by ConvNet Studio.
+
+| file | what |
+| --- | --- |
+| \`model.py\` | \`build_model()\` (the network, as \`nn.Sequential\` and block classes) and \`load_model()\` |
+| \`weights.safetensors\` | the weights, keyed by \`state_dict\` name (the studio's node ids) |
+| \`weights_io.py\` | reads/writes safetensors (the \`safetensors\` library when installed, else its own few lines) |
+| \`train.py\` | trains on Fashion-MNIST, alone or under \`torchrun\` (DistributedDataParallel) |
+
+Input: N×${c}×${h}×${w} (NCHW), pixels in [0, 1]; output: N×${inference.outputShape!.slice(1).join('×')}${inference.outputShape!.length === 2 ? ' logits' : ''}.
+
+\`\`\`python
+import torch
+from model import load_model
+model = load_model()                     # eval mode, exported weights
+logits = model(torch.zeros(1, ${c}, ${h}, ${w}))
+\`\`\`
+
+Training (Fashion-MNIST's IDX files in ./data or /usr/share/datasets/fashion-mnist, or \`--data-dir\`):
+
+\`\`\`sh
+python3 train.py --epochs 10 --batch-size 128
+torchrun --nproc_per_node=2 train.py --epochs 10          # DistributedDataParallel: gloo on CPU, nccl on GPUs
+python3 -m torch.distributed.run --nproc_per_node=2 train.py --limit-train 1000 --epochs 1
+\`\`\`
+
+Options: \`--data-dir\`, \`--epochs\`, \`--batch-size\` (per process), \`--lr\`, \`--optimizer sgd|adam|adamw\`,
+\`--limit-train N\`, \`--limit-val N\`, \`--from-scratch\`, \`--out FILE\` (default trained.safetensors), \`--seed\`.
+Load trained weights with \`load_model("trained.safetensors")\`; the studio imports them too.
+`;
+}

@@ -1,0 +1,139 @@
+/**
+ * Every preset with random weights (BatchNorm statistics included) at a small
+ * input size, and the studio's own output for a random batch: what every
+ * exporter's result must reproduce.
+ */
+import { compileModel } from '../../src/core/compile/model';
+import type { Project } from '../../src/core/document/schema';
+import { inferGraph, inferValidGraph } from '../../src/core/infer';
+import { presets } from '../../src/core/presets/index';
+import type { TensorMap } from '../../src/core/weights/safetensors';
+import type { ExportInput } from '../../src/exporters/common';
+import { cpuTf } from '../support/tfjs-cpu';
+
+export interface StudioCase {
+  name: string;
+  input: ExportInput;
+  /** NCHW batch, values in [0, 1]. */
+  x: Float32Array;
+  xShape: number[];
+  /** The studio's output in PyTorch layout (NCHW for feature maps). */
+  expected: Float32Array;
+  expectedShape: number[];
+}
+
+/** Seeded uniform numbers in [0, 1) (mulberry32). */
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Random weights of a sensible scale for every weight the graph has. */
+export function randomWeights(inference: ExportInput['inference'], seed = 1): TensorMap {
+  const next = random(seed);
+  const uniform = (lo: number, hi: number) => lo + (hi - lo) * next();
+  const weights: TensorMap = new Map();
+  for (const node of inference.primitives) {
+    for (const spec of node.weights) {
+      const size = spec.shape.reduce((a, b) => a * b, 1);
+      // He-uniform kernels keep activations alive through deep ReLU stacks without BatchNorm (NiN).
+      const bound =
+        spec.init.role === 'kernel'
+          ? Math.sqrt(6 / spec.init.fanIn)
+          : spec.init.role === 'bias'
+            ? 0.1
+            : 0;
+      const draw =
+        spec.name === 'running_var' || (node.type === 'BatchNorm2d' && spec.name === 'weight')
+          ? () => uniform(0.5, 1.5)
+          : node.type === 'BatchNorm2d'
+            ? () => uniform(-0.5, 0.5)
+            : () => uniform(-bound, bound);
+      weights.set(`${node.id.replaceAll('/', '.')}.${spec.name}`, {
+        shape: spec.shape,
+        data: Float32Array.from({ length: size }, draw),
+      });
+    }
+  }
+  return weights;
+}
+
+/** The project with its Input at another size (exports do not depend on it; tests run faster). */
+export function withInputSize(project: Project, size: number): Project {
+  return {
+    ...project,
+    nodes: project.nodes.map((n) =>
+      n.type === 'Input' ? { ...n, params: { ...n.params, height: size, width: size } } : n,
+    ),
+  };
+}
+
+/** The smallest of a few sizes at which the preset's graph is valid. */
+function smallInput(project: Project): Project {
+  const own = project.nodes.find((n) => n.type === 'Input')?.params.height as number;
+  for (const size of [Math.min(own, 32), 48, 64, 80, 96]) {
+    const candidate = withInputSize(project, size);
+    if (inferGraph(candidate).issues.length === 0) return candidate;
+  }
+  return project;
+}
+
+export async function studioCase(
+  name: string,
+  project: Project,
+  batch = 2,
+  seed = 1,
+): Promise<StudioCase> {
+  const tf = await cpuTf();
+  const inference = inferValidGraph(project, { batch: 1 });
+  const weights = randomWeights(inference, seed);
+  const [, c, h, w] = inference.inputShape!;
+  const next = random(seed + 1000);
+  const xShape = [batch, c, h, w];
+  const x = Float32Array.from({ length: batch * c * h * w }, next);
+  const model = compileModel(tf, inference, { weights });
+  try {
+    const out = tf.tidy(() => {
+      const nhwc = tf.transpose(
+        tf.tensor4d(x, xShape as [number, number, number, number]),
+        [0, 2, 3, 1],
+      );
+      const y = model.forward(nhwc as import('@tensorflow/tfjs-core').Tensor4D, false);
+      return y.rank === 4 ? tf.transpose(y, [0, 3, 1, 2]) : y;
+    });
+    const expected = out.dataSync() as Float32Array;
+    const expectedShape = out.shape;
+    out.dispose();
+    return { name, input: { project, inference, weights }, x, xShape, expected, expectedShape };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Every preset at a small input size. */
+export async function presetCases(batch = 2): Promise<StudioCase[]> {
+  const cases: StudioCase[] = [];
+  for (const preset of presets) {
+    const t = Date.now();
+    cases.push(await studioCase(preset.name, smallInput(preset.build()), batch));
+    if (process.env.EXPORT_TIMING) console.log(preset.name, Date.now() - t, 'ms');
+  }
+  return cases;
+}
+
+/** max |a − b| / max |b|: the relative error the export tests bound. */
+export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  return diff / Math.max(scale, 1e-12);
+}
