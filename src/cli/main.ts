@@ -1,16 +1,21 @@
 /**
  * The `convnet-studio` command line. Each command lives in its own module
- * under commands/ and registers itself on the program: adding one is an
- * import and a line in `commands` below.
+ * under commands/ and registers itself on the program: adding one is a line
+ * in `commands` below. Modules load independently, so a command whose
+ * dependencies fail to load reports that when run and leaves the others working.
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { registerPresets } from './commands/presets';
-import { registerServe } from './commands/serve';
-import { registerSummary } from './commands/summary';
-import { describeError } from './errors';
+import { CliError, describeError } from './errors';
 
-const commands: ((program: Command) => void)[] = [registerPresets, registerSummary, registerServe];
+type Register = (program: Command) => void;
+
+/** Command name → its module's register function. */
+const commands: [name: string, load: () => Promise<Register>][] = [
+  ['presets', async () => (await import('./commands/presets')).registerPresets],
+  ['summary', async () => (await import('./commands/summary')).registerSummary],
+  ['serve', async () => (await import('./commands/serve')).registerServe],
+];
 
 const { version } = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
@@ -33,7 +38,28 @@ Examples:
   $ npx convnet-studio summary my-net.json --json`,
   );
 
-for (const register of commands) register(program);
+// Running one command loads only its module (quick start); help and typos load them all.
+const requested = commands.filter(([name]) => name === process.argv[2]);
+const toLoad = requested.length > 0 ? requested : commands;
+const loaded = await Promise.allSettled(toLoad.map(([, load]) => load()));
+loaded.forEach((result, i) => {
+  const name = toLoad[i][0];
+  if (result.status === 'fulfilled') {
+    result.value(program);
+    return;
+  }
+  const reason = result.reason as Error;
+  program
+    .command(name)
+    .description('(could not be loaded; run it to see why)')
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(() => {
+      throw new CliError(
+        `the '${name}' command could not be loaded: ${reason?.stack ?? String(reason)}`,
+      );
+    });
+});
 
 try {
   await program.parseAsync(process.argv);
