@@ -57,11 +57,11 @@ export function ConfusionMatrix({ report }: { report: EvaluationReport }) {
   );
 }
 
-/** Correct predictions in blue, confusions in orange, darker for a larger share of the row. */
+/** Correct predictions in blue, confusions in orange, brighter for a larger share of the row. */
 function cellColour(share: number, diagonal: boolean): string {
-  if (share === 0) return '#f7f9fb';
+  if (share === 0) return 'var(--panel-2)';
   const strength = Math.sqrt(share);
-  return diagonal ? `hsl(214 70% ${92 - strength * 52}%)` : `hsl(24 85% ${94 - strength * 50}%)`;
+  return diagonal ? `hsl(214 75% ${20 + strength * 38}%)` : `hsl(24 85% ${18 + strength * 40}%)`;
 }
 
 export function PerClassAccuracy({ report }: { report: EvaluationReport }) {

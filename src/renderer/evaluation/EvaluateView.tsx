@@ -51,7 +51,7 @@ export default function EvaluateView() {
     <div className="evaluate-view">
       <div className="evaluate-main">
         <section className="evaluate-controls" aria-label="Weights">
-          <label className="field">
+          <label className="dash-field">
             <span>Weights</span>
             <select
               name="weights"
@@ -74,7 +74,7 @@ export default function EvaluateView() {
               <option value="initial">Freshly initialised (untrained)</option>
             </select>
           </label>
-          <label className="field">
+          <label className="dash-field">
             <span>Test images</span>
             <input
               type="number"
@@ -87,7 +87,7 @@ export default function EvaluateView() {
           </label>
           <button
             type="button"
-            className="primary"
+            className="button primary"
             disabled={!weights || busy !== null}
             onClick={() => void runClassification(api, target)}
           >
@@ -138,7 +138,7 @@ export default function EvaluateView() {
         <section aria-label="Inspect an image">
           <h3>Inside the network</h3>
           <div className="probe-controls">
-            <label className="field">
+            <label className="dash-field">
               <span>Test image</span>
               <input
                 type="number"
@@ -151,6 +151,7 @@ export default function EvaluateView() {
             </label>
             <button
               type="button"
+              className="button"
               disabled={!weights || busy !== null}
               onClick={() => void inspectImage(api, target, { kind: 'test', index: testIndex })}
             >
@@ -158,6 +159,7 @@ export default function EvaluateView() {
             </button>
             <button
               type="button"
+              className="button"
               disabled={!weights || busy !== null}
               onClick={() =>
                 void inspectImage(api, target, { kind: 'noise', seed: Date.now() % 100_000 })

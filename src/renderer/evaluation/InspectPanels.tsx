@@ -69,7 +69,7 @@ function LayerRow({ layer }: { layer: LayerMaps }) {
   return (
     <div className="layer-maps">
       <div className="layer-head">
-        <span className="layer-id">{layer.id}</span>
+        <span className="mono">{layer.id}</span>
         <span className="hint">
           {layer.type} · {formatShape(layer.shape)} · {layer.min.toFixed(2)} …{' '}
           {layer.max.toFixed(2)}

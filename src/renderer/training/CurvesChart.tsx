@@ -12,8 +12,10 @@ import 'uplot/dist/uPlot.min.css';
 import { type CurveSeries, joinCurves, runCurves } from './series';
 import { useTraining } from './store';
 
-const OVERLAY_COLOURS = ['#9c755f', '#b279a2', '#f58518', '#72b7b2', '#bab0ac'];
+const OVERLAY_COLOURS = ['#c38fff', '#ffb454', '#36c5b4', '#9aa5b1', '#ff6b6b'];
 const HEIGHT = 300;
+const AXIS = '#8b98a9';
+const GRID = '#2a3544';
 
 function buildCurves(): { data: uPlot.AlignedData; meta: CurveSeries[] } {
   const { live, compared, smoothing, runs } = useTraining.getState();
@@ -45,8 +47,8 @@ function options(width: number, meta: CurveSeries[]): uPlot.Options {
     height: HEIGHT,
     scales: { x: { time: false } },
     axes: [
-      { label: 'epoch', stroke: '#555', grid: { stroke: '#eee' } },
-      { stroke: '#555', grid: { stroke: '#eee' } },
+      { label: 'epoch', stroke: AXIS, grid: { stroke: GRID }, ticks: { stroke: GRID } },
+      { stroke: AXIS, grid: { stroke: GRID }, ticks: { stroke: GRID } },
     ],
     cursor: { drag: { x: true, y: false }, points: { size: 6 } },
     legend: { live: true },
@@ -81,6 +83,8 @@ export function CurvesChart() {
       const { data, meta } = buildCurves();
       const key = meta.map((m) => m.label).join('|');
       const width = element.clientWidth || 600;
+      // For tests and the frame benchmark: how many x positions the chart holds.
+      element.dataset.points = String(data[0].length);
       if (!plot.current || key !== shape.current) {
         // The set of series changed (a run started, a past run was added): rebuild.
         plot.current?.destroy();

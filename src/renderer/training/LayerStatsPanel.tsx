@@ -103,7 +103,7 @@ export function LayerStatsPanel() {
             return (
               <tr key={l.id}>
                 <td>
-                  <span className="layer-id">{l.id}</span> <span className="hint">{l.type}</span>
+                  <span className="mono">{l.id}</span> <span className="hint">{l.type}</span>
                 </td>
                 <td className="bar-cell">
                   <div className="track">

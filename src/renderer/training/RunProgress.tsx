@@ -31,26 +31,36 @@ export function RunProgress({ options, canStart }: { options: TrainOptions; canS
         {!active ? (
           <button
             type="button"
-            className="primary"
+            className="button primary"
             disabled={!canStart}
             onClick={() => void startRun(overrides)}
           >
             ▶ Train
           </button>
         ) : live.status === 'paused' ? (
-          <button type="button" className="primary" onClick={() => void controlRun('resume')}>
+          <button
+            type="button"
+            className="button primary"
+            onClick={() => void controlRun('resume')}
+          >
             ▶ Resume
           </button>
         ) : (
           <button
             type="button"
+            className="button"
             disabled={live.status === 'starting'}
             onClick={() => void controlRun('pause')}
           >
             ❚❚ Pause
           </button>
         )}
-        <button type="button" disabled={!active} onClick={() => void controlRun('stop')}>
+        <button
+          type="button"
+          className="button"
+          disabled={!active}
+          onClick={() => void controlRun('stop')}
+        >
           ■ Stop
         </button>
         <span className={`run-status status-${live?.status ?? 'idle'}`} data-testid="run-status">

@@ -33,7 +33,7 @@ export function TrainSettings({ options, disabled }: Props) {
     step: string,
     min: number,
   ) => (
-    <label className="field">
+    <label className="dash-field">
       <span>{label}</span>
       <input
         type="number"
@@ -56,7 +56,7 @@ export function TrainSettings({ options, disabled }: Props) {
   return (
     <section className="train-settings" aria-label="Training settings">
       <h3>Data</h3>
-      <label className="field">
+      <label className="dash-field">
         <span>Dataset</span>
         <select
           name="dataset"
@@ -81,7 +81,7 @@ export function TrainSettings({ options, disabled }: Props) {
             ? `${dataset.trainSize?.toLocaleString()} training / ${dataset.valSize?.toLocaleString()} test images, from ${dataset.source}`
             : (dataset?.reason ?? 'This dataset is not available here.')}
       </p>
-      <label className="field">
+      <label className="dash-field">
         <span>Training images</span>
         <input
           type="number"
@@ -99,7 +99,7 @@ export function TrainSettings({ options, disabled }: Props) {
           }
         />
       </label>
-      <label className="field">
+      <label className="dash-field">
         <span>Test images</span>
         <input
           type="number"
@@ -119,7 +119,7 @@ export function TrainSettings({ options, disabled }: Props) {
       </label>
 
       <h3>Hyperparameters</h3>
-      <label className="field">
+      <label className="dash-field">
         <span>Optimizer</span>
         <select
           name="optimizer"
@@ -138,7 +138,7 @@ export function TrainSettings({ options, disabled }: Props) {
       {numberField('Epochs', 'epochs', '1', 1)}
       {numberField('Momentum', 'momentum', '0.1', 0)}
       {numberField('Weight decay', 'weightDecay', 'any', 0)}
-      <label className="field">
+      <label className="dash-field">
         <span>Resize to</span>
         <select
           name="resize"
@@ -159,7 +159,7 @@ export function TrainSettings({ options, disabled }: Props) {
           ))}
         </select>
       </label>
-      <label className="field">
+      <label className="dash-field">
         <span>Initialisation</span>
         <select
           name="init"
@@ -173,7 +173,7 @@ export function TrainSettings({ options, disabled }: Props) {
       </label>
 
       <h3>Backend</h3>
-      <label className="field">
+      <label className="dash-field">
         <span>Run on</span>
         <select
           name="backend"

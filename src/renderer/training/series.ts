@@ -68,7 +68,7 @@ export function runCurves(
   const meta: CurveSeries[] = [];
   if (series.batchX.length > 0) {
     tables.push([series.batchX, smooth(series.batchLoss, smoothing)]);
-    meta.push({ label: `${prefix}train loss (batches)`, stroke: '#4c78a8', width: 1.5 });
+    meta.push({ label: `${prefix}train loss (batches)`, stroke: '#4c9aff', width: 1.5 });
   }
   tables.push(
     [epochX, series.epochs.map((e) => e.trainLoss)],
@@ -76,9 +76,9 @@ export function runCurves(
     [epochX, series.epochs.map((e) => e.valAcc)],
   );
   meta.push(
-    { label: `${prefix}train loss`, stroke: '#1f4e79', points: true, width: 2 },
-    { label: `${prefix}val loss`, stroke: '#e45756', dash: [6, 3], points: true, width: 2 },
-    { label: `${prefix}val acc`, stroke: '#54a24b', dash: [2, 3], points: true, width: 2 },
+    { label: `${prefix}train loss`, stroke: '#9ecbff', points: true, width: 2 },
+    { label: `${prefix}val loss`, stroke: '#ff7eb6', dash: [6, 4], points: true, width: 2 },
+    { label: `${prefix}val acc`, stroke: '#3ecf8e', dash: [8, 3, 2, 3], points: true, width: 2 },
   );
   return { tables, meta };
 }

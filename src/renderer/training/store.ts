@@ -78,7 +78,10 @@ export function connectTraining(client: StudioClient): () => void {
 export async function loadDatasets(dataDir?: string): Promise<void> {
   const { client } = get();
   if (!client) return;
-  const datasets = await call(client.trainingDatasets(dataDir));
+  // An absent argument, not `undefined`: JSON would send it as null.
+  const datasets = await call(
+    dataDir ? client.trainingDatasets(dataDir) : client.trainingDatasets(),
+  );
   if (datasets) set({ datasets });
 }
 

@@ -1,0 +1,113 @@
+/**
+ * The training dashboard and the evaluation views in real Chromium through the
+ * web host: a short LeNet run on the bundled sample data, the curves growing,
+ * pause and resume, stop, then the confusion matrix and the feature maps.
+ * Screenshots of each view go to docs/images/.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { chromium, describeWith } from '../test/support/requirements';
+import {
+  chartPoints,
+  type DashboardSession,
+  fillRunSettings,
+  openDashboard,
+} from './dashboard-session';
+
+const IMAGES = path.resolve(import.meta.dirname, '../docs/images');
+
+describeWith([chromium], 'training dashboard in the browser', () => {
+  let session: DashboardSession;
+
+  it('trains LeNet with live curves, pauses, resumes and stops', async () => {
+    session = await openDashboard('lenet');
+    const { page } = session;
+    mkdirSync(IMAGES, { recursive: true });
+
+    // The course's LeNet settings come with the preset.
+    const form = page.getByRole('region', { name: 'Training settings' });
+    await expect.poll(() => form.locator('input[name=lr]').inputValue()).toBe('0.1');
+    await expect.poll(() => form.locator('input[name=batchSize]').inputValue()).toBe('128');
+    await expect.poll(() => page.getByTestId('dataset-source').textContent()).toMatch(/from /);
+    await expect
+      .poll(() => page.getByRole('list', { name: 'Backends on this machine' }).textContent())
+      .toMatch(/CPU/);
+
+    await fillRunSettings(page, { epochs: 40, batchSize: 32, limitTrain: 1024, limitVal: 256 });
+    await page.getByRole('button', { name: '▶ Train' }).click();
+    await expect
+      .poll(() => page.getByTestId('run-status').textContent(), { timeout: 60_000 })
+      .toBe('Training');
+    await expect.poll(() => page.getByTestId('run-backend').textContent()).toMatch(/on \w+/);
+
+    await expect.poll(() => chartPoints(page), { timeout: 60_000 }).toBeGreaterThan(5);
+    const early = await chartPoints(page);
+    await expect.poll(() => chartPoints(page), { timeout: 60_000 }).toBeGreaterThan(early + 5);
+    await expect
+      .poll(
+        () => page.getByRole('region', { name: 'Layer statistics' }).locator('tbody tr').count(),
+        {
+          timeout: 60_000,
+        },
+      )
+      .toBeGreaterThan(5);
+
+    await page.getByRole('button', { name: '❚❚ Pause' }).click();
+    await expect
+      .poll(() => page.getByTestId('run-status').textContent(), { timeout: 30_000 })
+      .toBe('Paused');
+    const paused = await chartPoints(page);
+    await page.waitForTimeout(1500);
+    expect(await chartPoints(page)).toBe(paused);
+
+    await page.getByRole('button', { name: '▶ Resume' }).click();
+    await expect
+      .poll(() => page.getByTestId('run-status').textContent(), { timeout: 30_000 })
+      .toBe('Training');
+    await expect.poll(() => chartPoints(page), { timeout: 60_000 }).toBeGreaterThan(paused + 3);
+    // At least two epochs, so the per-epoch points make a line in the screenshot.
+    await expect
+      .poll(() => page.getByTestId('run-facts').textContent(), { timeout: 120_000 })
+      .toMatch(/Epoch [3-9]\d* /);
+    await page.screenshot({ path: path.join(IMAGES, 'dashboard-train.png'), fullPage: true });
+
+    await page.getByRole('button', { name: '■ Stop' }).click();
+    await expect
+      .poll(() => page.getByTestId('run-status').textContent(), { timeout: 30_000 })
+      .toBe('Stopped');
+  });
+
+  it('shows the confusion matrix, misclassified images and feature maps of the run', async () => {
+    const { page } = session;
+    await page.getByRole('button', { name: 'Evaluate', exact: true }).click();
+    await expect.poll(() => page.locator('select[name=weights]').inputValue()).not.toBe('initial');
+    await page.locator('input[name=evaluate-limit]').fill('256');
+    await page.getByRole('button', { name: 'Classify test images' }).click();
+    const matrix = page.getByTestId('confusion-matrix');
+    await matrix.waitFor({ timeout: 60_000 });
+    expect(await matrix.locator('tbody tr').count()).toBe(10);
+    const counts = await matrix.locator('td').allTextContents();
+    expect(counts).toHaveLength(100);
+    expect(counts.reduce((a, c) => a + Number(c || 0), 0)).toBe(256);
+    expect(await page.getByTestId('per-class-accuracy').locator('li').count()).toBe(10);
+    await expect
+      .poll(() => page.getByTestId('evaluation-accuracy').textContent())
+      .toMatch(/Accuracy \d+\.\d%/);
+
+    await page.getByTestId('misclassified').locator('button').first().click();
+    const maps = page.getByTestId('feature-maps');
+    await maps.waitFor({ timeout: 60_000 });
+    expect(await maps.locator('.layer-maps').count()).toBeGreaterThan(8);
+    expect(await maps.locator('canvas').count()).toBeGreaterThan(20);
+    expect(await page.getByTestId('kernels').locator('canvas').count()).toBe(6);
+    expect(await page.getByTestId('top-predictions').locator('li').count()).toBe(5);
+    await page.screenshot({ path: path.join(IMAGES, 'dashboard-evaluate.png'), fullPage: true });
+
+    await page.getByRole('button', { name: 'Random noise' }).click();
+    await expect
+      .poll(() => page.locator('.inspect .probe .hint').textContent())
+      .toBe('Uniform noise');
+    await session.close();
+  });
+});
