@@ -1,0 +1,135 @@
+/**
+ * End-to-end harness: starts the real web host (`convnet-studio serve`) on a
+ * free port with its own project and state folders, and drives a real
+ * Chromium with playwright-core.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface Studio {
+  url: string;
+  /** The project folder the host opens and saves files in. */
+  folder: string;
+  stop(): Promise<void>;
+}
+
+export async function startStudio(options: { project?: string } = {}): Promise<Studio> {
+  const folder = await mkdtemp(path.join(os.tmpdir(), 'studio-e2e-'));
+  const args = [
+    path.join(repoRoot, 'bin/convnet-studio.mjs'),
+    'serve',
+    '--port',
+    '0',
+    '--dir',
+    folder,
+    '--state-dir',
+    path.join(folder, '.state'),
+  ];
+  if (options.project) args.push('--project', options.project);
+  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(
+      () => reject(new Error(`the web host did not start in 60 s:\n${output}`)),
+      60_000,
+    );
+    const read = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /served at (\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on('data', read);
+    child.stderr?.on('data', read);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the web host exited with code ${code}:\n${output}`));
+    });
+  });
+  return { url, folder, stop: () => stopProcess(child) };
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** A layer card on the canvas, by node id. */
+export function node(page: Page, id: string): Locator {
+  return page.getByTestId(`node-${id}`);
+}
+
+export function nodeShape(page: Page, id: string): Locator {
+  return node(page, id).getByTestId('shape');
+}
+
+/** The node ids on the canvas, in document order. */
+export function nodeIds(page: Page): Promise<string[]> {
+  return page
+    .locator('[data-node-id]')
+    .evaluateAll((els) => els.map((e) => e.getAttribute('data-node-id')!));
+}
+
+/** Drags a layer from the palette and drops it on the canvas at (fx, fy), fractions of the canvas size. */
+export async function dropLayer(
+  page: Page,
+  paletteKey: string,
+  fx = 0.85,
+  fy = 0.5,
+): Promise<string> {
+  const before = new Set(await nodeIds(page));
+  const canvas = page.getByTestId('canvas');
+  const box = (await canvas.boundingBox())!;
+  await page
+    .getByTestId(`palette-${paletteKey}`)
+    .dragTo(canvas, { targetPosition: { x: box.width * fx, y: box.height * fy } });
+  const after = await nodeIds(page);
+  const added = after.filter((id) => !before.has(id));
+  if (added.length !== 1) throw new Error(`dropping ${paletteKey} added ${added.length} nodes`);
+  return added[0];
+}
+
+/** Drags from one node's output port to another's input port, as a user connects layers. */
+export async function connect(page: Page, source: string, target: string): Promise<void> {
+  const from = (await node(page, source).locator('.react-flow__handle.source').boundingBox())!;
+  const to = (await node(page, target).locator('.react-flow__handle.target').boundingBox())!;
+  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(to.x + to.width / 2, to.y + to.height / 2, { steps: 12 });
+  await page.mouse.up();
+}
+
+/** Sets a parameter of the selected layer in the inspector. */
+export async function setField(page: Page, name: string, value: string): Promise<void> {
+  await page.getByTestId(`field-${name}`).fill(value);
+}
+
+/** Leaves any text field, so canvas shortcuts apply. */
+export async function leaveFields(page: Page): Promise<void> {
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+}

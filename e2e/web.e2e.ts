@@ -1,0 +1,71 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildLeNetFromEmptyCanvas,
+  newerFileIsRefused,
+  openResNet18Preset,
+  recoverAfterCrash,
+  saveReloadAndReopen,
+  shapeErrorAndUndo,
+} from './flows';
+import { launchChromium, nodeIds, type Studio, startStudio } from './support/studio';
+
+let studio: Studio;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  [studio, browser] = await Promise.all([startStudio({ project: 'lenet' }), launchChromium()]);
+  page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('dialog', (dialog) => void dialog.accept());
+  await page.goto(studio.url);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await studio?.stop();
+});
+
+describe('the studio in a browser (web host)', () => {
+  it('opens with the preset given to the host', async () => {
+    await expect.poll(() => page.getByTestId('doc-title').textContent()).toContain('LeNet');
+    expect(await nodeIds(page)).toContain('input');
+  });
+
+  it('builds LeNet from an empty canvas by dragging and connecting, with the notes’ shapes', async () => {
+    await buildLeNetFromEmptyCanvas(page);
+  });
+
+  it('shows a shape error on the node, and undo takes it back', async () => {
+    const ids = await nodeIds(page);
+    await shapeErrorAndUndo(page, ids[1], ids[2]);
+  });
+
+  it('saves, reloads and reopens the same graph', async () => {
+    await saveReloadAndReopen(page, 'my-lenet.json');
+  });
+
+  it('refuses a file from a newer version with a clear message', async () => {
+    await newerFileIsRefused(page, studio.folder);
+  });
+
+  it('opens the ResNet-18 preset as a laid-out graph and shows a block’s inside', async () => {
+    await openResNet18Preset(page);
+  });
+
+  it('offers unsaved work back after the page is lost', async () => {
+    page = await recoverAfterCrash(page, async () => {
+      const next = await browser.newPage({ viewport: { width: 1500, height: 950 } });
+      next.on('pageerror', (err) => pageErrors.push(err.message));
+      next.on('dialog', (dialog) => void dialog.accept());
+      await next.goto(studio.url);
+      return next;
+    });
+  });
+
+  it('raised no errors in the page', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
