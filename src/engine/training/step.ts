@@ -3,8 +3,10 @@
  * backend come from (the trainer, the kernel-learning example and the
  * benchmark all use them).
  */
-// Training needs every op's gradient; tfjs-core registers them only on request.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
+// Training needs every op's gradient. tfjs-core registers them only through
+// dist/register_all_gradients, which plain Node cannot load (extensionless ESM
+// imports); tfjs-layers' Node bundle registers the same set on import.
+import '@tensorflow/tfjs-layers';
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { CompiledModel } from '../../core/compile/model';
 import type { TF } from '../../core/layers/types';
