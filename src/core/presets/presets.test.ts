@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { blockCases, blockGraph } from '../../../test/parity/course-cases';
 import { describeWith, PYTHON, pytorch } from '../../../test/support/requirements';
 import { projectSchema } from '../document/schema';
 import { type GraphInference, inferGraph } from '../infer';
@@ -138,43 +139,6 @@ function weightShapes(r: GraphInference): Record<string, number[]>[] {
     .map((p) => Object.fromEntries(p.weights.map((w) => [w.name, w.shape])));
 }
 
-/** Block settings checked against PyTorch, with the input each is applied to. */
-const blockCases: { type: string; params: Record<string, unknown>; input: Shape }[] = [
-  { type: 'VGGBlock', params: { num_convs: 2, out_channels: 8 }, input: [2, 3, 16, 16] },
-  {
-    type: 'NiNBlock',
-    params: { out_channels: 8, kernel_size: 5, strides: 2, padding: 1 },
-    input: [2, 3, 17, 17],
-  },
-  {
-    type: 'Inception',
-    params: { c1: 4, c2: [3, 6], c3: [2, 5], c4: 7 },
-    input: [2, 5, 9, 9],
-  },
-  {
-    type: 'Residual',
-    params: { num_channels: 3, use_1x1conv: false, strides: 1 },
-    input: [4, 3, 6, 6],
-  },
-  {
-    type: 'Residual',
-    params: { num_channels: 6, use_1x1conv: true, strides: 2 },
-    input: [4, 3, 6, 6],
-  },
-  {
-    type: 'ResNeXtBlock',
-    params: { num_channels: 32, groups: 16, bot_mul: 1, use_1x1conv: false, strides: 1 },
-    input: [4, 32, 12, 12],
-  },
-  {
-    type: 'ResNeXtBlock',
-    params: { num_channels: 24, groups: 4, bot_mul: 0.25, use_1x1conv: true, strides: 2 },
-    input: [2, 16, 9, 9],
-  },
-  { type: 'DenseBlock', params: { num_convs: 2, num_channels: 10 }, input: [4, 3, 8, 8] },
-  { type: 'TransitionBlock', params: { num_channels: 10 }, input: [4, 23, 8, 8] },
-];
-
 describeWith([pytorch], 'blocks and presets against PyTorch (course definitions)', () => {
   let torch: { presets: Record<string, TorchDescription>; blocks: TorchDescription[] };
 
@@ -205,16 +169,7 @@ describeWith([pytorch], 'blocks and presets against PyTorch (course definitions)
 
   blockCases.forEach((c, i) => {
     it(`${c.type} ${JSON.stringify(c.params)} on ${c.input.join('×')}: shape and weights equal PyTorch’s`, () => {
-      const r = inferGraph(
-        {
-          nodes: [
-            { id: 'input', type: 'Input' },
-            { id: 'block', type: c.type, params: c.params },
-          ],
-          edges: [{ source: 'input', target: 'block' }],
-        },
-        { inputShape: c.input },
-      );
+      const r = inferGraph(blockGraph(c), { inputShape: c.input });
       expect(r.issues.map(formatIssue)).toEqual([]);
       expect(r.outputShape).toEqual(torch.blocks[i].output);
       expect(r.totals.params).toBe(torch.blocks[i].params);
