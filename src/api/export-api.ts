@@ -1,7 +1,84 @@
+/**
+ * Export methods of StudioApi (see studio-api.ts): which formats exist, what
+ * an export would write (shown before writing), writing it, and opening a
+ * TensorFlow.js Layers model as a project.
+ */
+import { z } from 'zod';
+import { projectSchema } from '../core/document/schema';
 import type { MethodArgs } from './method-args';
-/** Export methods of StudioApi (see studio-api.ts). */
-// biome-ignore lint/suspicious/noEmptyInterface: filled in as the export features land
-export interface ExportApi {}
+import type { Result } from './result';
+import type { TrainingTarget, WeightsSource } from './training-api';
+
+export type ExportFormatName = 'tfjs' | 'onnx' | 'pytorch';
+
+export interface ExportFormatInfo {
+  format: ExportFormatName;
+  label: string;
+  /** The folder name the dialog proposes, relative to the project folder. */
+  defaultFolder: string;
+}
+
+export interface ExportRequest {
+  target: TrainingTarget;
+  /** A run's trained weights, or freshly initialised ones ('initial'). */
+  weights: WeightsSource;
+  format: ExportFormatName;
+  /** Folder to write into, relative to the host's project folder (no '..'). */
+  folder: string;
+}
+
+export interface ExportFileInfo {
+  path: string;
+  bytes: number;
+  description: string;
+  /** A file of that name is already in the folder and will be replaced. */
+  replaces: boolean;
+}
+
+export interface ExportPlan {
+  format: ExportFormatName;
+  /** Absolute folder, to show the user. */
+  folder: string;
+  files: ExportFileInfo[];
+  /** Where the weights come from, in words ("run 2026-11-26T12-00-00", "freshly initialised"). */
+  weights: string;
+  freshWeights: boolean;
+}
+
+export interface ImportedModel {
+  /** The project as file text, ready for the editor (parseProject). */
+  text: string;
+  /** Where its weights were written (project folder relative): a run-like folder `export` reads. */
+  weightsFolder: string;
+  /** What the import did that the user should know (layers merged, weights permuted). */
+  notes: string[];
+}
+
+export interface ExportApi {
+  exportFormats(): Promise<Result<ExportFormatInfo[]>>;
+  /** What exportModel would write, without writing; fails naming the node a format cannot express. */
+  exportPlan(request: ExportRequest): Promise<Result<ExportPlan>>;
+  exportModel(request: ExportRequest): Promise<Result<ExportPlan>>;
+  /** Opens a TF.js Layers model.json (project folder relative) as a project with its weights. */
+  importTfjsModel(modelJsonPath: string): Promise<Result<ImportedModel>>;
+}
+
+const relativePath = z.string().min(1).max(4096);
+const runId = z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'is not a run id (a run folder name)');
+const exportRequest = z.strictObject({
+  target: z.strictObject({ project: projectSchema, projectPath: relativePath.optional() }),
+  weights: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('run'), runId }),
+    z.strictObject({ kind: z.literal('initial') }),
+  ]),
+  format: z.enum(['tfjs', 'onnx', 'pytorch']),
+  folder: relativePath,
+});
 
 /** Argument schemas of the export methods (one zod tuple each); hosts validate calls against them. */
-export const exportMethodArgs = {} satisfies MethodArgs<ExportApi>;
+export const exportMethodArgs = {
+  exportFormats: z.tuple([]),
+  exportPlan: z.tuple([exportRequest]),
+  exportModel: z.tuple([exportRequest]),
+  importTfjsModel: z.tuple([relativePath]),
+} satisfies MethodArgs<ExportApi>;

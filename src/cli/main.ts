@@ -15,6 +15,7 @@ const commands: [name: string, load: () => Promise<Register>][] = [
   ['presets', async () => (await import('./commands/presets')).registerPresets],
   ['summary', async () => (await import('./commands/summary')).registerSummary],
   ['serve', async () => (await import('./commands/serve')).registerServe],
+  ['export', async () => (await import('./commands/export')).registerExport],
 ];
 
 const { version } = JSON.parse(

@@ -7,9 +7,11 @@ import { join, resolve } from 'node:path';
 import { parseProject } from '../core/document/load';
 import type { Project } from '../core/document/schema';
 import { ProjectError } from '../core/issues';
+import type { TF } from '../core/layers/types';
 import { getPreset, presetNames } from '../core/presets/index';
 import { decodeSafetensors, type TensorMap } from '../core/weights/safetensors';
-import type { ExportBundle } from './common';
+import type { ExportBundle, ExportFormat } from './common';
+import { buildExport, prepareExport } from './index';
 
 export const RUN_PROJECT_FILE = 'project.json';
 export const RUN_WEIGHTS_FILE = 'weights.safetensors';
@@ -65,4 +67,25 @@ export function writeBundle(bundle: ExportBundle, dir: string): string[] {
     writeFileSync(path, file.contents);
     return path;
   });
+}
+
+export interface FolderExport {
+  bundle: ExportBundle;
+  /** True when the source had no weights and they were freshly initialised. */
+  freshWeights: boolean;
+}
+
+/**
+ * The files of an export of a source (a bare project gets fresh weights, as
+ * training would start). Uses tfjs's current backend only to initialise weights.
+ */
+export async function bundleFor(source: ExportSource, format: ExportFormat): Promise<FolderExport> {
+  let tf: TF | undefined;
+  if (!source.weights) {
+    tf = await import('@tensorflow/tfjs-core');
+    await import('@tensorflow/tfjs-backend-cpu');
+    await tf.ready();
+  }
+  const { input, freshWeights } = prepareExport(tf as TF, source.project, source.weights);
+  return { bundle: buildExport(format, input), freshWeights };
 }
