@@ -19,7 +19,7 @@ import { inferValidGraph } from '../../src/core/infer';
 import type { TF } from '../../src/core/layers/types';
 import { getPreset } from '../../src/core/presets/index';
 import type { Shape } from '../../src/core/shape';
-import { encodeSafetensors } from '../../src/core/weights/safetensors';
+import { encodeSafetensors, type NamedTensor } from '../../src/core/weights/safetensors';
 import { describeWith, PYTHON, pytorch } from '../support/requirements';
 import { cpuTf } from '../support/tfjs-cpu';
 import { blockCases, blockGraph } from './course-cases';
@@ -86,11 +86,12 @@ function runStudio(tf: TF, c: Case, file: string, seed: number) {
   const weights = model.getWeights();
   // Fresh BatchNorm is nearly the identity in inference mode; give it statistics and an affine part.
   let draw = seed;
-  const uniform = (shape: number[], lo: number, hi: number) =>
-    tf.tidy(() => ({
-      shape,
-      data: tf.randomUniform(shape, lo, hi, 'float32', ++draw).dataSync() as Float32Array,
-    }));
+  const uniform = (shape: number[], lo: number, hi: number): NamedTensor => {
+    const t = tf.randomUniform(shape, lo, hi, 'float32', ++draw);
+    const data = t.dataSync() as Float32Array;
+    t.dispose();
+    return { shape, data };
+  };
   const modules: [string, string[]][] = [];
   for (const p of inference.primitives) {
     if (p.weights.length === 0) continue;
@@ -104,14 +105,14 @@ function runStudio(tf: TF, c: Case, file: string, seed: number) {
     weights.set(`${prefix}.running_var`, uniform([channels], 0.5, 1.5));
   }
   model.setWeights(weights);
-  const { x, output } = tf.tidy(() => {
+  let x: NamedTensor = { shape: c.input, data: new Float32Array() };
+  let output: PlainTensor = { shape: [], data: [] };
+  tf.tidy(() => {
     const xNCHW = tf.randomUniform(c.input, -1, 1, 'float32', seed + 1000);
     const y = model.forward(tf.transpose(xNCHW, [0, 2, 3, 1]) as tfc.Tensor4D, c.training);
     const yTorch = y.rank === 4 ? tf.transpose(y, [0, 3, 1, 2]) : y;
-    return {
-      x: { shape: c.input, data: xNCHW.dataSync() as Float32Array },
-      output: { shape: [...yTorch.shape], data: Array.from(yTorch.dataSync()) } as PlainTensor,
-    };
+    x = { shape: c.input, data: xNCHW.dataSync() as Float32Array };
+    output = { shape: [...yTorch.shape], data: Array.from(yTorch.dataSync()) };
   });
   model.dispose();
   weights.set('x', x);
