@@ -1,0 +1,276 @@
+/**
+ * Picks and starts a TensorFlow.js backend (Node only). Best first:
+ * tensorflow (tfjs-node-gpu, then tfjs-node: optional dependencies),
+ * webgpu (Dawn from the `webgpu` package), wasm (with the training kernels
+ * it lacks, see wasm-training-kernels.ts), cpu. tfjs falls back to cpu
+ * silently when a backend fails to start, so every start is checked with
+ * tf.getBackend() and every fallback comes with a note saying why.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+// tfjs-core registers op gradients only through a deep ESM import that Node
+// cannot resolve; tfjs-layers' Node bundle registers them all.
+import '@tensorflow/tfjs-layers';
+import type { BackendChoice } from '../protocol';
+import { registerDilatedConvolutionGradients } from './dilated-gradients';
+import { registerWasmTrainingKernels } from './wasm-training-kernels';
+
+export type TF = typeof tf;
+
+export interface BackendRuntime {
+  tf: TF;
+  /** The backend tfjs runs on (tf.getBackend()). */
+  backend: string;
+  /** What it runs on, for people: "wasm SIMD, 1 thread", "Dawn/Vulkan NVIDIA H100". */
+  device: string;
+  /** Why this is not the backend asked for, or what was not as asked. */
+  note?: string;
+  /** CPU threads the backend computes with, where it says. */
+  threads?: number;
+}
+
+export interface BackendAvailability {
+  name: Exclude<BackendChoice, 'auto'>;
+  available: boolean;
+  reason?: string;
+}
+
+type Concrete = Exclude<BackendChoice, 'auto'>;
+type Started = { ok: true; device: string; threads?: number; note?: string };
+type Failed = { ok: false; reason: string };
+
+/** Best first. */
+export const BACKEND_ORDER: Concrete[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+const require = createRequire(import.meta.url);
+
+async function setAndVerify(name: string): Promise<Failed | null> {
+  let set = false;
+  try {
+    set = await tf.setBackend(name);
+  } catch (error) {
+    return { ok: false, reason: `tfjs could not start it: ${(error as Error).message}` };
+  }
+  if (!set || tf.getBackend() !== name) {
+    return {
+      ok: false,
+      reason: `tfjs could not start it (it is running ${tf.getBackend()} instead)`,
+    };
+  }
+  return null;
+}
+
+async function startTensorflow(): Promise<Started | Failed> {
+  const reasons: string[] = [];
+  for (const [pkg, device] of [
+    ['@tensorflow/tfjs-node-gpu', 'TensorFlow C library, CUDA GPU'],
+    ['@tensorflow/tfjs-node', 'TensorFlow C library, CPU'],
+  ] as const) {
+    try {
+      // A variable keeps bundlers and the type checker off these optional packages.
+      const specifier: string = pkg;
+      await import(/* @vite-ignore */ specifier);
+    } catch (error) {
+      const missing = (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND';
+      reasons.push(
+        missing
+          ? `${pkg} is not installed (it downloads libtensorflow when installed)`
+          : `${pkg} failed to load: ${(error as Error).message.split('\n')[0]}`,
+      );
+      continue;
+    }
+    const failed = await setAndVerify('tensorflow');
+    if (failed == null) return { ok: true, device };
+    reasons.push(`${pkg}: ${failed.reason}`);
+  }
+  return { ok: false, reason: reasons.join('; ') };
+}
+
+const VULKAN_LOADER_DIRS = [
+  '/usr/lib/x86_64-linux-gnu',
+  '/usr/lib/aarch64-linux-gnu',
+  '/usr/lib64',
+  '/usr/lib',
+  '/lib/x86_64-linux-gnu',
+];
+
+function noAdapterReason(): string {
+  const base = 'Dawn (the webgpu package) found no GPU adapter';
+  if (
+    process.platform === 'linux' &&
+    !VULKAN_LOADER_DIRS.some((dir) => existsSync(path.join(dir, 'libvulkan.so.1')))
+  ) {
+    return `${base}: the Vulkan loader libvulkan.so.1 is not installed (apt-get install libvulkan1, plus the GPU's Vulkan driver)`;
+  }
+  return `${base}: no GPU with a Vulkan, Metal or Direct3D 12 driver is visible (software Vulkan such as an old lavapipe is refused)`;
+}
+
+/** Dawn's navigator.gpu must exist before tfjs-backend-webgpu is evaluated: it registers itself only then. */
+async function startWebgpu(): Promise<Started | Failed> {
+  let gpu: GPU;
+  try {
+    const webgpu = await import('webgpu');
+    Object.assign(globalThis, webgpu.globals);
+    gpu = webgpu.create([]);
+  } catch (error) {
+    return { ok: false, reason: `the webgpu package failed to load: ${(error as Error).message}` };
+  }
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (adapter == null) return { ok: false, reason: noAdapterReason() };
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav == null) {
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true });
+  } else if (nav.gpu == null) {
+    Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
+  }
+  try {
+    await import('@tensorflow/tfjs-backend-webgpu');
+  } catch (error) {
+    return {
+      ok: false,
+      reason: `@tensorflow/tfjs-backend-webgpu failed to load: ${(error as Error).message}`,
+    };
+  }
+  const failed = await setAndVerify('webgpu');
+  if (failed) return failed;
+  const info = adapter.info as GPUAdapterInfo & { backendType?: string };
+  const api = info.backendType ? `Dawn/${info.backendType}` : 'Dawn';
+  const name = info.description || [info.vendor, info.architecture, info.device].join(' ').trim();
+  return { ok: true, device: `${api} ${name || 'GPU'}`.trim() };
+}
+
+/** The folder holding tfjs-backend-wasm's .wasm files, with the trailing slash tfjs needs. */
+function wasmDirectory(): string {
+  try {
+    return `${path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`;
+  } catch {
+    // Bundled (a single-file build carries the .wasm files beside it).
+    return `${path.dirname(fileURLToPath(import.meta.url))}/`;
+  }
+}
+
+let wasmConfigured = false;
+
+async function startWasm(threads?: number): Promise<Started | Failed> {
+  let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
+  try {
+    wasm = await import('@tensorflow/tfjs-backend-wasm');
+  } catch (error) {
+    return {
+      ok: false,
+      reason: `@tensorflow/tfjs-backend-wasm failed to load: ${(error as Error).message}`,
+    };
+  }
+  if (!wasmConfigured) {
+    wasm.setWasmPaths(wasmDirectory());
+    if (threads != null) wasm.setThreadsCount(threads);
+    registerWasmTrainingKernels();
+    wasmConfigured = true;
+  }
+  const failed = await setAndVerify('wasm');
+  if (failed) return failed;
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  const multithread = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+  const actual = wasm.getThreadsCount();
+  const note =
+    threads != null && threads !== actual
+      ? `wasm runs ${actual} thread${actual === 1 ? '' : 's'}, not ${threads}: ${
+          multithread
+            ? 'the thread count is fixed when the backend first starts'
+            : 'tfjs loads its multithreaded wasm build only in browsers, never in Node'
+        }`
+      : undefined;
+  return {
+    ok: true,
+    device: `wasm${simd ? ' SIMD' : ''}, ${actual} thread${actual === 1 ? '' : 's'}`,
+    threads: actual,
+    note,
+  };
+}
+
+async function startCpu(): Promise<Started | Failed> {
+  const failed = await setAndVerify('cpu');
+  return failed ?? { ok: true, device: 'JavaScript (tfjs cpu backend), 1 thread', threads: 1 };
+}
+
+function start(name: Concrete, threads?: number): Promise<Started | Failed> {
+  switch (name) {
+    case 'tensorflow':
+      return startTensorflow();
+    case 'webgpu':
+      return startWebgpu();
+    case 'wasm':
+      return startWasm(threads);
+    case 'cpu':
+      return startCpu();
+  }
+}
+
+/**
+ * Starts the chosen backend, or with 'auto' the best one that works. When
+ * the choice cannot start, the next best runs and `note` says why.
+ */
+export async function initBackend(
+  choice: BackendChoice = 'auto',
+  opts: { threads?: number } = {},
+): Promise<BackendRuntime> {
+  if (choice !== 'auto' && !BACKEND_ORDER.includes(choice)) {
+    throw new Error(
+      `Unknown backend '${choice}'. Choose one of: auto, ${BACKEND_ORDER.join(', ')}.`,
+    );
+  }
+  registerDilatedConvolutionGradients();
+  const candidates =
+    choice === 'auto' ? BACKEND_ORDER : [choice, ...BACKEND_ORDER.filter((b) => b !== choice)];
+  const skipped: string[] = [];
+  for (const name of candidates) {
+    // An explicit choice falls back only to slower backends, never to a faster one it did not ask for.
+    if (choice !== 'auto' && name !== choice) {
+      if (BACKEND_ORDER.indexOf(name) < BACKEND_ORDER.indexOf(choice)) continue;
+    }
+    const result = await start(name, opts.threads);
+    if (!result.ok) {
+      skipped.push(`${name}: ${result.reason}`);
+      continue;
+    }
+    const reasons = [
+      ...(skipped.length > 0
+        ? [
+            choice === 'auto'
+              ? `auto chose ${name}; not available: ${skipped.join('; ')}`
+              : `${choice} could not start, running ${name} instead. ${skipped.join('; ')}`,
+          ]
+        : []),
+      ...(result.note ? [result.note] : []),
+    ];
+    return {
+      tf,
+      backend: name,
+      device: result.device,
+      threads: result.threads,
+      note: reasons.length > 0 ? reasons.join('. ') : undefined,
+    };
+  }
+  throw new Error(`No TensorFlow.js backend could start. ${skipped.join('; ')}`);
+}
+
+/**
+ * Which backends can start here, best first, each with the reason where not.
+ * Probing starts each backend; the one running before is restored.
+ */
+export async function availableBackends(): Promise<BackendAvailability[]> {
+  const before = tf.getBackend();
+  const result: BackendAvailability[] = [];
+  for (const name of BACKEND_ORDER) {
+    const started = await start(name);
+    result.push(
+      started.ok ? { name, available: true } : { name, available: false, reason: started.reason },
+    );
+  }
+  if (before) await tf.setBackend(before);
+  return result;
+}

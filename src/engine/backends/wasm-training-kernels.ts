@@ -1,0 +1,174 @@
+/**
+ * Training kernels for the tfjs wasm backend (4.22). It lacks
+ * Conv2DBackpropFilter and both depthwise backprop kernels, and its
+ * Conv2DBackpropInput, AvgPoolGrad, MaxPoolGrad and transposed BatchMatMul
+ * are scalar loops 10-30 times slower than its XNNPACK convolution and matrix
+ * product. Each kernel here is a composite (composite-gradients.ts) of fast
+ * wasm kernels; docs/backends.md has the measurements.
+ */
+
+import type {
+  AvgPoolGradAttrs,
+  BatchMatMulAttrs,
+  Conv2DBackpropFilterAttrs,
+  Conv2DBackpropInputAttrs,
+  DepthwiseConv2dNativeBackpropFilterAttrs,
+  DepthwiseConv2dNativeBackpropInputAttrs,
+  KernelConfig,
+  KernelFunc,
+  MaxPoolGradAttrs,
+  NamedAttrMap,
+  TensorInfo,
+} from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  avgPoolInputGradient,
+  conv2dFilterGradient,
+  conv2dInputGradient,
+  depthwiseFilterGradient,
+  depthwiseInputGradient,
+  maxPoolInputGradient,
+  poolWindowsUnpadded,
+} from './composite-gradients';
+
+const BACKEND = 'wasm';
+
+/**
+ * A Tensor sharing a kernel input's data. The backend counts the view as one
+ * more reference, so disposing it leaves the input alive.
+ */
+function view(info: TensorInfo): tf.Tensor {
+  tf.engine().backend.incRef(info.dataId);
+  return tf.engine().makeTensorFromTensorInfo(info);
+}
+
+/** Runs `compute` on views of the kernel's inputs; its result becomes the kernel output. */
+function composite(
+  inputs: TensorInfo[],
+  compute: (...tensors: tf.Tensor4D[]) => tf.Tensor,
+): tf.Tensor {
+  return tf.tidy(() => compute(...inputs.map((info) => view(info) as tf.Tensor4D)));
+}
+
+function requireNHWC(attrs: NamedAttrMap, kernel: string): void {
+  const format = attrs.dataFormat as string | undefined;
+  if (format != null && format !== 'NHWC') {
+    throw new Error(
+      `${kernel} on the wasm backend supports the NHWC data format only, not ${format}.`,
+    );
+  }
+}
+
+/** Kernels the wasm backend does not have. */
+const missing: KernelConfig[] = [
+  {
+    kernelName: tf.Conv2DBackpropFilter,
+    backendName: BACKEND,
+    kernelFunc: ({ inputs, attrs }) => {
+      requireNHWC(attrs!, tf.Conv2DBackpropFilter);
+      const a = attrs as unknown as Conv2DBackpropFilterAttrs;
+      return composite([inputs.x!, inputs.dy!], (x, dy) =>
+        conv2dFilterGradient(x, dy, a.filterShape, a),
+      );
+    },
+  },
+  {
+    kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
+    backendName: BACKEND,
+    kernelFunc: ({ inputs, attrs }) => {
+      const a = attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
+      return composite([inputs.x!, inputs.dy!], (x, dy) =>
+        depthwiseFilterGradient(x, dy, a.filterShape, a),
+      );
+    },
+  },
+  {
+    kernelName: tf.DepthwiseConv2dNativeBackpropInput,
+    backendName: BACKEND,
+    kernelFunc: ({ inputs, attrs }) => {
+      const a = attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
+      return composite([inputs.dy!, inputs.filter!], (dy, filter) =>
+        depthwiseInputGradient(a.inputShape, dy, filter, a),
+      );
+    },
+  },
+];
+
+/** Faster versions of slow wasm kernels; `original` is the backend's own, for the cases they leave to it. */
+const faster: { kernelName: string; make: (original: KernelFunc) => KernelFunc }[] = [
+  {
+    kernelName: tf.Conv2DBackpropInput,
+    make:
+      () =>
+      ({ inputs, attrs }) => {
+        requireNHWC(attrs!, tf.Conv2DBackpropInput);
+        const a = attrs as unknown as Conv2DBackpropInputAttrs;
+        return composite([inputs.dy!, inputs.filter!], (dy, filter) =>
+          conv2dInputGradient(a.inputShape, dy, filter, a),
+        );
+      },
+  },
+  {
+    kernelName: tf.AvgPoolGrad,
+    make: (original) => (args) => {
+      const a = args.attrs as unknown as AvgPoolGradAttrs;
+      const inputShape = args.inputs.input!.shape as [number, number, number, number];
+      // Padded windows divide by their in-bounds count: left to the backend's kernel.
+      if (!poolWindowsUnpadded(inputShape, a)) return original(args);
+      return composite([args.inputs.dy!], (dy) => avgPoolInputGradient(inputShape, dy, a));
+    },
+  },
+  {
+    kernelName: tf.MaxPoolGrad,
+    make:
+      () =>
+      ({ inputs, attrs }) =>
+        composite([inputs.input!, inputs.output!, inputs.dy!], (x, y, dy) =>
+          maxPoolInputGradient(x, y, dy, attrs as unknown as MaxPoolGradAttrs),
+        ),
+  },
+  {
+    // XNNPACK multiplies untransposed operands only; tfjs's fallback loop for
+    // transposed ones (every dense layer's gradient) is 10-25 times slower.
+    kernelName: tf.BatchMatMul,
+    make: (original) => (args) => {
+      const a = args.attrs as unknown as BatchMatMulAttrs;
+      if (!a.transposeA && !a.transposeB) return original(args);
+      return tf.tidy(() => {
+        const operand = (info: TensorInfo, transpose: boolean) => {
+          const t = view(info);
+          if (!transpose) return t;
+          const axes = t.shape.map((_, i) => i);
+          axes.splice(-2, 2, t.rank - 1, t.rank - 2);
+          return tf.transpose(t, axes);
+        };
+        const aT = operand(args.inputs.a!, a.transposeA);
+        const bT = operand(args.inputs.b!, a.transposeB);
+        return tf
+          .engine()
+          .runKernel(
+            tf.BatchMatMul,
+            { a: aT, b: bT },
+            { ...args.attrs, transposeA: false, transposeB: false },
+          ) as tf.Tensor;
+      });
+    },
+  },
+];
+
+let registered = false;
+
+/** Registers the missing training kernels for 'wasm' and replaces its slow ones (once). */
+export function registerWasmTrainingKernels(): void {
+  if (registered) return;
+  registered = true;
+  for (const config of missing) {
+    if (tf.getKernel(config.kernelName, BACKEND) == null) tf.registerKernel(config);
+  }
+  for (const { kernelName, make } of faster) {
+    const original = tf.getKernel(kernelName, BACKEND);
+    if (original == null) continue;
+    tf.unregisterKernel(kernelName, BACKEND);
+    tf.registerKernel({ ...original, kernelFunc: make(original.kernelFunc) });
+  }
+}
