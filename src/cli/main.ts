@@ -10,6 +10,12 @@ import { CliError, describeError } from './errors';
 
 type Register = (program: Command) => void;
 
+// Output piped into `head` and closed early is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 /** Command name → its module's register function. */
 const commands: [name: string, load: () => Promise<Register>][] = [
   ['presets', async () => (await import('./commands/presets')).registerPresets],
