@@ -53,6 +53,22 @@ const cases: ParityCase[] = [
     input: img(4, 6),
   },
   {
+    name: 'Conv2d depthwise (groups = channels, 2 outputs each), strided',
+    graph: chain(img(3, 7), {
+      type: 'Conv2d',
+      params: { out_channels: 6, kernel_size: 3, groups: 3, stride: 2, padding: 1 },
+    }),
+    input: img(3, 7),
+  },
+  {
+    name: 'Conv2d depthwise, dilated',
+    graph: chain(img(4, 9), {
+      type: 'Conv2d',
+      params: { out_channels: 4, kernel_size: 3, groups: 4, dilation: [2, 1], padding: [2, 0] },
+    }),
+    input: img(4, 9),
+  },
+  {
     name: "Conv2d 'same' with an even kernel (4×2)",
     graph: chain(img(2, 7, 6), {
       type: 'Conv2d',
@@ -249,6 +265,22 @@ const cases: ParityCase[] = [
     ),
     input: img(2, 8, 8, 4),
     labels: [0, 3, 4, 1],
+  },
+  {
+    name: 'Gradients: asymmetric Conv2d → depthwise Conv2d → Tanh → Flatten → Linear',
+    graph: chain(
+      img(2, 9, 7),
+      {
+        type: 'Conv2d',
+        params: { out_channels: 4, kernel_size: [3, 5], stride: [2, 1], padding: [1, 2] },
+      },
+      { type: 'Conv2d', params: { out_channels: 8, kernel_size: 3, groups: 4, padding: 1 } },
+      { type: 'Tanh' },
+      { type: 'Flatten' },
+      { type: 'Linear', params: { out_features: 3 } },
+    ),
+    input: img(2, 9, 7, 3),
+    labels: [1, 2, 0],
   },
   {
     name: 'Gradients: strided grouped Conv2d → BatchNorm2d → GELU → AvgPool2d → AdaptiveAvgPool2d → Linear',

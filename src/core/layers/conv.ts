@@ -53,7 +53,12 @@ export function padSpatial(tf: TF, x: Tensor, pad: Padding4, value = 0): Tensor 
   );
 }
 
-/** A 2-D convolution on NHWC input with a PyTorch-layout weight [O, I/g, kh, kw]. */
+/**
+ * A 2-D convolution (plus bias) on NHWC input with a PyTorch-layout weight
+ * [O, I/g, kh, kw]. Padding is passed to the convolution itself (no padded
+ * copy of the input) and the bias is fused into it where tfjs can also
+ * differentiate the fused op (dilation 1): fewer kernels per step.
+ */
 export function conv2dNHWC(
   tf: TF,
   x: Tensor,
@@ -63,34 +68,66 @@ export function conv2dNHWC(
     dilation,
     groups,
     pad,
-  }: { stride: Pair; dilation: Pair; groups: number; pad: Padding4 },
+    bias,
+  }: { stride: Pair; dilation: Pair; groups: number; pad: Padding4; bias?: Tensor },
 ): Tensor {
-  const padded = padSpatial(tf, x, pad);
+  const explicit: ExplicitPadding = [
+    [0, 0],
+    [pad.top, pad.bottom],
+    [pad.left, pad.right],
+    [0, 0],
+  ];
+  const dilated = dilation[0] > 1 || dilation[1] > 1;
   // tfjs refuses stride > 1 together with dilation > 1: convolve densely, then subsample.
-  const bothStrideAndDilation =
-    (stride[0] > 1 || stride[1] > 1) && (dilation[0] > 1 || dilation[1] > 1);
-  const convStride: Pair = bothStrideAndDilation ? [1, 1] : stride;
-  const filter = tf.transpose(weight, [2, 3, 1, 0]) as tfc4;
-  const convolve = (input: Tensor, f: Tensor) =>
-    tf.conv2d(input as tfc4, f as tfc4, convStride, 'valid', 'NHWC', dilation);
+  const bothStrideAndDilation = dilated && (stride[0] > 1 || stride[1] > 1);
+  const strides: Pair = bothStrideAndDilation ? [1, 1] : stride;
+  const [outChannels, inPerGroup, kh, kw] = weight.shape as Shape4;
+  const depthwise = inPerGroup === 1 && groups > 1;
+  // tfjs filters: [kh, kw, in, out] for conv2d; [kh, kw, in, multiplier] for depthwise,
+  // where PyTorch's output channel c·multiplier + j reads input channel c, as tfjs orders them.
+  const filter = (
+    depthwise
+      ? tf.transpose(tf.reshape(weight, [groups, outChannels / groups, kh, kw]), [2, 3, 0, 1])
+      : tf.transpose(weight, [2, 3, 1, 0])
+  ) as Tensor4D;
+  // The fused op adds the bias in the same kernel. Dilated (tfjs cannot differentiate
+  // the fused op then) and grouped convolutions add it afterwards.
+  const fusedBias = groups === 1 && !dilated ? bias : undefined;
+  const convolve = (input: Tensor, f: Tensor4D): Tensor => {
+    const x4 = input as Tensor4D;
+    if (depthwise) return tf.depthwiseConv2d(x4, f, strides, explicit, 'NHWC', dilation);
+    if (fusedBias) {
+      return tf.fused.conv2d({
+        x: x4,
+        filter: f,
+        strides,
+        pad: explicit,
+        dilations: dilation,
+        bias: fusedBias,
+      });
+    }
+    return tf.conv2d(x4, f, strides, explicit, 'NHWC', dilation);
+  };
   let y: Tensor;
-  if (groups === 1) {
-    y = convolve(padded, filter);
+  if (groups === 1 || depthwise) {
+    y = convolve(x, filter);
   } else {
-    const inputs = tf.split(padded, groups, 3);
+    const inputs = tf.split(x, groups, 3);
     const filters = tf.split(filter, groups, 3);
     y = tf.concat(
-      inputs.map((input, g) => convolve(input, filters[g])),
+      inputs.map((input, g) => convolve(input, filters[g] as Tensor4D)),
       3,
     );
   }
   if (bothStrideAndDilation) {
-    const [n, h, w, c] = y.shape;
+    const [n, h, w, c] = y.shape as Shape4;
     y = tf.stridedSlice(y, [0, 0, 0, 0], [n, h, w, c], [1, stride[0], stride[1], 1]);
   }
-  return y;
+  return bias && !fusedBias ? tf.add(y, bias) : y;
 }
-type tfc4 = import('@tensorflow/tfjs-core').Tensor4D;
+type Tensor4D = import('@tensorflow/tfjs-core').Tensor4D;
+type Shape4 = [number, number, number, number];
+type ExplicitPadding = [[number, number], [number, number], [number, number], [number, number]];
 
 export const Conv2d = defineLayer<Conv2dParams>({
   type: 'Conv2d',
@@ -158,14 +195,13 @@ export const Conv2d = defineLayer<Conv2dParams>({
     ];
   },
   forward(ctx, [x], p) {
-    const { tf } = ctx;
-    const y = conv2dNHWC(tf, x, ctx.weight('weight'), {
+    return conv2dNHWC(ctx.tf, x, ctx.weight('weight'), {
       stride: p.stride,
       dilation: p.dilation,
       groups: p.groups,
       pad: resolveConvPadding(p),
+      bias: p.bias ? ctx.weight('bias') : undefined,
     });
-    return p.bias ? tf.add(y, ctx.weight('bias')) : y;
   },
   explain: ([input], p) =>
     explainWindow(input, p.kernel_size, p.stride, resolveConvPadding(p), p.dilation),
