@@ -1,25 +1,16 @@
 /**
- * A studio in real Chromium for the dashboard's end-to-end test and frame
- * benchmark: the web host runs in this process (the UI built by Vite, the
- * real backend, training in its worker) with a fresh project folder, and the
- * page opens the LeNet preset in the Train area, ready to train on the
- * bundled sample dataset.
+ * The studio in real Chromium for the dashboard's end-to-end test and frame
+ * benchmark: the web host (`convnet-studio serve`, training in its worker)
+ * with a fresh project folder, the LeNet preset open in the Train area.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { createStudioBackend } from '../src/backend';
-import { ensureRendererBuilt, webRendererDir } from '../src/server/renderer-build';
-import { startWebHost, type WebHost } from '../src/server/web-host';
-
-export const CHROMIUM = '/usr/bin/chromium';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, type Studio, startStudio } from './support/studio';
 
 export interface DashboardSession {
   page: Page;
   browser: Browser;
-  host: WebHost;
-  projectFolder: string;
+  studio: Studio;
+  pageErrors: string[];
   close(): Promise<void>;
 }
 
@@ -32,37 +23,21 @@ export interface RunSettings {
 }
 
 export async function openDashboard(preset = 'lenet'): Promise<DashboardSession> {
-  await ensureRendererBuilt(() => undefined);
-  const projectFolder = mkdtempSync(path.join(tmpdir(), 'dashboard-e2e-'));
-  const host = await startWebHost({
-    port: 0,
-    host: '127.0.0.1',
-    staticDir: webRendererDir,
-    createApi: (push) =>
-      createStudioBackend({
-        host: 'web',
-        version: 'e2e',
-        projectFolder,
-        stateFolder: path.join(projectFolder, '.state'),
-        startup: { kind: 'preset', name: preset },
-        push,
-      }),
-  });
-  const browser = await chromium.launch({ executablePath: CHROMIUM });
+  const [studio, browser] = await Promise.all([startStudio({ project: preset }), launchChromium()]);
   const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-  page.on('pageerror', (error) => console.error('page error:', error.message));
-  await page.goto(host.url);
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(studio.url);
   await page.getByRole('button', { name: 'Train', exact: true }).click();
   await page.getByRole('region', { name: 'Training settings' }).waitFor();
   return {
     page,
     browser,
-    host,
-    projectFolder,
+    studio,
+    pageErrors,
     async close() {
       await browser.close();
-      await host.close();
-      rmSync(projectFolder, { recursive: true, force: true });
+      await studio.stop();
     },
   };
 }

@@ -23,6 +23,7 @@ describeWith([chromium], 'training dashboard in the browser', () => {
   it('trains LeNet with live curves, pauses, resumes and stops', async () => {
     session = await openDashboard('lenet');
     const { page } = session;
+    await page.setViewportSize({ width: 1440, height: 1250 });
     mkdirSync(IMAGES, { recursive: true });
 
     // The course's LeNet settings come with the preset.
@@ -102,7 +103,12 @@ describeWith([chromium], 'training dashboard in the browser', () => {
     expect(await maps.locator('canvas').count()).toBeGreaterThan(20);
     expect(await page.getByTestId('kernels').locator('canvas').count()).toBe(6);
     expect(await page.getByTestId('top-predictions').locator('li').count()).toBe(5);
-    await page.screenshot({ path: path.join(IMAGES, 'dashboard-evaluate.png'), fullPage: true });
+    await page.setViewportSize({ width: 1440, height: 1000 });
+    await page.locator('.evaluate-view').evaluate((e) => e.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(IMAGES, 'dashboard-evaluate.png') });
+    await page
+      .getByRole('region', { name: 'Inspect an image' })
+      .screenshot({ path: path.join(IMAGES, 'dashboard-feature-maps.png') });
 
     await page.getByRole('button', { name: 'Random noise' }).click();
     await expect

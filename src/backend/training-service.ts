@@ -378,10 +378,11 @@ export class TrainingService implements TrainingApi {
   }
 
   private evaluationRuntime(): Promise<{ tf: TF; backend: string }> {
-    // wasm has every inference kernel and needs no GPU; cpu is the last resort.
-    this.runtime ??= initBackend('wasm')
-      .catch(() => initBackend('cpu'))
-      .then(({ tf, backend, device }) => ({ tf, backend: `${backend} (${device})` }));
+    // wasm has every inference kernel and needs no GPU; initBackend falls back to cpu by itself.
+    this.runtime ??= initBackend('wasm').then(({ tf, backend, device }) => ({
+      tf,
+      backend: `${backend} (${device})`,
+    }));
     return this.runtime;
   }
 

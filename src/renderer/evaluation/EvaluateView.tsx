@@ -21,7 +21,7 @@ export default function EvaluateView() {
   const project = useStudio((s) => s.project);
   const projectPath = useStudio((s) => s.path);
   const runs = useTraining((s) => s.runs);
-  const { weights, limit, report, inspect, probe, busy, error } = useEvaluation();
+  const { weights, pinned, limit, report, inspect, probe, busy, error } = useEvaluation();
   const [testIndex, setTestIndex] = useState(0);
   const [dragging, setDragging] = useState(false);
   const target: TrainingTarget = { project, projectPath: projectPath ?? undefined };
@@ -31,13 +31,12 @@ export default function EvaluateView() {
     setTarget({ project, projectPath: projectPath ?? undefined });
     void refreshRuns();
   }, [project, projectPath]);
+  const newest = withWeights[0]?.id;
   useEffect(() => {
-    // Default to the newest run that has weights, else to fresh weights.
-    if (!weights)
-      chooseWeights(
-        withWeights[0] ? { kind: 'run', runId: withWeights[0].id } : { kind: 'initial' },
-      );
-  }, [weights, withWeights]);
+    // Follow the newest run with weights (else fresh weights) until the user picks some.
+    if (!pinned)
+      chooseWeights(newest ? { kind: 'run', runId: newest } : { kind: 'initial' }, false);
+  }, [pinned, newest]);
 
   const inputShape = inspect?.input ?? report?.misclassified[0]?.image;
   const onDrop = async (file: File | undefined) => {
@@ -61,6 +60,7 @@ export default function EvaluateView() {
                   e.target.value === 'initial'
                     ? { kind: 'initial' }
                     : { kind: 'run', runId: e.target.value },
+                  true,
                 )
               }
             >

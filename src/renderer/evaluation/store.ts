@@ -15,6 +15,8 @@ import type {
 
 export interface EvaluationState {
   weights?: WeightsSource;
+  /** The user picked the weights; otherwise the newest run's are taken as runs appear. */
+  pinned: boolean;
   limit: number;
   report?: EvaluationReport;
   inspect?: InspectReport;
@@ -25,6 +27,7 @@ export interface EvaluationState {
 
 export const useEvaluation = create<EvaluationState>(() => ({
   limit: 1000,
+  pinned: false,
   probe: { kind: 'test', index: 0 },
   busy: null,
 }));
@@ -32,8 +35,13 @@ export const useEvaluation = create<EvaluationState>(() => ({
 const set = useEvaluation.setState;
 const get = useEvaluation.getState;
 
-export function chooseWeights(weights: WeightsSource): void {
-  set({ weights, report: undefined, inspect: undefined });
+export function chooseWeights(weights: WeightsSource, pinned: boolean): void {
+  const current = get().weights;
+  if (JSON.stringify(current) === JSON.stringify(weights)) {
+    set({ pinned });
+    return;
+  }
+  set({ weights, pinned, report: undefined, inspect: undefined });
 }
 
 export function setLimit(limit: number): void {

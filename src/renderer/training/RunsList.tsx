@@ -1,15 +1,14 @@
-/** The project's past runs, newest first; ticking one overlays its curves on the chart. */
+/** The project's runs, newest first; ticking a past one overlays its curves on the chart. */
 import { toggleCompare, useTraining } from './store';
 
 export function RunsList() {
   const runs = useTraining((s) => s.runs);
   const compared = useTraining((s) => s.compared);
   const liveId = useTraining((s) => s.live?.runId);
-  const past = runs.filter((r) => r.id !== liveId);
   return (
     <section className="runs-list" aria-label="Past runs">
-      <h3>Past runs</h3>
-      {past.length === 0 ? (
+      <h3>Runs of this project</h3>
+      {runs.length === 0 ? (
         <p className="hint">
           Runs of this project are kept in runs/ next to its file; they appear here to compare.
         </p>
@@ -27,15 +26,19 @@ export function RunsList() {
             </tr>
           </thead>
           <tbody>
-            {past.map((r) => (
+            {runs.map((r) => (
               <tr key={r.id}>
                 <td>
-                  <input
-                    type="checkbox"
-                    aria-label={`Compare run ${r.id}`}
-                    checked={Boolean(compared[r.id])}
-                    onChange={() => void toggleCompare(r.id)}
-                  />
+                  {r.id === liveId ? (
+                    <span className="hint">shown</span>
+                  ) : (
+                    <input
+                      type="checkbox"
+                      aria-label={`Compare run ${r.id}`}
+                      checked={Boolean(compared[r.id])}
+                      onChange={() => void toggleCompare(r.id)}
+                    />
+                  )}
                 </td>
                 <td title={r.dir}>{new Date(r.startedAt).toLocaleString()}</td>
                 <td className={`status-${r.status}`} title={r.error}>
