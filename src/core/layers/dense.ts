@@ -48,10 +48,13 @@ export const Linear = defineLayer<LinearParams>({
     ];
   },
   forward(ctx, [x], p) {
-    const { tf } = ctx;
-    // y = x·Wᵀ: matMul's transposeB reads PyTorch's [out, in] layout without copying it.
-    const y = tf.matMul(x as Tensor2D, ctx.weight('weight') as Tensor2D, false, true);
-    return p.bias ? tf.add(y, ctx.weight('bias')) : y;
+    // y = x·Wᵀ + b in one fused kernel; transposeB reads PyTorch's [out, in] layout as is.
+    return ctx.tf.fused.matMul({
+      a: x as Tensor2D,
+      b: ctx.weight('weight') as Tensor2D,
+      transposeB: true,
+      bias: p.bias ? ctx.weight('bias') : undefined,
+    });
   },
   explain([input], p) {
     if (input?.length !== 2) return [];
