@@ -8,7 +8,7 @@ import { useEffect, useState } from 'react';
 import type { TrainingTarget } from '../../api/training-api';
 import { useApi } from '../api/context';
 import { useStudio } from '../state/store';
-import { refreshRuns, setTarget, useTraining } from '../training/store';
+import { connectTraining, refreshRuns, setTarget, useTraining } from '../training/store';
 import { ConfusionMatrix, MisclassifiedGallery, PerClassAccuracy } from './ClassificationPanels';
 import { FeatureMaps, Kernels, TopPredictions } from './InspectPanels';
 import { ImageView, imageFileToBytes } from './images';
@@ -28,9 +28,10 @@ export default function EvaluateView() {
   const withWeights = runs.filter((r) => r.hasWeights || r.epochsDone > 0);
 
   useEffect(() => {
+    connectTraining(api);
     setTarget({ project, projectPath: projectPath ?? undefined });
     void refreshRuns();
-  }, [project, projectPath]);
+  }, [api, project, projectPath]);
   const newest = withWeights[0]?.id;
   useEffect(() => {
     // Follow the newest run with weights (else fresh weights) until the user picks some.

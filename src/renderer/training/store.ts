@@ -68,11 +68,15 @@ async function call<T>(request: Promise<Result<T>>): Promise<T | undefined> {
   return result.value;
 }
 
-/** Connects the store to a host; returns the push unsubscription. */
-export function connectTraining(client: StudioClient): () => void {
+/**
+ * Connects the store to a host once: pushes are followed from then on, also
+ * while another area is shown, so the curves are complete on return.
+ */
+export function connectTraining(client: StudioClient): void {
+  if (get().client === client) return;
   set({ client });
+  client.onPush(onPush);
   void call(client.trainingBackends()).then((backends) => backends && set({ backends }));
-  return client.onPush(onPush);
 }
 
 export async function loadDatasets(dataDir?: string): Promise<void> {
