@@ -7,7 +7,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, ipcMain, session } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, session } from 'electron';
 import type { HostInfo } from '../api/project-api';
 import { fail } from '../api/result';
 import { type StudioApi, type StudioPush, studioMethods } from '../api/studio-api';
@@ -89,6 +89,18 @@ function createWindow(): void {
   mainWindow.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
   mainWindow.webContents.on('will-navigate', (event, url) => {
     if (!trustedSender(url)) event.preventDefault();
+  });
+  // The page asks before unsaved work is lost; Electron needs the question asked natively.
+  mainWindow.webContents.on('will-prevent-unload', (event) => {
+    const choice = dialog.showMessageBoxSync(mainWindow!, {
+      type: 'question',
+      buttons: ['Discard changes', 'Cancel'],
+      defaultId: 1,
+      cancelId: 1,
+      message: 'The project has unsaved changes.',
+      detail: 'Close the window and lose them?',
+    });
+    if (choice === 0) event.preventDefault();
   });
   mainWindow.on('closed', () => {
     mainWindow = null;

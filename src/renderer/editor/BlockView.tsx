@@ -135,6 +135,7 @@ export function BlockView({ nodeId, onClose }: { nodeId: string; onClose(): void
                 edges={graph.edges}
                 nodeTypes={nodeTypes}
                 fitView
+                fitViewOptions={{ maxZoom: 1, padding: 0.1 }}
                 nodesConnectable={false}
                 nodesDraggable={false}
                 proOptions={{ hideAttribution: true }}

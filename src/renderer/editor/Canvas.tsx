@@ -14,11 +14,12 @@ import {
   ReactFlow,
   useReactFlow,
 } from '@xyflow/react';
-import { type DragEvent, useCallback, useMemo, useRef, useState } from 'react';
+import { type DragEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { checkConnection, edgeKey } from '../state/graph-ops';
 import { NODE_WIDTH } from '../state/layout';
 import { useStudio } from '../state/store';
 import { type LayerFlowNode, LayerNode } from './LayerNode';
+import { showGraph } from './viewport';
 
 export const PALETTE_MIME = 'application/x-convnet-layer';
 
@@ -34,6 +35,15 @@ export function Canvas({ onOpenBlock }: { onOpenBlock(nodeId: string): void }) {
   const [hint, setHint] = useState<string | null>(null);
   const dragKey = useRef('');
   const flow = useReactFlow();
+  const pane = useRef<HTMLDivElement>(null);
+  const loadCount = useStudio((s) => s.loadCount);
+
+  // A newly opened graph is shown whole once its nodes have been measured.
+  useEffect(() => {
+    if (loadCount === 0) return;
+    const timer = setTimeout(() => showGraph(flow, pane.current), 60);
+    return () => clearTimeout(timer);
+  }, [loadCount, flow]);
 
   const flowNodes = useMemo<LayerFlowNode[]>(() => {
     const selected = new Set(selection);
@@ -139,6 +149,7 @@ export function Canvas({ onOpenBlock }: { onOpenBlock(nodeId: string): void }) {
 
   return (
     <div
+      ref={pane}
       className="canvas"
       role="application"
       aria-label="Network canvas"
@@ -154,6 +165,17 @@ export function Canvas({ onOpenBlock }: { onOpenBlock(nodeId: string): void }) {
         onEdgesChange={onEdgesChange}
         onConnect={onConnect}
         onConnectStart={() => setHint(null)}
+        onConnectEnd={(_event, state) => {
+          // Dropped on a port that refused the connection: say why.
+          if (state.fromNode && state.toNode && !state.isValid) {
+            const check = checkConnection(
+              useStudio.getState().project,
+              state.fromNode.id,
+              state.toNode.id,
+            );
+            if (!check.ok) setHint(check.reason);
+          }
+        }}
         isValidConnection={isValidConnection}
         onNodeDragStart={() => {
           dragKey.current = `move:${Date.now()}`;
@@ -162,6 +184,7 @@ export function Canvas({ onOpenBlock }: { onOpenBlock(nodeId: string): void }) {
         selectionKeyCode="Shift"
         multiSelectionKeyCode={['Meta', 'Control']}
         fitView
+        fitViewOptions={{ maxZoom: 1 }}
         minZoom={0.1}
         maxZoom={2}
         proOptions={{ hideAttribution: true }}

@@ -42,30 +42,6 @@ function NodeInspector({
         <h2>{node.type}</h2>
         <p className="muted">{def?.description ?? 'Unknown layer type'}</p>
       </header>
-      <div className="field">
-        <label htmlFor="node-label">name</label>
-        <input
-          id="node-label"
-          type="text"
-          value={node.label ?? ''}
-          placeholder={node.id}
-          onChange={(e) => store.setLabel(nodeId, e.target.value)}
-        />
-        <p className="field-help">
-          Shown on the card; the id “{node.id}” names it in summaries and exports.
-        </p>
-      </div>
-      {def &&
-        (Object.entries(def.fields) as [string, Field][]).map(([name, field]) => (
-          <FieldEditor
-            key={name}
-            name={name}
-            field={field}
-            value={node.params[name] ?? field.default}
-            problem={fieldProblem(name)}
-            onChange={(value) => store.setParam(nodeId, name, value)}
-          />
-        ))}
       {info?.error && (
         <div className="inspector-error" role="alert">
           {info.error}
@@ -95,6 +71,30 @@ function NodeInspector({
           <dd>{bytesText(info.memoryBytes)}</dd>
         </dl>
       )}
+      <div className="field">
+        <label htmlFor="node-label">name</label>
+        <input
+          id="node-label"
+          type="text"
+          value={node.label ?? ''}
+          placeholder={node.id}
+          onChange={(e) => store.setLabel(nodeId, e.target.value)}
+        />
+        <p className="field-help">
+          Shown on the card; the id “{node.id}” names it in summaries and exports.
+        </p>
+      </div>
+      {def &&
+        (Object.entries(def.fields) as [string, Field][]).map(([name, field]) => (
+          <FieldEditor
+            key={name}
+            name={name}
+            field={field}
+            value={node.params[name] ?? field.default}
+            problem={fieldProblem(name)}
+            onChange={(value) => store.setParam(nodeId, name, value)}
+          />
+        ))}
       {def?.expand && !info?.error && (
         <button type="button" className="button" onClick={() => onOpenBlock(nodeId)}>
           Open block ▸

@@ -1,6 +1,7 @@
 /** One layer on the canvas: type, key parameters, live output shape and parameter count, or its error. */
 import { Handle, type Node, type NodeProps, Position } from '@xyflow/react';
 import { memo } from 'react';
+import type { NodeInfo } from '../../core/infer';
 import { getLayerDef } from '../../core/layers/registry';
 import { useStudio } from '../state/store';
 import { countText, keyParams, shapeText } from './format';
@@ -27,7 +28,11 @@ function LayerNodeView({ data, selected }: NodeProps<LayerFlowNode>) {
         </span>
         <span className="layer-id">{node.label ?? node.id}</span>
       </div>
-      {def && <div className="layer-params">{keyParams(def, node.params)}</div>}
+      {def && (
+        <div className="layer-params">
+          {node.type === 'Block' ? blockContents(info?.children) : keyParams(def, node.params)}
+        </div>
+      )}
       <div className="layer-foot">
         <span className="layer-shape" data-testid="shape">
           {error ? '—' : shapeText(info?.outputShape)}
@@ -54,6 +59,15 @@ function LayerNodeView({ data, selected }: NodeProps<LayerFlowNode>) {
       <Handle type="source" position={Position.Bottom} className="port" />
     </div>
   );
+}
+
+/** A user block's card lists what it holds, e.g. "Conv2d ×2 · BatchNorm2d ×2 · ReLU". */
+function blockContents(children: NodeInfo[] | undefined): string {
+  if (!children) return 'your block';
+  const counts = new Map<string, number>();
+  for (const child of children)
+    if (child.type !== 'Input') counts.set(child.type, (counts.get(child.type) ?? 0) + 1);
+  return [...counts].map(([type, n]) => (n > 1 ? `${type} ×${n}` : type)).join(' · ');
 }
 
 export const LayerNode = memo(LayerNodeView);

@@ -46,17 +46,16 @@ const shortNames: Record<string, string> = {
   groups: 'g',
 };
 
-/** The few parameters worth showing on a node card: those set away from their defaults, else the first. */
+/** The few parameters worth showing on a node card: the first (the layer's main one) and those set away from their defaults. */
 export function keyParams(def: LayerDef, params: Record<string, unknown>): string {
   const entries = Object.entries(def.fields) as [string, Field][];
-  const changed = entries.filter(
-    ([name, field]) => formatField(field, params[name]) !== formatField(field, field.default),
-  );
-  const shown = (changed.length > 0 ? changed : entries.slice(0, 1)).slice(0, 4);
-  return shown
-    .map(
-      ([name, field]) =>
-        `${shortNames[name] ?? name} ${formatField(field, params[name] ?? field.default) || '–'}`,
+  const value = (name: string, field: Field) => formatField(field, params[name] ?? field.default);
+  const shown = entries
+    .filter(
+      ([name, field], i) => i === 0 || value(name, field) !== formatField(field, field.default),
     )
+    .slice(0, 4);
+  return shown
+    .map(([name, field]) => `${shortNames[name] ?? name} ${value(name, field) || '–'}`)
     .join(' · ');
 }

@@ -37,6 +37,8 @@ export interface StudioState {
   inference: GraphInference;
   clipboard: Graph | null;
   notice: Notice | null;
+  /** Counts loads (open, preset, new), so the canvas can zoom to fit a freshly opened graph. */
+  loadCount: number;
 
   edit(update: (project: Project) => Project, key?: string): void;
   load(project: Project, path: string | null, options?: { dirty?: boolean }): void;
@@ -99,6 +101,7 @@ export const useStudio = create<StudioState>()((set, get) => {
     inference: infer(initial),
     clipboard: null,
     notice: null,
+    loadCount: 0,
 
     edit(update, key) {
       const before = get().project;
@@ -122,6 +125,7 @@ export const useStudio = create<StudioState>()((set, get) => {
         selection: [],
         selectedEdges: [],
         inference: infer(laidOut),
+        loadCount: get().loadCount + 1,
       });
     },
 
