@@ -100,13 +100,21 @@ Examples:
           if (!b.available && !flags.json)
             out(`skipping ${b.name}: ${b.reason ?? 'not available here'}`);
         }
-        backends = listed.filter((b) => b.available && b.name !== 'auto').map((b) => b.name);
+        backends = listed.filter((b) => b.available).map((b) => b.name);
       }
-      const reference = flags.pytorch ? await benchPyTorch(cases, threads) : [];
+      // PyTorch runs with the thread count the backend computes with (wasm in Node: 1).
+      const references = new Map<number, Awaited<ReturnType<typeof benchPyTorch>>>();
+      const referenceFor = async (count: number) => {
+        if (!references.has(count)) references.set(count, await benchPyTorch(cases, count));
+        return references.get(count) ?? [];
+      };
       const rows: string[][] = [];
       for (const backendChoice of backends) {
-        const { tf, backend, device, note } = await initBackend(backendChoice, { threads });
+        const runtime = await initBackend(backendChoice, { threads });
+        const { tf, backend, device, note } = runtime;
         if (note && !flags.json) out(`note (${backendChoice}): ${note}`);
+        const backendThreads = runtime.threads ?? threads;
+        const reference = flags.pytorch ? await referenceFor(backendThreads) : [];
         for (const c of cases) {
           const result = benchTraining(tf, c);
           const torch = reference.find((r) => r.model === c.model);
@@ -133,7 +141,7 @@ Examples:
               `${backend} (${device})`,
               `${c.batchSize}×${c.batches}`,
               result.samplesPerSec.toFixed(1),
-              torch ? torch.samplesPerSec.toFixed(1) : '',
+              torch ? `${torch.samplesPerSec.toFixed(1)} (${torch.threads} thr.)` : '',
               ratio !== undefined ? ratio.toFixed(3) : '',
             ]);
           }
@@ -146,7 +154,7 @@ Examples:
           'backend',
           'batch×steps',
           'samples/s',
-          ...(flags.pytorch ? [`PyTorch (${threads} threads)`, 'ratio'] : []),
+          ...(flags.pytorch ? ['PyTorch samples/s', 'ratio'] : []),
         ],
         ...rows.map((r) => r.slice(0, flags.pytorch ? 6 : 4)),
       ];

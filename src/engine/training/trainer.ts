@@ -93,11 +93,16 @@ function resumedDropoutSeed(
 
 const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** The size images are fed at: the asked resize, else the project Input's size. */
+/** The size images are fed at: the asked resize, else the project Input's size. Channels must match. */
 function feedSize(project: Project, options: TrainOptions, data: Dataset): [number, number] {
-  if (options.resize) return options.resize;
   const declared = inferValidGraph(project).inputShape;
-  const [h, w] = data.info.inputShape;
+  const [h, w, c] = data.info.inputShape;
+  if (declared && declared[1] !== c) {
+    throw new Error(
+      `the project's Input takes ${declared[1]} channel${declared[1] === 1 ? '' : 's'} but ${data.info.name} images have ${c}; set the Input node's channels to ${c}`,
+    );
+  }
+  if (options.resize) return options.resize;
   return declared ? [declared[2], declared[3]] : [h, w];
 }
 
@@ -202,6 +207,7 @@ export class Trainer {
       epochs: options.epochs,
       batchesPerEpoch: batches,
       ...(checkpoint ? { resumedFromEpoch: checkpoint.position.epoch } : {}),
+      ...(backend.threads ? { threads: backend.threads } : {}),
     });
     this.startedAt = performance.now();
     while (this.position.epoch < options.epochs) {
