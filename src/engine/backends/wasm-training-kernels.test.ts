@@ -1,0 +1,402 @@
+/**
+ * The wasm backend trains: every gradient a CNN needs, computed on wasm
+ * (with the kernels this project supplies), matches the cpu backend and
+ * real PyTorch.
+ */
+import { execFileSync } from 'node:child_process';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { describeWith, PYTHON, pytorch } from '../../../test/support/requirements';
+import { initBackend } from './index';
+
+type Shape = number[];
+
+/** Deterministic values in [-1, 1). */
+function values(shape: Shape, seed: number): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+/** Gradients of sum(f(inputs) * weights) on one backend, as plain arrays. */
+async function gradientsOn(
+  backend: string,
+  f: (...xs: tf.Tensor[]) => tf.Tensor,
+  inputs: { shape: Shape; data: Float32Array }[],
+): Promise<{ output: Float32Array; grads: Float32Array[] }> {
+  await tf.setBackend(backend);
+  expect(tf.getBackend()).toBe(backend);
+  return tf.tidy(() => {
+    const xs = inputs.map((i) => tf.tensor(i.data, i.shape));
+    const y = f(...xs);
+    const weights = tf.tensor(values(y.shape, 99), y.shape);
+    const grads = tf.grads((...args: tf.Tensor[]) => tf.sum(tf.mul(f(...args), weights)))(xs);
+    return {
+      output: y.dataSync() as Float32Array,
+      grads: grads.map((g) => g.dataSync() as Float32Array),
+    };
+  });
+}
+
+function relativeError(actual: Float32Array, expected: Float32Array): number {
+  expect(actual.length).toBe(expected.length);
+  let diff = 0;
+  let scale = 1e-6;
+  for (let i = 0; i < actual.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  return diff / scale;
+}
+
+async function expectWasmMatchesCpu(
+  f: (...xs: tf.Tensor[]) => tf.Tensor,
+  shapes: Shape[],
+  tolerance = 1e-5,
+): Promise<void> {
+  const inputs = shapes.map((shape, i) => ({ shape, data: values(shape, 7 + i) }));
+  const cpu = await gradientsOn('cpu', f, inputs);
+  const wasm = await gradientsOn('wasm', f, inputs);
+  expect(relativeError(wasm.output, cpu.output)).toBeLessThan(tolerance);
+  cpu.grads.forEach((g, i) => {
+    expect(relativeError(wasm.grads[i], g), `gradient of input ${i}`).toBeLessThan(tolerance);
+  });
+}
+
+type Pad = [[0, 0], [number, number], [number, number], [0, 0]];
+const explicit = (t: number, b: number, l: number, r: number): Pad => [
+  [0, 0],
+  [t, b],
+  [l, r],
+  [0, 0],
+];
+
+interface ConvCase {
+  name: string;
+  x: Shape; // NHWC
+  filter: Shape; // [kh, kw, in, out]
+  stride: [number, number];
+  pad: 'valid' | 'same' | Pad;
+  dilation: [number, number];
+}
+
+const convCases: ConvCase[] = [
+  {
+    name: 'LeNet conv1',
+    x: [4, 28, 28, 1],
+    filter: [5, 5, 1, 6],
+    stride: [1, 1],
+    pad: explicit(2, 2, 2, 2),
+    dilation: [1, 1],
+  },
+  {
+    name: 'stride 2, 3×3, padding 1',
+    x: [2, 9, 9, 3],
+    filter: [3, 3, 3, 4],
+    stride: [2, 2],
+    pad: explicit(1, 1, 1, 1),
+    dilation: [1, 1],
+  },
+  {
+    name: 'stride 2, even size (unused last row)',
+    x: [2, 8, 8, 3],
+    filter: [3, 3, 3, 4],
+    stride: [2, 2],
+    pad: 'valid',
+    dilation: [1, 1],
+  },
+  {
+    name: 'stride (2, 3), kernel 3×2, uneven padding',
+    x: [2, 10, 11, 3],
+    filter: [3, 2, 3, 5],
+    stride: [2, 3],
+    pad: explicit(1, 2, 0, 1),
+    dilation: [1, 1],
+  },
+  {
+    name: 'ResNet stem 7×7 stride 2 padding 3',
+    x: [1, 20, 20, 3],
+    filter: [7, 7, 3, 8],
+    stride: [2, 2],
+    pad: explicit(3, 3, 3, 3),
+    dilation: [1, 1],
+  },
+  {
+    name: 'dilation 2, padding 2',
+    x: [2, 9, 9, 2],
+    filter: [3, 3, 2, 3],
+    stride: [1, 1],
+    pad: explicit(2, 2, 2, 2),
+    dilation: [2, 2],
+  },
+  {
+    name: 'dilation (2, 3)',
+    x: [1, 12, 12, 2],
+    filter: [3, 2, 2, 3],
+    stride: [1, 1],
+    pad: 'valid',
+    dilation: [2, 3],
+  },
+  {
+    name: '1×1 stride 2 (ResNet shortcut)',
+    x: [2, 8, 8, 4],
+    filter: [1, 1, 4, 6],
+    stride: [2, 2],
+    pad: 'valid',
+    dilation: [1, 1],
+  },
+  {
+    name: "'same' stride 2",
+    x: [1, 12, 12, 2],
+    filter: [3, 3, 2, 5],
+    stride: [2, 2],
+    pad: 'same',
+    dilation: [1, 1],
+  },
+];
+
+const conv = (c: ConvCase) => (x: tf.Tensor, w: tf.Tensor) =>
+  tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad, 'NHWC', c.dilation);
+
+const depthwise = (c: ConvCase) => (x: tf.Tensor, w: tf.Tensor) =>
+  tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad, 'NHWC', c.dilation);
+
+/** Depthwise filter [kh, kw, c, multiplier] for a case's input. */
+const depthwiseFilter = (c: ConvCase): Shape => [c.filter[0], c.filter[1], c.x[3], 2];
+
+beforeAll(async () => {
+  const { backend } = await initBackend('wasm');
+  expect(backend).toBe('wasm');
+});
+
+describe('wasm convolution gradients match the cpu backend', () => {
+  for (const c of convCases) {
+    it(`conv2d: ${c.name}`, async () => {
+      await expectWasmMatchesCpu(conv(c), [c.x, c.filter]);
+    });
+    // tfjs refuses 'same' with a non-unit stride for depthwise gradients on every backend.
+    if (!(c.pad === 'same' && c.stride[0] > 1)) {
+      it(`depthwise: ${c.name}`, async () => {
+        await expectWasmMatchesCpu(depthwise(c), [c.x, depthwiseFilter(c)]);
+      });
+    }
+  }
+});
+
+describe('every other gradient a CNN needs runs on wasm and matches cpu', () => {
+  const x: Shape = [2, 9, 9, 3];
+  const cases: [string, (...xs: tf.Tensor[]) => tf.Tensor, Shape[]][] = [
+    ['maxPool 3×3 stride 2', (a) => tf.maxPool(a as tf.Tensor4D, 3, 2, 'valid'), [x]],
+    [
+      'maxPool 2×2 stride 2 after ReLU (ties go to the first maximum)',
+      (a) => tf.maxPool(tf.relu(a) as tf.Tensor4D, 2, 2, 'valid'),
+      [[2, 8, 8, 3]],
+    ],
+    [
+      'maxPool over -Infinity padding',
+      (a) =>
+        tf.maxPool(
+          tf.pad(a, explicit(1, 1, 1, 1), Number.NEGATIVE_INFINITY) as tf.Tensor4D,
+          3,
+          2,
+          'valid',
+        ),
+      [x],
+    ],
+    [
+      "maxPool (3, 2) stride (1, 2), 'same' padding",
+      (a) => tf.maxPool(a as tf.Tensor4D, [3, 2], [1, 2], 'same'),
+      [x],
+    ],
+    [
+      'avgPool 2×2 stride 2 (LeNet)',
+      (a) => tf.avgPool(a as tf.Tensor4D, 2, 2, 'valid'),
+      [[2, 8, 8, 3]],
+    ],
+    [
+      'avgPool 3×3 stride 1 over zero padding (counted, as PyTorch)',
+      (a) => tf.avgPool(tf.pad(a, explicit(1, 1, 1, 1)) as tf.Tensor4D, 3, 1, 'valid'),
+      [x],
+    ],
+    [
+      'avgPool same padding (tfjs divides by the in-bounds count)',
+      (a) => tf.avgPool(a as tf.Tensor4D, 3, 2, 'same'),
+      [x],
+    ],
+    [
+      'batch-norm arithmetic',
+      (a, g, b) => {
+        const { mean, variance } = tf.moments(a, [0, 1, 2]);
+        return tf.add(tf.mul(tf.div(tf.sub(a, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
+      },
+      [x, [3], [3]],
+    ],
+    [
+      'fused batchNorm op',
+      (a, m, v, g, b) => tf.batchNorm(a, m, tf.abs(v), b, g, 1e-5),
+      [x, [3], [3], [3], [3]],
+    ],
+    [
+      'relu, sigmoid, tanh, leakyRelu, erf',
+      (a) => tf.addN([tf.relu(a), tf.sigmoid(a), tf.tanh(a), tf.leakyRelu(a, 0.1), tf.erf(a)]),
+      [x],
+    ],
+    [
+      'softmax cross-entropy',
+      (logits) =>
+        tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d([1, 4, 0, 9], 'int32'), 10), logits),
+      [[4, 10]],
+    ],
+    [
+      'slice, split and concat (grouped convolution plumbing)',
+      (a) => {
+        const [p, q, r] = tf.split(a, 3, 3);
+        return tf.concat(
+          [r, tf.pad(tf.slice(p, [0, 1, 1, 0], [2, 7, 7, 1]), explicit(1, 1, 1, 1)), q],
+          3,
+        );
+      },
+      [x],
+    ],
+    ['transpose and reshape', (a) => tf.reshape(tf.transpose(a, [0, 3, 1, 2]), [2, -1]), [x]],
+    [
+      'resizeBilinear (the input pipeline resize)',
+      (a) => tf.image.resizeBilinear(a as tf.Tensor4D, [14, 13]),
+      [x],
+    ],
+    [
+      'dense layer: matMul with bias',
+      (a, w, b) => tf.add(tf.matMul(a as tf.Tensor2D, w as tf.Tensor2D), b),
+      [[8, 20], [20, 6], [6]],
+    ],
+    [
+      'batched matMul with transposes',
+      (a, b) => tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, true, true),
+      [
+        [2, 5, 4],
+        [2, 3, 5],
+      ],
+    ],
+    [
+      'global average pool and dropout-style mask',
+      (a) => tf.mul(tf.mean(a, [1, 2]), tf.tensor([1, 0, 2])),
+      [x],
+    ],
+  ];
+  for (const [name, f, shapes] of cases) {
+    it(name, async () => {
+      await expectWasmMatchesCpu(f, shapes);
+    });
+  }
+
+  it('stridedSlice has no gradient in tfjs (on any backend): crop with slice instead', async () => {
+    await tf.setBackend('wasm');
+    const a = tf.ones([4, 4]);
+    expect(() =>
+      tf.grad((t: tf.Tensor) => tf.sum(tf.stridedSlice(t, [0, 0], [4, 4], [2, 2])))(a),
+    ).toThrow(/gradient function not found for StridedSlice/);
+  });
+});
+
+describe('wasm kernels keep memory flat', () => {
+  it('a training step leaves no tensors behind', async () => {
+    await tf.setBackend('wasm');
+    const w = tf.variable(tf.tensor(values([3, 3, 3, 4], 3), [3, 3, 3, 4]));
+    const x = tf.tensor(values([2, 9, 9, 3], 4), [2, 9, 9, 3]) as tf.Tensor4D;
+    const step = () =>
+      tf.tidy(() => {
+        const { grads } = tf.variableGrads(() =>
+          tf.sum(
+            tf.maxPool(tf.conv2d(x, w as tf.Tensor4D, 2, explicit(1, 1, 1, 1)), 2, 2, 'valid'),
+          ),
+        );
+        w.assign(tf.sub(w, tf.mul(grads[w.name], 0.01)));
+      });
+    step();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) step();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+/** Runs every case through PyTorch in one process: [{x, xShape, w, wShape, r, pad, stride, dilation, groups}] -> [{dx, dw}]. */
+const TORCH_CONV = `
+import json, sys, torch
+out = []
+for c in json.load(sys.stdin):
+    x = torch.tensor(c['x']).reshape(c['xShape']).permute(0, 3, 1, 2).contiguous().requires_grad_()
+    w = torch.tensor(c['w']).reshape(c['wShape']).permute(3, 2, 0, 1).contiguous().requires_grad_()
+    (pt, pb, pl, pr) = c['pad']
+    y = torch.nn.functional.conv2d(torch.nn.functional.pad(x, (pl, pr, pt, pb)), w,
+        stride=c['stride'], dilation=c['dilation'], groups=c['groups'])
+    weights = torch.tensor(c['r']).reshape(y.permute(0, 2, 3, 1).shape).permute(0, 3, 1, 2)
+    (y * weights).sum().backward()
+    out.append({'dx': x.grad.permute(0, 2, 3, 1).flatten().tolist(),
+                'dw': w.grad.permute(2, 3, 1, 0).flatten().tolist()})
+json.dump(out, sys.stdout)
+`;
+
+describeWith([pytorch], 'wasm convolution gradients match PyTorch', () => {
+  const explicitCases = convCases.filter((c) => c.pad !== 'same');
+  const cases: (ConvCase & { groups: number })[] = [
+    ...explicitCases.map((c) => ({ ...c, groups: 1 })),
+    // Depthwise: PyTorch's groups = channels, with 2 output channels per group.
+    ...explicitCases
+      .slice(0, 4)
+      .map((c) => ({ ...c, name: `${c.name}, depthwise`, groups: c.x[3] })),
+  ];
+  const ours: { dx: Float32Array; dw: Float32Array }[] = [];
+  let torch: { dx: number[]; dw: number[] }[] = [];
+
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    const requests = cases.map((c) => {
+      const wShape = c.groups === 1 ? c.filter : depthwiseFilter(c);
+      const x = values(c.x, 11);
+      const w = values(wShape, 12);
+      const f = c.groups === 1 ? conv(c) : depthwise(c);
+      const r = tf.tidy(() => {
+        const xt = tf.tensor(x, c.x);
+        const wt = tf.tensor(w, wShape);
+        const y = f(xt, wt);
+        const r = values(y.shape, 13);
+        const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(f(a, b), tf.tensor(r, y.shape))),
+        )([xt, wt]);
+        ours.push({ dx: dx.dataSync() as Float32Array, dw: dw.dataSync() as Float32Array });
+        return r;
+      });
+      const pad =
+        c.pad === 'valid' ? [0, 0, 0, 0] : [c.pad[1][0], c.pad[1][1], c.pad[2][0], c.pad[2][1]];
+      return {
+        x: Array.from(x),
+        xShape: c.x,
+        w: Array.from(w),
+        // PyTorch's depthwise weight [c * m, 1, kh, kw] is tfjs's [kh, kw, c, m] reshaped.
+        wShape: c.groups === 1 ? wShape : [wShape[0], wShape[1], 1, wShape[2] * wShape[3]],
+        r: Array.from(r),
+        pad,
+        stride: c.stride,
+        dilation: c.dilation,
+        groups: c.groups,
+      };
+    });
+    const out = execFileSync(PYTHON, ['-c', TORCH_CONV], {
+      input: JSON.stringify(requests),
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    torch = JSON.parse(out.toString());
+  });
+
+  cases.forEach((c, i) => {
+    it(c.name, () => {
+      expect(relativeError(ours[i].dx, Float32Array.from(torch[i].dx))).toBeLessThan(1e-5);
+      expect(relativeError(ours[i].dw, Float32Array.from(torch[i].dw))).toBeLessThan(1e-5);
+    });
+  });
+});
