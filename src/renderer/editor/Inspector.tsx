@@ -42,11 +42,12 @@ function NodeInspector({
         <h2>{node.type}</h2>
         <p className="muted">{def?.description ?? 'Unknown layer type'}</p>
       </header>
-      {info?.error && (
-        <div className="inspector-error" role="alert">
-          {info.error}
-        </div>
-      )}
+      {info?.error &&
+        !issues.some((i) => i.nodeId === nodeId && i.field && def?.fields[i.field]) && (
+          <div className="inspector-error" role="alert">
+            {info.error}
+          </div>
+        )}
       {info?.explain && info.explain.length > 0 && (
         <section className="explain">
           <h3>How the size comes out</h3>

@@ -52,7 +52,7 @@ function LayerNodeView({ data, selected }: NodeProps<LayerFlowNode>) {
         </button>
       )}
       {error && (
-        <div className="layer-error" role="alert" data-testid="node-error">
+        <div className="layer-error" role="alert" data-testid="node-error" title={error}>
           {error}
         </div>
       )}

@@ -10,7 +10,7 @@ export function layoutGraph<G extends Graph>(
   sizes?: Map<string, { width: number; height: number }>,
 ): G {
   const g = new dagre.graphlib.Graph();
-  g.setGraph({ rankdir: 'TB', nodesep: 40, ranksep: 36, marginx: 20, marginy: 20 });
+  g.setGraph({ rankdir: 'TB', nodesep: 40, ranksep: 48, marginx: 20, marginy: 20 });
   g.setDefaultEdgeLabel(() => ({}));
   for (const n of graph.nodes) {
     const size = sizes?.get(n.id) ?? { width: NODE_WIDTH, height: NODE_HEIGHT };

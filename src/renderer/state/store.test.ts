@@ -70,4 +70,26 @@ describe('editor store', () => {
     expect(new Set(ys).size).toBeGreaterThan(5);
     expect(store().dirty).toBe(false);
   });
+
+  it('is clean again when edits are undone back to the saved document', () => {
+    store().load(getPreset('lenet')!.build(), 'lenet.json');
+    const conv = store().project.nodes.find((n) => n.type === 'Conv2d')!.id;
+    store().setParam(conv, 'out_channels', 8);
+    expect(store().dirty).toBe(true);
+    store().undo();
+    expect(store().dirty).toBe(false);
+    store().redo();
+    store().markSaved('lenet.json');
+    expect(store().dirty).toBe(false);
+  });
+
+  it('deletes a selected edge, leaving its layers', () => {
+    store().load(getPreset('lenet')!.build(), null);
+    const edges = store().project.edges.length;
+    const [first] = store().project.edges;
+    store().select([], [`${first.source}->${first.target}#0`]);
+    store().deleteSelection();
+    expect(store().project.edges).toHaveLength(edges - 1);
+    expect(store().inference.byId.get(first.target)?.error).toMatch(/nothing is connected/);
+  });
 });

@@ -31,6 +31,8 @@ export interface StudioState {
   /** The project file, relative to the host's project folder; null until saved. */
   path: string | null;
   dirty: boolean;
+  /** The document as last opened or saved: undoing back to it makes the project clean again. */
+  savedProject: Project;
   history: History<Project>;
   selection: string[];
   selectedEdges: string[];
@@ -41,11 +43,13 @@ export interface StudioState {
   loadCount: number;
 
   edit(update: (project: Project) => Project, key?: string): void;
-  load(project: Project, path: string | null, options?: { dirty?: boolean }): void;
+  load(project: Project, path: string | null): void;
   newProject(): void;
   markSaved(path: string): void;
   undo(): void;
   redo(): void;
+  /** Puts back a document from the history (undo, redo). */
+  restore(project: Project, history: History<Project>): void;
   select(nodes: string[], edges?: string[]): void;
   addNode(
     type: string,
@@ -95,6 +99,7 @@ export const useStudio = create<StudioState>()((set, get) => {
     project: initial,
     path: null,
     dirty: false,
+    savedProject: initial,
     history: emptyHistory(),
     selection: [],
     selectedEdges: [],
@@ -109,18 +114,19 @@ export const useStudio = create<StudioState>()((set, get) => {
       if (after === before) return;
       set({
         project: after,
-        dirty: true,
+        dirty: after !== get().savedProject,
         history: record(get().history, before, key),
         inference: infer(after),
       });
     },
 
-    load(project, path, options) {
+    load(project, path) {
       const laidOut = needsLayout(project) ? layoutGraph(project) : project;
       set({
         project: laidOut,
         path,
-        dirty: options?.dirty ?? false,
+        dirty: false,
+        savedProject: laidOut,
         history: emptyHistory(),
         selection: [],
         selectedEdges: [],
@@ -134,29 +140,21 @@ export const useStudio = create<StudioState>()((set, get) => {
     },
 
     markSaved(path) {
-      set({ path, dirty: false });
+      set({ path, dirty: false, savedProject: get().project });
     },
 
     undo() {
       const step = undo(get().history, get().project);
-      if (step)
-        set({
-          project: step.value,
-          history: step.history,
-          dirty: true,
-          inference: infer(step.value),
-        });
+      if (step) get().restore(step.value, step.history);
     },
 
     redo() {
       const step = redo(get().history, get().project);
-      if (step)
-        set({
-          project: step.value,
-          history: step.history,
-          dirty: true,
-          inference: infer(step.value),
-        });
+      if (step) get().restore(step.value, step.history);
+    },
+
+    restore(project, history) {
+      set({ project, history, inference: infer(project), dirty: project !== get().savedProject });
     },
 
     select(nodes, edges = []) {
@@ -221,7 +219,7 @@ export const useStudio = create<StudioState>()((set, get) => {
             return at ? { ...n, position: { x: Math.round(at.x), y: Math.round(at.y) } } : n;
           }),
         },
-        dirty: true,
+        dirty: true, // a drag always moves something
         history: record(get().history, before, dragKey),
       });
     },
