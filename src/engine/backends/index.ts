@@ -109,8 +109,12 @@ function noAdapterReason(): string {
   return `${base}: no GPU with a Vulkan, Metal or Direct3D 12 driver is visible (software Vulkan such as an old lavapipe is refused)`;
 }
 
-/** Dawn's navigator.gpu must exist before tfjs-backend-webgpu is evaluated: it registers itself only then. */
-async function startWebgpu(): Promise<Started | Failed> {
+/**
+ * Finds a GPU adapter through Dawn and loads tfjs-backend-webgpu, once: Dawn's
+ * navigator.gpu must exist before that module is evaluated, as it registers
+ * itself only then.
+ */
+async function prepareWebgpu(): Promise<{ ok: true; adapter: GPUAdapter } | Failed> {
   let gpu: GPU;
   try {
     const webgpu = await import('webgpu');
@@ -135,12 +139,21 @@ async function startWebgpu(): Promise<Started | Failed> {
       reason: `@tensorflow/tfjs-backend-webgpu failed to load: ${(error as Error).message}`,
     };
   }
+  return { ok: true, adapter };
+}
+
+let webgpuPrepared: ReturnType<typeof prepareWebgpu> | null = null;
+
+async function startWebgpu(): Promise<Started | Failed> {
+  webgpuPrepared ??= prepareWebgpu();
+  const prepared = await webgpuPrepared;
+  if (!prepared.ok) return prepared;
   const failed = await setAndVerify('webgpu');
   if (failed) return failed;
-  const info = adapter.info as GPUAdapterInfo & { backendType?: string };
+  const info = prepared.adapter.info as GPUAdapterInfo & { backendType?: string };
   const api = info.backendType ? `Dawn/${info.backendType}` : 'Dawn';
   const name = info.description || [info.vendor, info.architecture, info.device].join(' ').trim();
-  return { ok: true, device: `${api} ${name || 'GPU'}`.trim() };
+  return { ok: true, device: `${api} ${name || 'GPU'}` };
 }
 
 /** The folder holding tfjs-backend-wasm's .wasm files, with the trailing slash tfjs needs. */
@@ -224,6 +237,8 @@ export async function initBackend(
     );
   }
   registerDilatedConvolutionGradients();
+  // tfjs's console advice to install tfjs-node: the studio reports backends itself.
+  tf.env().set('PROD', true);
   const candidates =
     choice === 'auto' ? BACKEND_ORDER : [choice, ...BACKEND_ORDER.filter((b) => b !== choice)];
   const skipped: string[] = [];
