@@ -3,7 +3,7 @@
  * folder, a project file, a preset), and writing a bundle into a folder.
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseProject } from '../core/document/load';
 import type { Project } from '../core/document/schema';
 import { ProjectError } from '../core/issues';
@@ -12,6 +12,7 @@ import { getPreset, presetNames } from '../core/presets/index';
 import { decodeSafetensors, type TensorMap } from '../core/weights/safetensors';
 import type { ExportBundle, ExportFormat } from './common';
 import { buildExport, prepareExport } from './index';
+import { type ImportedTfjsModel, importTfjsModel } from './tfjs/import';
 
 export const RUN_PROJECT_FILE = 'project.json';
 export const RUN_WEIGHTS_FILE = 'weights.safetensors';
@@ -88,4 +89,30 @@ export async function bundleFor(source: ExportSource, format: ExportFormat): Pro
   }
   const { input, freshWeights } = prepareExport(tf as TF, source.project, source.weights);
   return { bundle: buildExport(format, input), freshWeights };
+}
+
+/** Opens a TF.js Layers model.json with the weight files its manifest names (beside it). */
+export function readTfjsModel(modelJsonPath: string): ImportedTfjsModel {
+  let json: { weightsManifest?: { paths: string[] }[] };
+  try {
+    json = JSON.parse(readFileSync(modelJsonPath, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read ${modelJsonPath} as a model.json: ${(err as Error).message}`);
+  }
+  const chunks = (json.weightsManifest ?? []).flatMap((group) =>
+    group.paths.map((file) => {
+      const path = join(dirname(modelJsonPath), file);
+      if (!existsSync(path)) {
+        throw new Error(`${modelJsonPath} names the weight file ${file}, which is not beside it`);
+      }
+      return new Uint8Array(readFileSync(path));
+    }),
+  );
+  const weightData = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    weightData.set(chunk, at);
+    at += chunk.length;
+  }
+  return importTfjsModel(json, weightData, basename(dirname(resolve(modelJsonPath))));
 }

@@ -30,8 +30,9 @@ beforeAll(async () => {
 }, 600_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-it('covers every preset', () => {
+it('covers every layer type and every preset', () => {
   expect(cases.map((c) => c.name)).toEqual([
+    'layer-zoo',
     'lenet',
     'alexnet',
     'vgg11',

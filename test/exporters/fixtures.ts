@@ -116,9 +116,87 @@ export async function studioCase(
   }
 }
 
+/**
+ * A small graph with every primitive layer type and the awkward parameters
+ * (asymmetric explicit padding, groups, dilation with stride, padded pooling,
+ * 'same', GELU both ways; not unequal adaptive pooling, which ONNX and Keras lack).
+ */
+export function layerZoo(): Project {
+  const nodes: Project['nodes'] = [
+    { id: 'input', type: 'Input', params: { channels: 3, height: 13, width: 12 } },
+    {
+      id: 'conv1',
+      type: 'Conv2d',
+      params: { out_channels: 8, kernel_size: [3, 5], padding: [1, 2], stride: [1, 2] },
+    },
+    { id: 'bn1', type: 'BatchNorm2d', params: { eps: 1e-3, momentum: 0.2 } },
+    { id: 'leaky', type: 'LeakyReLU', params: { negative_slope: 0.2 } },
+    { id: 'pool1', type: 'MaxPool2d', params: { kernel_size: 3, stride: 1, padding: 1 } },
+    {
+      id: 'grouped',
+      type: 'Conv2d',
+      params: {
+        out_channels: 8,
+        kernel_size: 3,
+        padding: 2,
+        dilation: 2,
+        groups: 4,
+        stride: 2,
+        bias: false,
+      },
+    },
+    { id: 'avg', type: 'AvgPool2d', params: { kernel_size: 3, stride: 2, padding: 1 } },
+    { id: 'cat', type: 'Concat', params: {} },
+    { id: 'gelu', type: 'GELU', params: { approximate: 'tanh' } },
+    { id: 'same', type: 'Conv2d', params: { out_channels: 16, kernel_size: 4, padding: 'same' } },
+    { id: 'sum', type: 'Add', params: {} },
+    { id: 'gelu2', type: 'GELU', params: {} },
+    { id: 'tanh', type: 'Tanh', params: {} },
+    { id: 'gap', type: 'AdaptiveAvgPool2d', params: { output_size: [1, 3] } },
+    { id: 'flat', type: 'Flatten', params: {} },
+    { id: 'drop', type: 'Dropout', params: { p: 0.3 } },
+    { id: 'fc1', type: 'Linear', params: { out_features: 12 } },
+    { id: 'sig', type: 'Sigmoid', params: {} },
+    { id: 'fc2', type: 'Linear', params: { out_features: 5, bias: false } },
+    { id: 'relu', type: 'ReLU', params: {} },
+    { id: 'softmax', type: 'Softmax', params: {} },
+  ];
+  const chain = (ids: string[]) => ids.slice(1).map((id, i) => ({ source: ids[i], target: id }));
+  return {
+    format: 'convnet-studio',
+    version: 1,
+    name: 'Layer zoo',
+    blocks: {},
+    nodes,
+    edges: [
+      ...chain(['input', 'conv1', 'bn1', 'leaky', 'pool1', 'grouped']),
+      ...chain(['pool1', 'avg']),
+      { source: 'grouped', target: 'cat' },
+      { source: 'avg', target: 'cat' },
+      ...chain(['cat', 'gelu', 'same']),
+      { source: 'same', target: 'sum' },
+      { source: 'cat', target: 'sum' },
+      ...chain([
+        'sum',
+        'gelu2',
+        'tanh',
+        'gap',
+        'flat',
+        'drop',
+        'fc1',
+        'sig',
+        'fc2',
+        'relu',
+        'softmax',
+      ]),
+    ],
+  };
+}
+
 /** Every preset at a small input size. */
 export async function presetCases(batch = 2): Promise<StudioCase[]> {
   const cases: StudioCase[] = [];
+  cases.push(await studioCase('layer-zoo', layerZoo(), batch));
   for (const preset of presets) {
     const t = Date.now();
     cases.push(await studioCase(preset.name, smallInput(preset.build()), batch));

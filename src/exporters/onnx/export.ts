@@ -237,10 +237,8 @@ const emitters: EmitterTable<OnnxGraph> = {
     g.addRaw(t('mulx'), 'Mul', [x, t('th1')], t('xp'));
     g.add(node, 'Mul', [t('xp'), g.constant(t('half'), 0.5)]);
   },
-  Softmax: (node, g) =>
-    g.add(node, 'Softmax', g.inputsOf(node), [
-      int('axis', (node.params.dim as number | undefined) ?? 1),
-    ]),
+  // The studio's Softmax is over dim 1 (channels or features), as nn.Softmax(dim=1).
+  Softmax: (node, g) => g.add(node, 'Softmax', g.inputsOf(node), [int('axis', 1)]),
   Flatten: (node, g) => g.add(node, 'Flatten', g.inputsOf(node), [int('axis', 1)]),
   // Dropout is the identity at inference: its consumers read its input.
   Dropout: (node, g) => g.alias(node, g.inputsOf(node)[0]),

@@ -120,12 +120,6 @@ interface PoolParams {
   padding: Pair;
 }
 
-/** PyTorch dim of an N×C×H×W (or N×F) tensor → tfjs axis of its NHWC (N×F) form. */
-function nhwcAxis(dim: number, rank: number): number {
-  const d = dim < 0 ? dim + rank : dim;
-  return rank === 4 ? [0, 3, 1, 2][d] : d;
-}
-
 const emitters: EmitterTable<KerasGraph> = {
   Input(node, g) {
     const [, c, h, w] = node.outputShape;
@@ -318,11 +312,8 @@ const emitters: EmitterTable<KerasGraph> = {
     g.chain(node, [activation(node.params.approximate === 'tanh' ? 'gelu_new' : 'gelu')]),
   LeakyReLU: (node, g) =>
     g.chain(node, [{ className: 'LeakyReLU', config: { alpha: node.params.negative_slope } }]),
-  Softmax(node, g) {
-    const rank = node.inputShapes[0].length;
-    const dim = (node.params.dim as number | undefined) ?? 1;
-    g.chain(node, [{ className: 'Softmax', config: { axis: nhwcAxis(dim, rank) } }]);
-  },
+  // The studio's Softmax is over dim 1 (channels or features): the last axis in NHWC.
+  Softmax: (node, g) => g.chain(node, [{ className: 'Softmax', config: { axis: -1 } }]),
   Flatten(node, g) {
     const shape = node.inputShapes[0];
     const flatten = { className: 'Flatten', config: { data_format: 'channels_last' } };
