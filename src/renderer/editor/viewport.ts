@@ -5,7 +5,7 @@
  */
 import type { Edge, Node, ReactFlowInstance } from '@xyflow/react';
 
-const READABLE_ZOOM = 0.7;
+const READABLE_ZOOM = 0.6;
 const MARGIN = 24;
 
 export function showGraph(flow: ReactFlowInstance<Node, Edge>, pane: HTMLElement | null): void {
