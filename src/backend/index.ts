@@ -5,6 +5,7 @@
  */
 import { fail } from '../api/result';
 import { type StudioApi, type StudioPush, studioMethods } from '../api/studio-api';
+import { ExportService } from './export-service';
 import { builtInPresets } from './presets';
 import { ProjectService, type ProjectServiceOptions } from './project-service';
 import { TrainingService } from './training-service';
@@ -18,6 +19,7 @@ export function createStudioBackend(options: BackendOptions): StudioApi {
   const services: object[] = [
     new ProjectService({ ...options, presets: builtInPresets }),
     new TrainingService(options),
+    new ExportService(options),
   ];
   return combineServices(services);
 }

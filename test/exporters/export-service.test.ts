@@ -1,0 +1,112 @@
+/**
+ * ExportApi as the studio calls it: plan (the files, nothing written), export
+ * into the project folder (fresh or a run's weights), refusals that name the
+ * node or the path at fault, and importing a TF.js model back.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import type { ExportRequest } from '../../src/api/export-api';
+import { ExportService } from '../../src/backend/export-service';
+import { parseProject } from '../../src/core/document/load';
+import { inferValidGraph } from '../../src/core/infer';
+import { getPreset } from '../../src/core/presets/index';
+import { encodeSafetensors } from '../../src/core/weights/safetensors';
+import { randomWeights } from './fixtures';
+
+const folder = mkdtempSync(join(tmpdir(), 'export-service-'));
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+const service = new ExportService({ projectFolder: folder });
+const lenet = getPreset('lenet')!.build();
+
+const request = (over: Partial<ExportRequest>): ExportRequest => ({
+  target: { project: lenet, projectPath: 'lenet.json' },
+  weights: { kind: 'initial' },
+  format: 'onnx',
+  folder: 'exports/lenet-onnx',
+  ...over,
+});
+
+it('plans without writing, then writes the listed files', async () => {
+  const plan = await service.exportPlan(request({ format: 'pytorch', folder: 'exports/lenet-py' }));
+  if (!plan.ok) throw new Error(plan.error);
+  expect(plan.value.files.map((f) => f.path)).toEqual([
+    'model.py',
+    'weights.safetensors',
+    'weights_io.py',
+    'train.py',
+    '__init__.py',
+    'README.md',
+  ]);
+  expect(plan.value.freshWeights).toBe(true);
+  expect(existsSync(join(folder, 'exports/lenet-py'))).toBe(false);
+  const done = await service.exportModel(
+    request({ format: 'pytorch', folder: 'exports/lenet-py' }),
+  );
+  if (!done.ok) throw new Error(done.error);
+  expect(readdirSync(join(folder, 'exports/lenet-py')).sort()).toEqual(
+    plan.value.files.map((f) => f.path).sort(),
+  );
+  const again = await service.exportPlan(
+    request({ format: 'pytorch', folder: 'exports/lenet-py' }),
+  );
+  expect(again.ok && again.value.files.every((f) => f.replaces)).toBe(true);
+});
+
+it('exports a run’s trained weights', async () => {
+  const run = join(folder, 'runs', '2026-11-26T12-00-00');
+  mkdirSync(run, { recursive: true });
+  writeFileSync(join(run, 'project.json'), JSON.stringify(lenet));
+  writeFileSync(
+    join(run, 'weights.safetensors'),
+    encodeSafetensors(randomWeights(inferValidGraph(lenet))),
+  );
+  const done = await service.exportModel(
+    request({ weights: { kind: 'run', runId: '2026-11-26T12-00-00' } }),
+  );
+  if (!done.ok) throw new Error(done.error);
+  expect(done.value.freshWeights).toBe(false);
+  expect(done.value.weights).toBe('run 2026-11-26T12-00-00');
+  const missing = await service.exportModel(request({ weights: { kind: 'run', runId: 'nope' } }));
+  expect(missing).toEqual({
+    ok: false,
+    error: expect.stringMatching(/run nope has no weights.safetensors/),
+  });
+});
+
+it('refuses a graph the format cannot express, naming the node and why', async () => {
+  const project = structuredClone(lenet);
+  const input = project.nodes.find((n) => n.type === 'Input')!;
+  input.params = { ...input.params, height: 30, width: 30 };
+  // LeNet's last pooling gives 5×5 here: 4×4 adaptive windows are unequal.
+  const flatten = project.nodes.findIndex((n) => n.type === 'Flatten');
+  const source = project.edges.find((e) => e.target === project.nodes[flatten].id)!;
+  project.nodes.push({ id: 'adaptive', type: 'AdaptiveAvgPool2d', params: { output_size: 4 } });
+  project.edges.push({ source: source.source, target: 'adaptive' });
+  source.source = 'adaptive';
+  const result = await service.exportPlan(request({ target: { project }, format: 'onnx' }));
+  expect(result).toEqual({
+    ok: false,
+    error: expect.stringMatching(
+      /cannot export to onnx: node 'adaptive': AdaptiveAvgPool2d from 5×5 to 4×4 uses unequal windows/,
+    ),
+  });
+  const tfjs = await service.exportPlan(request({ target: { project }, format: 'tfjs' }));
+  expect(tfjs.ok ? '' : tfjs.error).toMatch(/node 'adaptive'/);
+});
+
+it('stays inside the project folder', async () => {
+  const result = await service.exportModel(request({ folder: '../outside' }));
+  expect(result).toEqual({ ok: false, error: expect.stringMatching(/outside the project folder/) });
+});
+
+it('imports a TF.js export as project text with its weights beside it', async () => {
+  await service.exportModel(request({ format: 'tfjs', folder: 'exports/lenet-tfjs' }));
+  const imported = await service.importTfjsModel('exports/lenet-tfjs/model.json');
+  if (!imported.ok) throw new Error(imported.error);
+  const parsed = parseProject(imported.value.text);
+  expect(parsed.ok && parsed.issues).toEqual([]);
+  expect(imported.value.weightsFolder).toBe('exports/lenet-tfjs/imported');
+  expect(existsSync(join(folder, 'exports/lenet-tfjs/imported/weights.safetensors'))).toBe(true);
+});
