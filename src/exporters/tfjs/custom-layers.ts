@@ -6,6 +6,8 @@
  *   pads max pooling with −∞; ZeroPadding2D would let a 0 beat negative values).
  * - TorchConv2D: grouped convolution (ResNeXt), and stride together with
  *   dilation, which tfjs's Conv2D refuses.
+ * - TorchGELU: GELU's tanh approximation. Keras calls it 'gelu_new', but
+ *   tfjs-layers 4.22 cannot load that name back (it camel-cases it to 'geluNew').
  *
  * (Average pooling with count_include_pad needs no custom layer: the padded
  * zeros count in the average, so ZeroPadding2D + AveragePooling2D is exact.)
@@ -16,7 +18,6 @@
  * It is kept here as text so the exporter can write it from any host, bundled or not.
  */
 export const CUSTOM_LAYERS_FILE = 'convnet-studio-layers.js';
-export const CUSTOM_LAYER_CLASSES = ['TorchMaxPool2D', 'TorchConv2D'] as const;
 
 export const CUSTOM_LAYERS_SOURCE = `/*
  * ConvNet Studio custom layers for TensorFlow.js (tfjs-layers 4.x).
@@ -146,8 +147,35 @@ export const CUSTOM_LAYERS_SOURCE = `/*
     }
     TorchConv2D.className = 'TorchConv2D';
 
+    /** GELU with PyTorch's approximate='tanh': 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+    class TorchGELU extends Layer {
+      constructor(args) {
+        super(args);
+        this.approximate = args.approximate || 'tanh';
+      }
+      computeOutputShape(s) {
+        return s;
+      }
+      call(inputs) {
+        var self = this;
+        return tfc.tidy(function () {
+          var x = Array.isArray(inputs) ? inputs[0] : inputs;
+          if (self.approximate !== 'tanh') {
+            return tfc.mul(tfc.mul(x, 0.5), tfc.add(tfc.erf(tfc.mul(x, Math.SQRT1_2)), 1));
+          }
+          var inner = tfc.mul(tfc.add(x, tfc.mul(tfc.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
+          return tfc.mul(tfc.mul(x, 0.5), tfc.add(tfc.tanh(inner), 1));
+        });
+      }
+      getConfig() {
+        return Object.assign({}, super.getConfig(), { approximate: this.approximate });
+      }
+    }
+    TorchGELU.className = 'TorchGELU';
+
     tfc.serialization.registerClass(TorchMaxPool2D);
     tfc.serialization.registerClass(TorchConv2D);
+    tfc.serialization.registerClass(TorchGELU);
     registered = true;
   }
 

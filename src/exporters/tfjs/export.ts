@@ -5,7 +5,8 @@
  * explicit: explicit padding becomes ZeroPadding2D, Flatten is preceded by
  * Permute to flatten in PyTorch's C,H,W order, BatchNormalization keeps
  * PyTorch's epsilon, and the two things Keras lacks (−∞-padded max pooling,
- * grouped convolution) use the custom layers of convnet-studio-layers.js.
+ * grouped convolution, GELU's tanh form) use the custom layers of
+ * convnet-studio-layers.js.
  */
 
 import type { PrimitiveNode } from '../../core/infer';
@@ -309,7 +310,11 @@ const emitters: EmitterTable<KerasGraph> = {
   Sigmoid: (node, g) => g.chain(node, [activation('sigmoid')]),
   Tanh: (node, g) => g.chain(node, [activation('tanh')]),
   GELU: (node, g) =>
-    g.chain(node, [activation(node.params.approximate === 'tanh' ? 'gelu_new' : 'gelu')]),
+    g.chain(node, [
+      node.params.approximate === 'tanh'
+        ? { className: g.custom('TorchGELU'), config: { approximate: 'tanh' } }
+        : activation('gelu'),
+    ]),
   LeakyReLU: (node, g) =>
     g.chain(node, [{ className: 'LeakyReLU', config: { alpha: node.params.negative_slope } }]),
   // The studio's Softmax is over dim 1 (channels or features): the last axis in NHWC.
@@ -445,9 +450,9 @@ not the N×${c}×${h}×${w} the studio shows. Output: N×${out.length === 4 ? `$
 ${
   needs
     ? `This model uses custom layers (${customLayers.join(', ')}) for PyTorch behaviour that Keras lacks
-(max pooling padded with −∞, grouped convolution). Register them before loading:`
+(max pooling padded with −∞, grouped convolution, GELU's tanh form). Register them before loading:`
     : `This model uses only standard Keras layers; \`${CUSTOM_LAYERS_FILE}\` is only needed by models that use
-PyTorch-style padded max pooling or grouped convolution. Loading it does no harm:`
+PyTorch-style padded max pooling, grouped convolution or GELU's tanh form. Loading it does no harm:`
 }
 
 Browser:

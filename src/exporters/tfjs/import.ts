@@ -618,6 +618,9 @@ function convertLayer(
       else node(mapped[0], mapped[1]);
       return;
     }
+    case 'TorchGELU':
+      node('GELU', { approximate: cfg.approximate === 'none' ? 'none' : 'tanh' });
+      return;
     case 'ReLU': {
       if (cfg.max_value != null || Number(cfg.threshold ?? 0) !== 0)
         throw new ImportError(lname, 'ReLU with max_value or threshold has no studio layer');
