@@ -5,7 +5,8 @@ import { defineConfig } from 'electron-vite';
 export default defineConfig({
   main: {
     build: {
-      rollupOptions: { input: { index: 'src/main/index.ts' } },
+      // The training worker is its own entry: src/engine/job.ts starts ./worker.js next to the bundle.
+      rollupOptions: { input: { index: 'src/main/index.ts', worker: 'src/engine/worker.ts' } },
     },
   },
   preload: {
