@@ -73,7 +73,8 @@ function toTorchLayout(tf: TF, t: tfc.Tensor): PlainTensor {
   return plain(t.rank === 4 ? tf.transpose(t, [0, 3, 1, 2]) : t);
 }
 
-function runStudio(tf: TF, c: ParityCase) {
+/** Runs one case through the studio on tf's current backend; `spec` is what PyTorch needs to run it too. */
+export function runInStudio(tf: TF, c: ParityCase) {
   const inference = inferValidGraph(c.graph, { inputShape: c.input });
   const model = compileModel(tf, inference, { init: c.init ?? 'pytorch', seed: c.seed ?? 1 });
   const initialWeights = model.getWeights();
@@ -128,7 +129,7 @@ function runStudio(tf: TF, c: ParityCase) {
 
 /** Runs every case through the studio and, in one Python process, through PyTorch. */
 export function runParity(tf: TF, cases: ParityCase[]): Map<string, ParityResult> {
-  const studio = cases.map((c) => runStudio(tf, c));
+  const studio = cases.map((c) => runInStudio(tf, c));
   const script = fileURLToPath(new URL('./torch_graph.py', import.meta.url));
   const stdout = execFileSync(PYTHON, [script], {
     input: JSON.stringify({ cases: studio.map((s) => s.spec) }),

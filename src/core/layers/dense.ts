@@ -48,13 +48,12 @@ export const Linear = defineLayer<LinearParams>({
     ];
   },
   forward(ctx, [x], p) {
-    // y = x·Wᵀ + b in one fused kernel; transposeB reads PyTorch's [out, in] layout as is.
-    return ctx.tf.fused.matMul({
-      a: x as Tensor2D,
-      b: ctx.weight('weight') as Tensor2D,
-      transposeB: true,
-      bias: p.bias ? ctx.weight('bias') : undefined,
-    });
+    const { tf } = ctx;
+    // y = x·Wᵀ: matMul's transposeB reads PyTorch's [out, in] layout without copying it.
+    // The bias is added separately: tfjs-backend-wasm 4.22's fused matMul gets
+    // transposeB together with a bias wrong (test/parity/backends-layers.test.ts).
+    const y = tf.matMul(x as Tensor2D, ctx.weight('weight') as Tensor2D, false, true);
+    return p.bias ? tf.add(y, ctx.weight('bias')) : y;
   },
   explain([input], p) {
     if (input?.length !== 2) return [];
