@@ -120,7 +120,7 @@ describe('the trainer', () => {
   });
 
   it('stops a diverging run with advice to lower the learning rate', async () => {
-    const run = await train({ epochs: 2, lr: 1e30, momentum: 0 });
+    const run = await train({ epochs: 2, lr: 1e38, momentum: 0 });
     expect(run.final.event).toBe('error');
     expect((run.final as { message: string }).message).toMatch(/lower the learning rate/i);
   });

@@ -203,7 +203,13 @@ export class Trainer {
       backend: backend.backend,
       device: backend.device,
       ...(backend.note ? { backendNote: backend.note } : {}),
-      dataset: { ...this.data.info, inputShape: [this.resize[0], this.resize[1], channels] },
+      // The sizes trained and validated on (after --limit-train/--limit-val) and the size fed.
+      dataset: {
+        ...this.data.info,
+        trainSize: this.data.train.count,
+        valSize: this.data.val.count,
+        inputShape: [this.resize[0], this.resize[1], channels],
+      },
       epochs: options.epochs,
       batchesPerEpoch: batches,
       ...(checkpoint ? { resumedFromEpoch: checkpoint.position.epoch } : {}),
@@ -270,10 +276,7 @@ export class Trainer {
         tf.dispose([x, y]);
       }
       if (!Number.isFinite(step.loss)) {
-        return {
-          event: 'error',
-          message: `the loss became ${step.loss} at epoch ${position.epoch + 1}, batch ${position.batch + 1}: training diverged. Lower the learning rate (it is ${options.lr}; try ${options.lr / 10}) and start again; the last good checkpoint is kept`,
-        };
+        return this.diverged(`the loss became ${step.loss} at batch ${position.batch + 1}`);
       }
       position.partial.lossSum += step.loss * rows.length;
       position.partial.correct += step.correct;
@@ -308,6 +311,7 @@ export class Trainer {
     const trainSeconds = (performance.now() - epochStart) / 1000;
     const trainedThisRun = position.partial.seen - samplesBefore;
     const { loss: valLoss, accuracy: valAcc } = this.validate();
+    if (!Number.isFinite(valLoss)) return this.diverged(`the validation loss became ${valLoss}`);
     const seconds = (performance.now() - epochStart) / 1000;
     if (trainedThisRun > 0) this.secondsPerSample = seconds / trainedThisRun;
     const memory = tf.memory();
@@ -342,6 +346,15 @@ export class Trainer {
       this.emit({ event: 'checkpoint', epoch: epochEvent.epoch, path });
     }
     return undefined;
+  }
+
+  /** The run ends here: the numbers overflowed, and the learning rate is the usual cause. */
+  private diverged(what: string): FinalEvent {
+    const { lr } = this.options;
+    return {
+      event: 'error',
+      message: `${what} in epoch ${this.position.epoch + 1}: training diverged. Lower the learning rate (it is ${lr}; try ${lr / 10}) and start again; the last good checkpoint is kept`,
+    };
   }
 
   /** Mean cross-entropy and accuracy on the whole validation split (inference mode). */
