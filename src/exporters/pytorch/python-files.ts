@@ -72,7 +72,8 @@ export function pythonTrainScript(d: TrainDefaults): string {
 Alone:        python3 train.py --epochs 10
 Several GPUs: torchrun --nproc_per_node=4 train.py      (DistributedDataParallel, nccl)
 CPU workers:  torchrun --nproc_per_node=2 train.py      (gloo)
-(or python3 -m torch.distributed.run --nproc_per_node=2 train.py)
+(or python3 -m torch.distributed.run --nproc_per_node=2 train.py; with Debian's PyTorch 1.13 on
+Python 3.11 add --redirects 1 --tee 1: its launcher crashes on the default output settings)
 
 Data: the IDX files in --data-dir (gzipped or not), else torchvision's download into it.
 Starts from weights.safetensors unless --from-scratch; saves the result to --out.
@@ -183,6 +184,8 @@ def evaluate(model, loader, device):
 
 def main():
     args = parse_args()
+    # torchrun sets WORLD_SIZE: then every process joins the group (even alone, so one GPU runs the DDP path).
+    distributed = "WORLD_SIZE" in os.environ
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -190,16 +193,16 @@ def main():
     device = torch.device(f"cuda:{local_rank}" if cuda else "cpu")
     if cuda:
         torch.cuda.set_device(device)
-    if world > 1:
+    if distributed:
         dist.init_process_group(backend="nccl" if cuda else "gloo")
     torch.manual_seed(args.seed)
 
     model = (build_model() if args.from_scratch else load_model(WEIGHTS)).to(device)
-    net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[local_rank] if cuda else None) if world > 1 else model
+    net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[local_rank] if cuda else None) if distributed else model
 
     train = load_split("train", args.data_dir, args.limit_train)
     val = load_split("val", args.data_dir, args.limit_val)
-    sampler = DistributedSampler(train, num_replicas=world, rank=rank, shuffle=True, seed=args.seed) if world > 1 else None
+    sampler = DistributedSampler(train, num_replicas=world, rank=rank, shuffle=True, seed=args.seed) if distributed else None
     train_loader = DataLoader(train, batch_size=args.batch_size, shuffle=sampler is None, sampler=sampler)
     val_loader = DataLoader(val, batch_size=256)
 
@@ -211,7 +214,7 @@ def main():
         optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr)
 
     if rank == 0:
-        print(f"training on {len(train)} images, {world} process(es), device {device}", flush=True)
+        print(f"training on {len(train)} images, {world} process(es), device {device}, backend {dist.get_backend() if distributed else 'none'}", flush=True)
     for epoch in range(1, args.epochs + 1):
         if sampler is not None:
             sampler.set_epoch(epoch)
@@ -226,22 +229,22 @@ def main():
             loss.backward()
             optimizer.step()
             totals += torch.tensor([loss.item() * len(labels), (logits.argmax(1) == labels).sum().item(), len(labels)], device=device)
-        if world > 1:
+        if distributed:
             dist.all_reduce(totals)
         if rank == 0:
             val_loss, val_acc = evaluate(model, val_loader, device)
             loss_sum, correct, count = totals.tolist()
             print(
-                f"epoch {epoch}: train loss {loss_sum / count:.4f}, train acc {correct / count:.3f}, "
+                f"epoch {epoch}: {count:.0f} samples, train loss {loss_sum / count:.4f}, train acc {correct / count:.3f}, "
                 f"val loss {val_loss:.4f}, val acc {val_acc:.3f}, {count / (time.time() - started):.0f} samples/s",
                 flush=True,
             )
-        if world > 1:
+        if distributed:
             dist.barrier()
     if rank == 0:
         save_safetensors(model.state_dict(), args.out)
         print(f"saved {args.out}", flush=True)
-    if world > 1:
+    if distributed:
         dist.destroy_process_group()
 
 

@@ -4,7 +4,7 @@
  * Activations are NHWC (tfjs's layout), so every PyTorch detail is made
  * explicit: explicit padding becomes ZeroPadding2D, Flatten is preceded by
  * Permute to flatten in PyTorch's C,H,W order, BatchNormalization keeps
- * PyTorch's epsilon, and the two things Keras lacks (−∞-padded max pooling,
+ * PyTorch's epsilon, and what Keras lacks (−∞-padded max pooling,
  * grouped convolution, GELU's tanh form) use the custom layers of
  * convnet-studio-layers.js.
  */
