@@ -137,3 +137,25 @@ export async function recoverAfterCrash(page: Page, openAgain: () => Promise<Pag
     .toContain('Unsaved experiment');
   return next;
 }
+
+/** Two layers grouped into a block of one's own: same shapes and parameters, reusable from the palette. */
+export async function groupIntoOwnBlock(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Presets' }).click();
+  await page.getByTestId('preset-lenet').click();
+  await expect.poll(() => page.getByTestId('total-params').textContent()).toBe('61,706');
+  const [, conv, act] = await nodeIds(page);
+  await node(page, conv).click();
+  await node(page, act).click({ modifiers: ['Control'] });
+  await page.getByLabel('block name').fill('conv_sigmoid');
+  await page.getByRole('button', { name: 'Group into block' }).click();
+  const block = (await nodeIds(page)).find((id) => id.startsWith('conv_sigmoid'))!;
+  await expect.poll(() => nodeShape(page, block).textContent()).toBe('1×6×28×28');
+  expect(await page.getByTestId('total-params').textContent()).toBe('61,706');
+  await expect.poll(() => page.getByTestId('palette-block:conv_sigmoid').count()).toBe(1);
+  await node(page, block).getByRole('button', { name: 'Open ▸' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Inside the block' });
+  await expect
+    .poll(() => dialog.locator('.layer-type').allTextContents())
+    .toEqual(['Block input', 'Conv2d', 'Sigmoid']);
+  await dialog.getByRole('button', { name: 'Close' }).click();
+}

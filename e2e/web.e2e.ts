@@ -2,6 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildLeNetFromEmptyCanvas,
+  groupIntoOwnBlock,
   newerFileIsRefused,
   openResNet18Preset,
   recoverAfterCrash,
@@ -53,6 +54,10 @@ describe('the studio in a browser (web host)', () => {
 
   it('opens the ResNet-18 preset as a laid-out graph and shows a block’s inside', async () => {
     await openResNet18Preset(page);
+  });
+
+  it('groups layers into a block of the user’s own', async () => {
+    await groupIntoOwnBlock(page);
   });
 
   it('offers unsaved work back after the page is lost', async () => {

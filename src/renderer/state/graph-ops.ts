@@ -14,7 +14,7 @@ export function freshId(base: string, taken: Iterable<string>): string {
   const used = new Set(taken);
   const stem =
     base
-      .replace(/[^A-Za-z0-9]/g, '')
+      .replace(/[^A-Za-z0-9_-]/g, '')
       .replace(/2d$/i, '')
       .toLowerCase() || 'node';
   for (let i = 1; ; i++) if (!used.has(`${stem}${i}`)) return `${stem}${i}`;
