@@ -240,7 +240,7 @@ def main():
                 flush=True,
             )
         if distributed:
-            dist.barrier()
+            dist.barrier(device_ids=[local_rank] if cuda else None)
     if rank == 0:
         save_safetensors(model.state_dict(), args.out)
         print(f"saved {args.out}", flush=True)
