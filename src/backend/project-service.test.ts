@@ -31,6 +31,7 @@ describe('project service', () => {
     const reopened = await service.openProject('nets/lenet.json');
     expect(reopened.ok && parseProject(reopened.value.text).ok).toBe(true);
     expect(await service.recentFiles()).toEqual({ ok: true, value: ['nets/lenet.json'] });
+    await writeFile(path.join(folder, 'package.json'), '{"name": "not a project"}');
     const listing = await service.listProjects();
     expect(listing.ok && listing.value.files.map((f) => f.path)).toEqual(['nets/lenet.json']);
   });

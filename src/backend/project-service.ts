@@ -5,7 +5,7 @@
  * folder, which is then renamed over the target, so a crash never leaves half
  * a project. Recent files and the autosave live in a separate state folder.
  */
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type {
   HostInfo,
@@ -175,7 +175,10 @@ export class ProjectService implements ProjectApi {
       if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
       const rel = dir ? `${dir}/${entry.name}` : entry.name;
       if (entry.isDirectory()) await this.walk(rel, files, depth + 1);
-      else if (entry.name.endsWith(PROJECT_EXTENSION)) {
+      else if (
+        entry.name.endsWith(PROJECT_EXTENSION) &&
+        (await looksLikeProject(path.join(this.folder, rel)))
+      ) {
         const info = await stat(path.join(this.folder, rel));
         files.push({ path: rel, modified: info.mtimeMs, bytes: info.size });
       }
@@ -207,6 +210,24 @@ export async function atomicWrite(file: string, text: string): Promise<void> {
   } catch (err) {
     await rm(temp, { force: true });
     throw err;
+  }
+}
+
+/**
+ * Whether a .json file says it is a ConvNet Studio project near its start, so
+ * the Open list leaves out package.json and the like. A damaged project still
+ * opens by its path (and then explains what is wrong with it).
+ */
+async function looksLikeProject(file: string): Promise<boolean> {
+  let handle: import('node:fs/promises').FileHandle | undefined;
+  try {
+    handle = await open(file, 'r');
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(4096), 0, 4096, 0);
+    return /"format"\s*:\s*"convnet-studio"/.test(buffer.subarray(0, bytesRead).toString('utf8'));
+  } catch {
+    return false;
+  } finally {
+    await handle?.close();
   }
 }
 
