@@ -22,6 +22,7 @@ const commands: [name: string, load: () => Promise<Register>][] = [
   ['summary', async () => (await import('./commands/summary')).registerSummary],
   ['serve', async () => (await import('./commands/serve')).registerServe],
   ['export', async () => (await import('./commands/export')).registerExport],
+  ['import', async () => (await import('./commands/import')).registerImport],
   ['train', async () => (await import('./commands/train')).registerTrain],
   ['bench', async () => (await import('./commands/bench')).registerBench],
 ];

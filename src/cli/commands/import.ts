@@ -1,0 +1,49 @@
+/** `convnet-studio import <model.json> --out DIR`: a TF.js Layers model as a project + weights. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { encodeSafetensors } from '../../core/weights/safetensors';
+import { RUN_PROJECT_FILE, RUN_WEIGHTS_FILE, readTfjsModel } from '../../exporters/node-io';
+import { CliError } from '../errors';
+
+export function registerImport(program: Command): void {
+  program
+    .command('import')
+    .description(
+      'Open a TensorFlow.js Layers model (model.json + weights) as a project with its weights',
+    )
+    .argument(
+      '<model.json>',
+      'a TF.js Layers model: the studio’s export or one saved by tfjs/Keras',
+    )
+    .requiredOption(
+      '--out <dir>',
+      `folder for ${RUN_PROJECT_FILE} and ${RUN_WEIGHTS_FILE} (what \`export\` and the studio read)`,
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ npx convnet-studio import exports/lenet-tfjs/model.json --out imported/lenet
+  $ npx convnet-studio export imported/lenet --format onnx --out exports/lenet-onnx`,
+    )
+    .action((modelJson: string, opts: { out: string }) => {
+      let imported: ReturnType<typeof readTfjsModel>;
+      try {
+        imported = readTfjsModel(modelJson);
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
+      mkdirSync(opts.out, { recursive: true });
+      writeFileSync(
+        join(opts.out, RUN_PROJECT_FILE),
+        `${JSON.stringify(imported.project, null, 2)}\n`,
+      );
+      writeFileSync(join(opts.out, RUN_WEIGHTS_FILE), encodeSafetensors(imported.weights));
+      const layers = imported.project.nodes.length;
+      process.stdout.write(
+        `imported ${modelJson} as '${imported.project.name}' (${layers} nodes, ${imported.weights.size} weight tensors) into ${opts.out}\n`,
+      );
+      for (const note of imported.notes) process.stdout.write(`note: ${note}\n`);
+    });
+}
