@@ -1,6 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { loadValidProject } from '../core/document/load';
@@ -45,15 +43,18 @@ describe('training in a worker thread', () => {
     const final = await job.done;
     expect(final.event).toBe('stopped');
     const kinds = events.map((e) => e.event);
-    expect(kinds.slice(kinds.indexOf('paused'))).toEqual(['paused', 'resumed', 'stopped']);
-    expect(final).toMatchObject({ epoch: 1, batch: 1 });
+    // Nothing trains while paused; the stop sent on 'resumed' crosses threads
+    // while at most one more batch runs.
+    const afterPause = kinds.slice(kinds.indexOf('paused'));
+    expect(afterPause.slice(0, 2)).toEqual(['paused', 'resumed']);
+    expect(afterPause.slice(2).filter((k) => k === 'batch').length).toBeLessThanOrEqual(1);
+    expect(afterPause.at(-1)).toBe('stopped');
+    expect(final).toMatchObject({ epoch: 1 });
+    expect((final as { batch: number }).batch).toBeLessThanOrEqual(2);
   });
 
   it('answers an unknown message with an error event and a worker error', async () => {
-    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-    const worker = new Worker(new URL('./worker.ts', import.meta.url), {
-      execArgv: ['--import', tsx],
-    });
+    const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url));
     const reply = new Promise<unknown>((resolve) => worker.once('message', resolve));
     const failure = new Promise<Error>((resolve) => worker.once('error', resolve));
     worker.postMessage({ type: 'rewind' });

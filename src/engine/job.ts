@@ -3,8 +3,6 @@
  * caller: the CLI, the studio's backend and the web host all start training
  * this way, so their event loop stays free. Node only.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Project } from '../core/document/schema';
 import type { TrainingEvent, TrainOptions } from './protocol';
@@ -23,13 +21,10 @@ export interface TrainingJob {
 
 const FINAL_EVENTS = new Set(['done', 'stopped', 'error']);
 
-/** The worker module next to this one; from TypeScript sources it needs tsx's loader. */
+/** The worker module next to this one; from TypeScript sources, through a bootstrap that loads tsx. */
 function spawnWorker(): Worker {
   const fromSources = import.meta.url.endsWith('.ts');
-  const script = new URL(fromSources ? './worker.ts' : './worker.js', import.meta.url);
-  if (!fromSources) return new Worker(script);
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  return new Worker(script, { execArgv: ['--import', tsx] });
+  return new Worker(new URL(fromSources ? './worker-entry.mjs' : './worker.js', import.meta.url));
 }
 
 export function startTrainingJob(
