@@ -159,3 +159,17 @@ export async function groupIntoOwnBlock(page: Page): Promise<void> {
     .toEqual(['Block input', 'Conv2d', 'Sigmoid']);
   await dialog.getByRole('button', { name: 'Close' }).click();
 }
+
+/** A project file dropped onto the window opens (as from a file manager). */
+export async function dropProjectFile(page: Page, text: string, fileName: string): Promise<void> {
+  const transfer = await page.evaluateHandle(
+    ([content, name]) => {
+      const data = new DataTransfer();
+      data.items.add(new File([content], name, { type: 'application/json' }));
+      return data;
+    },
+    [text, fileName] as const,
+  );
+  await page.dispatchEvent('.app', 'dragover', { dataTransfer: transfer });
+  await page.dispatchEvent('.app', 'drop', { dataTransfer: transfer });
+}

@@ -2,6 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildLeNetFromEmptyCanvas,
+  dropProjectFile,
   groupIntoOwnBlock,
   newerFileIsRefused,
   openResNet18Preset,
@@ -9,7 +10,7 @@ import {
   saveReloadAndReopen,
   shapeErrorAndUndo,
 } from './flows';
-import { launchChromium, nodeIds, type Studio, startStudio } from './support/studio';
+import { launchChromium, nodeIds, nodeShape, type Studio, startStudio } from './support/studio';
 
 let studio: Studio;
 let browser: Browser;
@@ -58,6 +59,32 @@ describe('the studio in a browser (web host)', () => {
 
   it('groups layers into a block of the user’s own', async () => {
     await groupIntoOwnBlock(page);
+  });
+
+  it('opens a project file dropped onto the window, and explains a broken one', async () => {
+    const project = {
+      format: 'convnet-studio',
+      version: 1,
+      name: 'Dropped net',
+      nodes: [
+        { id: 'input', type: 'Input', params: { channels: 3, height: 32, width: 32 } },
+        { id: 'conv', type: 'Conv2d', params: { out_channels: 8, kernel_size: 3 } },
+      ],
+      edges: [{ source: 'input', target: 'conv' }],
+    };
+    await dropProjectFile(page, JSON.stringify(project), 'dropped.json');
+    await expect.poll(() => page.getByTestId('doc-title').textContent()).toContain('Dropped net');
+    await expect.poll(() => nodeShape(page, 'conv').textContent()).toBe('1×8×30×30');
+    await dropProjectFile(
+      page,
+      '{"format": "convnet-studio", "version": 1, "nodes": [',
+      'broken.json',
+    );
+    await expect
+      .poll(() => page.getByTestId('notice').textContent())
+      .toMatch(/broken.json is not valid JSON/);
+    expect(await page.getByTestId('doc-title').textContent()).toContain('Dropped net');
+    await page.getByTestId('notice').getByRole('button', { name: 'Dismiss' }).click();
   });
 
   it('offers unsaved work back after the page is lost', async () => {

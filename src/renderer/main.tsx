@@ -11,6 +11,7 @@ import type { StudioClient } from '../api/studio-api';
 import { ApiContext } from './api/context';
 import { connectWebSocket } from './api/ws-client';
 import { App } from './app/App';
+import { useStudio } from './state/store';
 
 declare global {
   interface Window {
@@ -23,7 +24,15 @@ async function connect(): Promise<StudioClient> {
   if (window.studio) return window.studio;
   const url = new URL('api', window.location.href);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  return connectWebSocket(url.href);
+  return connectWebSocket(url.href, () =>
+    useStudio.getState().showNotice({
+      kind: 'error',
+      title: 'Lost the connection to the studio host',
+      lines: [
+        'Restart it (convnet-studio serve) and reload this page. Edits up to the last autosave (every 3 s) are offered back when the page opens again.',
+      ],
+    }),
+  );
 }
 
 const root = createRoot(document.getElementById('root')!);

@@ -6,7 +6,8 @@
 import type { Result } from '../../api/result';
 import { type StudioClient, type StudioPush, studioMethods } from '../../api/studio-api';
 
-export function connectWebSocket(url: string): Promise<StudioClient> {
+/** `onLost` is told when an open connection closes (the host stopped or the network went). */
+export function connectWebSocket(url: string, onLost?: () => void): Promise<StudioClient> {
   const socket = new WebSocket(url);
   const pending = new Map<number, (result: Result<unknown>) => void>();
   const listeners = new Set<(push: StudioPush) => void>();
@@ -27,7 +28,9 @@ export function connectWebSocket(url: string): Promise<StudioClient> {
     pending.get(message.id)?.(message.result);
     pending.delete(message.id);
   });
+  const opened = false;
   socket.addEventListener('close', () => {
+    if (opened) onLost?.();
     for (const resolve of pending.values())
       resolve({
         ok: false,
