@@ -31,7 +31,9 @@ function NodeInspector({
   const node = useStudio((s) => s.project.nodes.find((n) => n.id === nodeId));
   const info = useStudio((s) => s.inference.byId.get(nodeId));
   const issues = useStudio((s) => s.inference.issues);
+  const blocks = useStudio((s) => s.project.blocks);
   if (!node) return null;
+  const blockNames = Object.keys(blocks);
   const def = getLayerDef(node.type);
   const store = useStudio.getState();
   const fieldProblem = (name: string) =>
@@ -90,7 +92,9 @@ function NodeInspector({
           <FieldEditor
             key={name}
             name={name}
-            field={field}
+            field={
+              node.type === 'Block' && name === 'block' ? blockChoice(field, blockNames) : field
+            }
             value={node.params[name] ?? field.default}
             problem={fieldProblem(name)}
             onChange={(value) => store.setParam(nodeId, name, value)}
@@ -204,4 +208,9 @@ function ProjectInspector() {
       )}
     </div>
   );
+}
+
+/** A user Block's 'block' field offered as a choice among the project's blocks. */
+function blockChoice(field: Field, names: string[]): Field {
+  return names.length > 0 ? ({ ...field, kind: 'enum', options: names } as Field) : field;
 }
