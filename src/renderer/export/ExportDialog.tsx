@@ -1,12 +1,189 @@
-// TODO(export engineer): placeholder left by the studio UI; replace with the export dialog.
+/**
+ * Export dialog: choose a format, the weights (a run's, or fresh ones) and a
+ * folder in the project folder; see the files that will be written (or why the
+ * graph cannot be exported, naming the node) before writing; then the result.
+ */
+import { useEffect, useMemo, useState } from 'react';
+import type {
+  ExportFormatInfo,
+  ExportFormatName,
+  ExportPlan,
+  ExportRequest,
+} from '../../api/export-api';
+import type { RunSummary } from '../../api/training-api';
+import { useApi } from '../api/context';
+import { slug } from '../files/project-files';
+import { useStudio } from '../state/store';
+import './export.css';
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
 export default function ExportDialog({ onClose }: { onClose(): void }) {
+  const api = useApi();
+  const project = useStudio((s) => s.project);
+  const projectPath = useStudio((s) => s.path) ?? undefined;
+  const [formats, setFormats] = useState<ExportFormatInfo[]>([]);
+  const [format, setFormat] = useState<ExportFormatName>('onnx');
+  const [runs, setRuns] = useState<RunSummary[]>([]);
+  const [runId, setRunId] = useState<string>('');
+  const [folder, setFolder] = useState('');
+  const [folderEdited, setFolderEdited] = useState(false);
+  const [plan, setPlan] = useState<ExportPlan | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [result, setResult] = useState<ExportPlan | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    void api.exportFormats().then((r) => (r.ok ? setFormats(r.value) : setProblem(r.error)));
+    void api.trainingRuns({ project, projectPath }).then((r) => {
+      if (!r.ok) return;
+      const withWeights = r.value.filter((run) => run.hasWeights);
+      setRuns(withWeights);
+      // The newest trained weights by default: that is what people mean to export.
+      if (withWeights.length > 0) setRunId(withWeights[0].id);
+    });
+  }, [api, project, projectPath]);
+
+  useEffect(() => {
+    if (!folderEdited) setFolder(`exports/${slug(project.name)}-${format}`);
+  }, [format, project.name, folderEdited]);
+
+  const request = useMemo<ExportRequest>(
+    () => ({
+      target: { project, projectPath },
+      weights: runId ? { kind: 'run', runId } : { kind: 'initial' },
+      format,
+      folder: folder.trim(),
+    }),
+    [project, projectPath, runId, format, folder],
+  );
+
+  useEffect(() => {
+    if (!request.folder) return;
+    let current = true;
+    setResult(null);
+    const timer = setTimeout(() => {
+      void api.exportPlan(request).then((r) => {
+        if (!current) return;
+        setPlan(r.ok ? r.value : null);
+        setProblem(r.ok ? null : r.error);
+      });
+    }, 250);
+    return () => {
+      current = false;
+      clearTimeout(timer);
+    };
+  }, [api, request]);
+
+  const write = async () => {
+    setBusy(true);
+    const r = await api.exportModel(request);
+    setBusy(false);
+    if (r.ok) {
+      setResult(r.value);
+      setProblem(null);
+    } else setProblem(r.error);
+  };
+
+  const shown = result ?? plan;
   return (
     <div className="modal-backdrop" role="dialog" aria-modal="true" aria-label="Export">
-      <div className="modal">
-        <p className="pad">Export is not built yet.</p>
-        <button type="button" className="button" onClick={onClose}>
-          Close
-        </button>
+      <div className="modal export-dialog">
+        <header className="modal-head">
+          <h2>Export “{project.name}”</h2>
+          <button type="button" className="button" onClick={onClose}>
+            {result ? 'Done' : 'Cancel'}
+          </button>
+        </header>
+        <fieldset className="export-formats">
+          <legend>Format</legend>
+          {formats.map((f) => (
+            <label key={f.format}>
+              <input
+                type="radio"
+                name="export-format"
+                value={f.format}
+                checked={format === f.format}
+                onChange={() => setFormat(f.format)}
+                data-testid={`export-format-${f.format}`}
+              />
+              {f.label}
+            </label>
+          ))}
+        </fieldset>
+        <div className="export-row">
+          <label htmlFor="export-weights">Weights</label>
+          <select
+            id="export-weights"
+            value={runId}
+            onChange={(e) => setRunId(e.target.value)}
+            data-testid="export-weights"
+          >
+            {runs.map((run) => (
+              <option key={run.id} value={run.id}>
+                Run {run.id}
+                {run.last ? ` (val acc ${(run.last.valAcc * 100).toFixed(1)}%)` : ''}
+              </option>
+            ))}
+            <option value="">Fresh (initialised as training would start)</option>
+          </select>
+        </div>
+        <div className="export-row">
+          <label htmlFor="export-folder">Folder</label>
+          <input
+            id="export-folder"
+            type="text"
+            value={folder}
+            onChange={(e) => {
+              setFolder(e.target.value);
+              setFolderEdited(true);
+            }}
+            data-testid="export-folder"
+          />
+        </div>
+        {problem && (
+          <p className="field-error" role="alert" data-testid="export-problem">
+            {problem}
+          </p>
+        )}
+        {shown && !problem && (
+          <section className="export-files" data-testid={result ? 'export-result' : 'export-plan'}>
+            <p className="muted">
+              {result ? 'Wrote' : 'Will write'} into {shown.folder} · weights: {shown.weights}
+            </p>
+            <table>
+              <tbody>
+                {shown.files.map((file) => (
+                  <tr key={file.path}>
+                    <td className="export-path">{file.path}</td>
+                    <td className="export-size">{formatBytes(file.bytes)}</td>
+                    <td>
+                      {file.description}
+                      {file.replaces && (
+                        <span className="export-replaces"> (replaces the existing file)</span>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </section>
+        )}
+        <footer className="export-actions">
+          <button
+            type="button"
+            className="button primary"
+            disabled={busy || !plan || problem !== null || result !== null}
+            onClick={() => void write()}
+            data-testid="export-write"
+          >
+            {busy ? 'Exporting…' : 'Export'}
+          </button>
+        </footer>
       </div>
     </div>
   );

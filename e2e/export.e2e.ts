@@ -1,0 +1,57 @@
+/** The export dialog through the web host in Chromium: plan, write, and the files on disk. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { launchChromium, type Studio, startStudio } from './support/studio';
+
+let studio: Studio;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  [studio, browser] = await Promise.all([startStudio({ project: 'lenet' }), launchChromium()]);
+  page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  await page.goto(studio.url);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await studio?.stop();
+});
+
+it('lists the files an ONNX export will write, writes them, and shows the result', async () => {
+  await expect.poll(() => page.getByTestId('doc-title').textContent()).toContain('LeNet');
+  await page.getByRole('button', { name: 'Export', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: 'Export' });
+  await dialog.getByTestId('export-format-onnx').check();
+  await expect
+    .poll(() => dialog.getByTestId('export-folder').inputValue())
+    .toBe('exports/lenet-5-onnx');
+  const plan = dialog.getByTestId('export-plan');
+  await expect.poll(() => plan.textContent()).toContain('model.onnx');
+  expect(await plan.textContent()).toContain('freshly initialised');
+  expect(existsSync(path.join(studio.folder, 'exports/lenet-5-onnx'))).toBe(false);
+
+  await dialog.getByTestId('export-write').click();
+  await expect
+    .poll(() => dialog.getByTestId('export-result').textContent())
+    .toContain('Wrote into');
+  expect(existsSync(path.join(studio.folder, 'exports/lenet-5-onnx/model.onnx'))).toBe(true);
+
+  // Another format proposes its own folder and lists its own files.
+  await dialog.getByTestId('export-format-pytorch').check();
+  await expect.poll(() => dialog.getByTestId('export-plan').textContent()).toContain('train.py');
+  expect(pageErrors).toEqual([]);
+});
+
+it('refuses a folder outside the project folder, saying why', async () => {
+  const dialog = page.getByRole('dialog', { name: 'Export' });
+  await dialog.getByTestId('export-folder').fill('../elsewhere');
+  await expect
+    .poll(() => dialog.getByTestId('export-problem').textContent())
+    .toContain('outside the project folder');
+  expect(await dialog.getByTestId('export-write').isDisabled()).toBe(true);
+});
