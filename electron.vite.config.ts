@@ -1,6 +1,21 @@
 // Electron build: main (ESM), preload (CommonJS, as sandboxed preloads must be) and the renderer.
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'electron-vite';
+import type { Plugin } from 'vite';
+
+/**
+ * The development server injects an inline script (React Refresh), which the
+ * page's Content-Security-Policy forbids; allow inline scripts in `npm run dev`
+ * only. Built apps keep the strict policy.
+ */
+function devScriptPolicy(): Plugin {
+  return {
+    name: 'dev-script-policy',
+    apply: 'serve',
+    transformIndexHtml: (html) =>
+      html.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'"),
+  };
+}
 
 export default defineConfig({
   main: {
@@ -22,7 +37,7 @@ export default defineConfig({
   },
   renderer: {
     root: 'src/renderer',
-    plugins: [react()],
+    plugins: [react(), devScriptPolicy()],
     build: {
       chunkSizeWarningLimit: 4000,
       rollupOptions: { input: { index: 'src/renderer/index.html' } },
