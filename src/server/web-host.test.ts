@@ -106,7 +106,11 @@ describe('web host', () => {
     ws.close();
   });
 
-  it('refuses WebSockets opened by other sites', async () => {
+  it('refuses WebSockets opened by other sites, also through a re-pointed domain name', async () => {
     await expect(connect('http://evil.example')).rejects.toThrow(/403/);
+    const port = new URL(host.url).port;
+    await expect(connect(`http://evil.example:${port}`, `evil.example:${port}`)).rejects.toThrow(
+      /403/,
+    );
   });
 });

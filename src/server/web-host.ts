@@ -73,7 +73,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
 
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== '/api' || !sameOrigin(req)) {
+    if (url.pathname !== '/api' || !knownHost(req, options.host) || !sameOrigin(req)) {
       socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
       return;
     }
@@ -110,6 +110,24 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * The Host header must name this machine as the host was told to listen (a
+ * page whose domain was re-pointed at 127.0.0.1, "DNS rebinding", would pass
+ * the Origin check below but not this one).
+ */
+function knownHost(req: IncomingMessage, listenHost: string): boolean {
+  const header = req.headers.host;
+  if (!header) return false;
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${header}`).hostname;
+  } catch {
+    return false;
+  }
+  const allowed = new Set(['127.0.0.1', 'localhost', '[::1]', listenHost, `[${listenHost}]`]);
+  return allowed.has(hostname) || listenHost === '0.0.0.0' || listenHost === '::';
 }
 
 /** A browser sends Origin on WebSocket upgrades; it must be this server itself. */
