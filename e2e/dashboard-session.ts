@@ -20,6 +20,7 @@ export interface RunSettings {
   limitTrain: number;
   limitVal: number;
   lr?: number;
+  optimizer?: 'sgd' | 'adam';
 }
 
 export async function openDashboard(preset = 'lenet'): Promise<DashboardSession> {
@@ -47,6 +48,8 @@ export async function fillRunSettings(page: Page, settings: RunSettings): Promis
   const form = page.getByRole('region', { name: 'Training settings' });
   await form.locator('select[name=dataset]').selectOption('sample');
   await form.locator('select[name=backend]').selectOption('auto');
+  if (settings.optimizer)
+    await form.locator('select[name=optimizer]').selectOption(settings.optimizer);
   const fields: [string, number | undefined][] = [
     ['epochs', settings.epochs],
     ['batchSize', settings.batchSize],

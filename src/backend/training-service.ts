@@ -58,7 +58,7 @@ export interface TrainingServiceOptions {
 const DATASETS: { name: DatasetName; label: string }[] = [
   { name: 'fashion-mnist', label: 'Fashion-MNIST' },
   { name: 'mnist', label: 'MNIST' },
-  { name: 'sample', label: 'Sample (bundled, small)' },
+  { name: 'sample', label: 'Sample (bundled)' },
 ];
 
 /** Batches between layer statistics: often enough to watch, rare enough to cost little. */

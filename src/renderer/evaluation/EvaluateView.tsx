@@ -5,7 +5,7 @@
  * the network (a test image, random noise, or a picture dropped in).
  */
 import { useEffect, useState } from 'react';
-import type { TrainingTarget } from '../../api/training-api';
+import type { RunSummary, TrainingTarget } from '../../api/training-api';
 import { useApi } from '../api/context';
 import { useStudio } from '../state/store';
 import { connectTraining, refreshRuns, setTarget, useTraining } from '../training/store';
@@ -67,9 +67,7 @@ export default function EvaluateView() {
             >
               {withWeights.map((r) => (
                 <option key={r.id} value={r.id}>
-                  Run of {new Date(r.startedAt).toLocaleString()} ({r.status}, {r.epochsDone} epoch
-                  {r.epochsDone === 1 ? '' : 's'}
-                  {r.last ? `, val acc ${(r.last.valAcc * 100).toFixed(1)}%` : ''})
+                  {runLabel(r)}
                 </option>
               ))}
               <option value="initial">Freshly initialised (untrained)</option>
@@ -226,4 +224,14 @@ export default function EvaluateView() {
       </div>
     </div>
   );
+}
+
+function runLabel(run: RunSummary): string {
+  const parts = [
+    `Run of ${new Date(run.startedAt).toLocaleString()}`,
+    run.status,
+    `${run.epochsDone} epoch${run.epochsDone === 1 ? '' : 's'}`,
+  ];
+  if (run.last) parts.push(`val acc ${(run.last.valAcc * 100).toFixed(1)}%`);
+  return parts.join(' · ');
 }

@@ -95,6 +95,8 @@ export function FeatureMaps({ report }: { report: InspectReport }) {
 
 export function Kernels({ kernels }: { kernels: KernelImages }) {
   const [out, inputs, kh, kw] = kernels.shape;
+  // Few kernels (LeNet's 6) are drawn larger than many (ResNet's 64).
+  const size = out * inputs <= 16 ? 72 : 48;
   const cells = [];
   for (let o = 0; o < out; o++) {
     for (let i = 0; i < inputs; i++) {
@@ -104,7 +106,7 @@ export function Kernels({ kernels }: { kernels: KernelImages }) {
           rgba={rgbaFromWeights(kernels.values, (o * inputs + i) * kh * kw, kw, kh, kernels.absMax)}
           width={kw}
           height={kh}
-          size={48}
+          size={size}
           title={`${kernels.layerId}: output ${o}, input ${i}`}
         />,
       );
@@ -119,7 +121,7 @@ export function Kernels({ kernels }: { kernels: KernelImages }) {
       </p>
       <div
         className="kernel-grid"
-        style={{ gridTemplateColumns: `repeat(${Math.min(16, out * inputs)}, 48px)` }}
+        style={{ gridTemplateColumns: `repeat(${Math.min(16, out * inputs)}, ${size}px)` }}
       >
         {cells}
       </div>

@@ -92,12 +92,15 @@ export function RunProgress({ options, canStart }: { options: TrainOptions; canS
         {live?.start ? (
           <span data-testid="run-backend">
             on <b>{live.start.backend}</b> · {live.start.device}
-            {live.start.threads ? ` · ${live.start.threads} threads` : ''}
           </span>
         ) : null}
       </div>
       {live?.start?.backendNote ? (
-        <p className="notice warn" role="status" data-testid="backend-fallback">
+        <p
+          className={`notice ${live.requestedBackend === 'auto' ? 'info' : 'warn'}`}
+          role="status"
+          data-testid="backend-note"
+        >
           {live.start.backendNote}
         </p>
       ) : null}

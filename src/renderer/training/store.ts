@@ -14,7 +14,7 @@ import type {
   RunSummary,
   TrainingTarget,
 } from '../../api/training-api';
-import type { LayerStat, TrainingEvent, TrainOptions } from '../../engine/protocol';
+import type { BackendChoice, LayerStat, TrainingEvent, TrainOptions } from '../../engine/protocol';
 import { RunSeries } from './series';
 
 type StartEvent = Extract<TrainingEvent, { event: 'start' }>;
@@ -22,6 +22,8 @@ type BatchEvent = Extract<TrainingEvent, { event: 'batch' }>;
 
 export interface LiveRun {
   runId: string;
+  /** The backend the user asked for ('auto': a note on what was skipped is information, not a fallback). */
+  requestedBackend?: BackendChoice;
   status: RunStatus | 'starting';
   start?: StartEvent;
   lastBatch?: BatchEvent;
@@ -120,9 +122,20 @@ export async function startRun(options: Partial<TrainOptions>): Promise<void> {
   const run = await call(client.trainingStart({ ...target, options }));
   if (!run) return;
   const current = get().live;
+  const requestedBackend = run.options.backend;
   // Events may have arrived before the answer; keep them.
-  if (current?.runId === run.id) return;
-  set({ live: { runId: run.id, status: 'starting', epoch: 0, series: new RunSeries() } });
+  if (current?.runId === run.id) set({ live: { ...current, requestedBackend } });
+  else {
+    set({
+      live: {
+        runId: run.id,
+        requestedBackend,
+        status: 'starting',
+        epoch: 0,
+        series: new RunSeries(),
+      },
+    });
+  }
   void refreshRuns();
 }
 
