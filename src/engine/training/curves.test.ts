@@ -34,7 +34,7 @@ describe('training curves', () => {
 
   it('renders to a PNG of the SVG size with the series colours in it', () => {
     const png = PNG.sync.read(Buffer.from(renderCurvesPng(renderCurvesSvg(epochs, 'run'))));
-    expect([png.width, png.height]).toEqual([480, 320]);
+    expect([png.width, png.height]).toEqual([560, 320]);
     let blue = 0;
     for (let i = 0; i < png.data.length; i += 4) {
       if (png.data[i] < 60 && png.data[i + 1] > 100 && png.data[i + 2] > 160) blue++;

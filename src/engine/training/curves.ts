@@ -8,9 +8,10 @@ import { Resvg } from '@resvg/resvg-js';
 import type { EpochEvent } from './checkpoint';
 import { writeFileAtomic } from './checkpoint';
 
-const WIDTH = 480;
+const WIDTH = 560;
 const HEIGHT = 320;
-const MARGIN = { left: 48, right: 16, top: 28, bottom: 40 };
+/** The legend sits right of the plot, where it cannot hide a curve. */
+const MARGIN = { left: 48, right: 106, top: 28, bottom: 40 };
 
 /** Colours and dashes as matplotlib draws d2l's three series. */
 const SERIES = [
@@ -37,7 +38,7 @@ export function renderCurvesSvg(epochs: EpochEvent[], title: string): string {
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="DejaVu Sans, sans-serif" font-size="11">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
-    `<text x="${WIDTH / 2}" y="16" text-anchor="middle" font-size="13">${escapeXml(title)}</text>`,
+    `<text x="${MARGIN.left + plotW / 2}" y="16" text-anchor="middle" font-size="13">${escapeXml(title)}</text>`,
     `<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#444"/>`,
   ];
   for (let i = 0; i <= 4; i++) {
@@ -71,7 +72,7 @@ export function renderCurvesSvg(epochs: EpochEvent[], title: string): string {
       parts.push(`<circle cx="${px}" cy="${py}" r="2.5" fill="${series.color}"/>`);
     }
     const legendY = MARGIN.top + 14 + i * 16;
-    const legendX = MARGIN.left + plotW - 110;
+    const legendX = MARGIN.left + plotW + 10;
     parts.push(
       `<line x1="${legendX}" x2="${legendX + 24}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${series.color}" stroke-width="2" stroke-dasharray="${series.dash}"/>`,
       `<text x="${legendX + 30}" y="${legendY}">${series.label}</text>`,
