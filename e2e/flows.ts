@@ -173,3 +173,23 @@ export async function dropProjectFile(page: Page, text: string, fileName: string
   await page.dispatchEvent('.app', 'dragover', { dataTransfer: transfer });
   await page.dispatchEvent('.app', 'drop', { dataTransfer: transfer });
 }
+
+/** Copy, paste, delete and undo from the keyboard, and the shortcut list on '?'. */
+export async function keyboardEditing(page: Page): Promise<void> {
+  const before = await nodeIds(page);
+  await node(page, before[1]).click();
+  await page.keyboard.press('Control+c');
+  await page.keyboard.press('Control+v');
+  await expect.poll(async () => (await nodeIds(page)).length).toBe(before.length + 1);
+  await page.keyboard.press('Delete');
+  await expect.poll(() => nodeIds(page)).toEqual(before);
+  await page.keyboard.press('Control+z');
+  await expect.poll(async () => (await nodeIds(page)).length).toBe(before.length + 1);
+  await page.keyboard.press('Control+z');
+  await expect.poll(() => nodeIds(page)).toEqual(before);
+  await page.keyboard.press('?');
+  const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+  await expect.poll(() => help.textContent()).toContain('Zoom to fit');
+  await page.keyboard.press('Escape');
+  await expect.poll(() => help.count()).toBe(0);
+}

@@ -4,6 +4,7 @@ import {
   buildLeNetFromEmptyCanvas,
   dropProjectFile,
   groupIntoOwnBlock,
+  keyboardEditing,
   newerFileIsRefused,
   openResNet18Preset,
   recoverAfterCrash,
@@ -59,6 +60,10 @@ describe('the studio in a browser (web host)', () => {
 
   it('groups layers into a block of the user’s own', async () => {
     await groupIntoOwnBlock(page);
+  });
+
+  it('copies, pastes, deletes and undoes from the keyboard', async () => {
+    await keyboardEditing(page);
   });
 
   it('opens a project file dropped onto the window, and explains a broken one', async () => {
