@@ -44,8 +44,6 @@ export interface Optimizer {
 
 /** PyTorch's defaults for the hyperparameters not given. */
 const ADAM_DEFAULTS = { betas: [0.9, 0.999] as [number, number], eps: 1e-8 };
-/** torch.optim.AdamW's default weight decay. */
-export const ADAMW_DEFAULT_WEIGHT_DECAY = 0.01;
 
 export function createOptimizer(
   tf: TF,
