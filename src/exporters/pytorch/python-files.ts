@@ -229,6 +229,7 @@ def main():
             loss.backward()
             optimizer.step()
             totals += torch.tensor([loss.item() * len(labels), (logits.argmax(1) == labels).sum().item(), len(labels)], device=device)
+        elapsed = time.time() - started
         if distributed:
             dist.all_reduce(totals)
         if rank == 0:
@@ -236,7 +237,7 @@ def main():
             loss_sum, correct, count = totals.tolist()
             print(
                 f"epoch {epoch}: {count:.0f} samples, train loss {loss_sum / count:.4f}, train acc {correct / count:.3f}, "
-                f"val loss {val_loss:.4f}, val acc {val_acc:.3f}, {count / (time.time() - started):.0f} samples/s",
+                f"val loss {val_loss:.4f}, val acc {val_acc:.3f}, {count / elapsed:.0f} samples/s",
                 flush=True,
             )
         if distributed:

@@ -474,15 +474,15 @@ const tf = require('@tensorflow/tfjs');
 require('./${CUSTOM_LAYERS_FILE}').registerConvnetStudioLayers(tf);
 const json = JSON.parse(fs.readFileSync('model.json', 'utf8'));
 const bin = fs.readFileSync('${TFJS_WEIGHTS_FILE}');
-const model = await tf.loadLayersModel(tf.io.fromMemory({
+tf.loadLayersModel(tf.io.fromMemory({
   modelTopology: json.modelTopology,
   weightSpecs: json.weightsManifest[0].weights,
   weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
-}));
+})).then((model) => model.predict(tf.zeros([1, ${h}, ${w}, ${c}])).print());
 \`\`\`
 (With \`@tensorflow/tfjs-node\`, \`tf.loadLayersModel('file://model.json')\` reads the files itself.)
 
-Layers keep the studio's node ids as names (\`stage2.0.conv1\`), so each weight can be traced to its node.
+Layers keep the studio's node paths as names (\`b2.0.conv1\`), so each weight can be traced to its node.
 Explicit padding is a \`ZeroPadding2D\` before the layer, \`Flatten\` is preceded by \`Permute([3, 1, 2])\` so
 features come out in PyTorch's C,H,W order, and BatchNormalization keeps PyTorch's epsilon.
 `;
