@@ -44,11 +44,11 @@ function rawStatus(rawPath: string): Promise<number | undefined> {
   });
 }
 
-function connect(origin?: string): Promise<WebSocket> {
-  const ws = new WebSocket(
-    new URL('api', host.url.replace('http', 'ws')),
-    origin ? { origin } : {},
-  );
+function connect(origin?: string, hostHeader?: string): Promise<WebSocket> {
+  const ws = new WebSocket(new URL('api', host.url.replace('http', 'ws')), {
+    ...(origin ? { origin } : {}),
+    ...(hostHeader ? { headers: { host: hostHeader } } : {}),
+  });
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
