@@ -48,19 +48,22 @@ export async function compareWithCpu(
   cases: ParityCase[],
 ): Promise<BackendDifference[]> {
   await tf.setBackend('cpu');
-  const reference = cases.map((c) => runInStudio(tf, c).studio);
+  const reference: SideResult[] = [];
+  for (const c of cases) reference.push((await runInStudio(tf, c)).studio);
   if (!(await tf.setBackend(backend)) || tf.getBackend() !== backend) {
     throw new Error(`the ${backend} backend did not start (tfjs runs on ${tf.getBackend()})`);
   }
-  return cases.map((c, i) => {
+  const differences: BackendDifference[] = [];
+  for (const [i, c] of cases.entries()) {
     try {
-      return { name: c.name, ...worst(runInStudio(tf, c).studio, reference[i]) };
+      differences.push({ name: c.name, ...worst((await runInStudio(tf, c)).studio, reference[i]) });
     } catch (err) {
-      return {
+      differences.push({
         name: c.name,
         error: Number.POSITIVE_INFINITY,
         where: `failed: ${(err as Error).message}`,
-      };
+      });
     }
-  });
+  }
+  return differences;
 }

@@ -11,6 +11,7 @@ import { compileModel, type InitScheme } from '../../src/core/compile/model';
 import { inferValidGraph } from '../../src/core/infer';
 import type { TF } from '../../src/core/layers/types';
 import type { Shape } from '../../src/core/shape';
+import type { TensorMap } from '../../src/core/weights/safetensors';
 import { PYTHON } from '../support/requirements';
 
 export interface PlainTensor {
@@ -64,47 +65,54 @@ export function chain(
   return { nodes, edges };
 }
 
-function plain(t: tfc.Tensor): PlainTensor {
-  return { shape: [...t.shape], data: Array.from(t.dataSync()) };
+/** Reads a tensor asynchronously (tfjs's WebGPU backend cannot read synchronously in Node) and disposes it. */
+async function plain(t: tfc.Tensor): Promise<PlainTensor> {
+  const data = Array.from(await t.data());
+  t.dispose();
+  return { shape: [...t.shape], data };
 }
 
-/** NHWC (tfjs) → NCHW (PyTorch); vectors unchanged. */
-function toTorchLayout(tf: TF, t: tfc.Tensor): PlainTensor {
-  return plain(t.rank === 4 ? tf.transpose(t, [0, 3, 1, 2]) : t);
-}
+const plainMap = (m: TensorMap) =>
+  Object.fromEntries([...m].map(([k, t]) => [k, { shape: t.shape, data: Array.from(t.data) }]));
 
 /** Runs one case through the studio on tf's current backend; `spec` is what PyTorch needs to run it too. */
-export function runInStudio(tf: TF, c: ParityCase) {
+export async function runInStudio(tf: TF, c: ParityCase) {
   const inference = inferValidGraph(c.graph, { inputShape: c.input });
   const model = compileModel(tf, inference, { init: c.init ?? 'pytorch', seed: c.seed ?? 1 });
-  const initialWeights = model.getWeights();
+  const initialWeights = await model.readWeights();
   const [lo, hi] = c.range ?? [-1, 1];
-  const side: SideResult = { output: { shape: [], data: [] }, state: {} };
-  let input: PlainTensor = { shape: [], data: [] };
-  tf.tidy(() => {
-    const inputNCHW = tf.randomUniform(c.input, lo, hi, 'float32', 7);
-    const x = tf.transpose(inputNCHW, [0, 2, 3, 1]) as tfc.Tensor4D;
-    input = plain(inputNCHW);
-    if (c.labels) {
-      const onehot = tf.oneHot(tf.tensor1d(c.labels, 'int32'), inference.outputShape![1]);
-      const { value, grads } = tf.variableGrads(() => {
-        const logits = model.forward(x, c.training ?? true);
-        side.output = toTorchLayout(tf, logits);
-        return tf.mean(tf.sum(tf.mul(tf.neg(onehot), tf.logSoftmax(logits)), -1)) as tfc.Scalar;
-      }, model.trainable);
-      side.loss = value.dataSync()[0];
-      const byName = new Map(model.trainable.map((v) => [v.name, v]));
-      side.grads = {};
-      for (const [key, v] of model.weights) {
-        if (byName.has(v.name)) side.grads[key] = plain(grads[v.name]);
-      }
-    } else {
-      side.output = toTorchLayout(tf, model.forward(x, c.training ?? false));
-    }
-    for (const [key, t] of model.getWeights()) {
-      side.state[key] = { shape: t.shape, data: Array.from(t.data) };
-    }
-  });
+  const inputNCHW = tf.randomUniform(c.input, lo, hi, 'float32', 7);
+  const x = tf.transpose(inputNCHW, [0, 2, 3, 1]) as tfc.Tensor4D;
+  // NHWC (tfjs) → NCHW (PyTorch); vectors unchanged.
+  const torchLayout = (t: tfc.Tensor) => (t.rank === 4 ? tf.transpose(t, [0, 3, 1, 2]) : t);
+  let output: tfc.Tensor;
+  let loss: tfc.Scalar | undefined;
+  const grads: Record<string, tfc.Tensor> = {};
+  if (c.labels) {
+    const onehot = tf.oneHot(tf.tensor1d(c.labels, 'int32'), inference.outputShape![1]);
+    const result = tf.variableGrads(() => {
+      const logits = model.forward(x, c.training ?? true);
+      output = tf.keep(torchLayout(logits));
+      return tf.mean(tf.sum(tf.mul(tf.neg(onehot), tf.logSoftmax(logits)), -1)) as tfc.Scalar;
+    }, model.trainable);
+    loss = result.value;
+    const keyOf = new Map([...model.weights].map(([key, v]) => [v.name, key]));
+    for (const [name, g] of Object.entries(result.grads)) grads[keyOf.get(name)!] = g;
+    onehot.dispose();
+  } else {
+    output = tf.tidy(() => torchLayout(model.forward(x, c.training ?? false)));
+  }
+  const side: SideResult = {
+    output: await plain(output!),
+    state: plainMap(await model.readWeights()),
+  };
+  if (loss) {
+    side.loss = (await plain(loss)).data[0];
+    side.grads = {};
+    for (const [key, g] of Object.entries(grads)) side.grads[key] = await plain(g);
+  }
+  const input = await plain(inputNCHW);
+  x.dispose();
   const spec = {
     name: c.name,
     primitives: inference.primitives.map((p) => ({
@@ -117,9 +125,7 @@ export function runInStudio(tf: TF, c: ParityCase) {
     inputId: inference.inputId,
     outputId: inference.outputId,
     input,
-    weights: Object.fromEntries(
-      [...initialWeights].map(([k, t]) => [k, { shape: t.shape, data: Array.from(t.data) }]),
-    ),
+    weights: plainMap(initialWeights),
     training: c.training ?? c.labels !== undefined,
     labels: c.labels,
   };
@@ -128,8 +134,9 @@ export function runInStudio(tf: TF, c: ParityCase) {
 }
 
 /** Runs every case through the studio and, in one Python process, through PyTorch. */
-export function runParity(tf: TF, cases: ParityCase[]): Map<string, ParityResult> {
-  const studio = cases.map((c) => runInStudio(tf, c));
+export async function runParity(tf: TF, cases: ParityCase[]): Promise<Map<string, ParityResult>> {
+  const studio: Awaited<ReturnType<typeof runInStudio>>[] = [];
+  for (const c of cases) studio.push(await runInStudio(tf, c));
   const script = fileURLToPath(new URL('./torch_graph.py', import.meta.url));
   const stdout = execFileSync(PYTHON, [script], {
     input: JSON.stringify({ cases: studio.map((s) => s.spec) }),

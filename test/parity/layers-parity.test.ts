@@ -15,7 +15,7 @@ const cases = layerCases;
 describeWith([pytorch], 'primitive layers match PyTorch', () => {
   let results: Map<string, ParityResult>;
   beforeAll(async () => {
-    results = runParity(await cpuTf(), cases);
+    results = await runParity(await cpuTf(), cases);
   });
 
   const torchSide = (name: string) => {

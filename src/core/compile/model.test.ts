@@ -101,6 +101,12 @@ describe('compileModel', () => {
     b.dispose();
   });
 
+  it('reads the same weights asynchronously (for WebGPU, which cannot read synchronously in Node)', async () => {
+    const model = compileModel(tf, inferValidGraph(lenet), { seed: 5 });
+    expect(await model.readWeights()).toEqual(model.getWeights());
+    model.dispose();
+  });
+
   it('refuses weights that do not fit, naming every problem', () => {
     const model = compileModel(tf, inferValidGraph(lenet));
     const weights = model.getWeights();

@@ -31,7 +31,14 @@ export interface CompiledModel {
   forward(x: tfc.Tensor4D, training: boolean): tfc.Tensor;
   /** Every primitive's output by path id (NHWC for feature maps); the caller disposes them. */
   forwardAll(x: tfc.Tensor4D, training: boolean): Map<string, tfc.Tensor>;
+  /**
+   * Synchronous read: fine on cpu and wasm, but tfjs's WebGPU backend cannot
+   * read GPU data synchronously outside a browser (it needs OffscreenCanvas):
+   * use readWeights there.
+   */
   getWeights(): TensorMap;
+  /** The same as getWeights, read asynchronously: works on every backend. */
+  readWeights(): Promise<TensorMap>;
   /** Throws naming missing, unexpected or mis-shaped keys. */
   setWeights(weights: TensorMap): void;
   dispose(): void;
@@ -167,6 +174,11 @@ export function compileModel(
         out.set(key, { shape: [...v.shape], data: v.dataSync() as Float32Array });
       }
       return out;
+    },
+    async readWeights() {
+      const entries = [...weights];
+      const data = await Promise.all(entries.map(([, v]) => v.data() as Promise<Float32Array>));
+      return new Map(entries.map(([key, v], i) => [key, { shape: [...v.shape], data: data[i] }]));
     },
     setWeights(given) {
       const problems: string[] = [];
