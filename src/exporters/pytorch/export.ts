@@ -96,6 +96,8 @@ interface BlockClass {
   name: string;
   blockType: string;
   signature: string;
+  /** Its nodes' local ids, to name variants by what they add. */
+  ids: string[];
   code: string;
 }
 
@@ -158,15 +160,31 @@ class PythonWriter {
     });
     const known = this.classes.find((c) => c.blockType === base && c.signature === signature);
     if (known) return known.name;
-    const variants = this.classes.filter((c) => c.blockType === base).length;
-    const name = variants === 0 ? base : `${base}_${variants + 1}`;
+    const ids = level.nodes.map((n) => localId(n, level));
+    const first = this.classes.find((c) => c.blockType === base);
+    const name = first ? this.variantName(base, ids, first.ids) : base;
     this.classes.push({
       name,
       blockType: base,
       signature,
-      code: forwardClass(name, level, variants > 0),
+      ids,
+      code: forwardClass(name, base, level, !!first),
     });
     return name;
+  }
+
+  /** A variant named by what it adds (ResidualWithConv3), else numbered. */
+  private variantName(base: string, ids: string[], firstIds: string[]): string {
+    const extra = ids.filter((id) => !firstIds.includes(id));
+    const taken = (name: string) => this.classes.some((c) => c.name === name);
+    const described =
+      extra.length > 0 && extra.length <= 2
+        ? `${base}With${extra.map(pascalCase).join('And')}`
+        : '';
+    if (described && !taken(described)) return described;
+    let n = 2;
+    while (taken(`${base}_${n}`)) n++;
+    return `${base}_${n}`;
   }
 }
 
@@ -196,21 +214,24 @@ function checkModuleName(nodeId: string, prefix: string): void {
   }
 }
 
+function pascalCase(name: string): string {
+  return name
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w[0].toUpperCase() + w.slice(1))
+    .join('');
+}
+
 function blockTypeName(node: NodeInfo): string {
   if (node.type === 'Block') {
-    const name = String(node.params?.block ?? 'Block');
-    const pascal = name
-      .split(/[^A-Za-z0-9]+/)
-      .filter(Boolean)
-      .map((w) => w[0].toUpperCase() + w.slice(1))
-      .join('');
+    const pascal = pascalCase(String(node.params?.block ?? 'Block'));
     return /^[A-Za-z]/.test(pascal) ? pascal : `Block${pascal}`;
   }
   return node.type;
 }
 
 /** A Graph subclass whose forward is the level's dataflow written out line by line. */
-function forwardClass(name: string, level: Level, variant: boolean): string {
+function forwardClass(name: string, base: string, level: Level, variant: boolean): string {
   const variables = new Map<string, string>();
   const used = new Set<string>();
   for (const node of level.nodes) {
@@ -234,9 +255,10 @@ function forwardClass(name: string, level: Level, variant: boolean): string {
     if (node.type === 'Input') continue;
     const inputs = level.edges.filter((e) => e.target === id).map((e) => variables.get(e.source)!);
     const out = variables.get(id)!;
-    const module = /^[A-Za-z_][A-Za-z0-9_]*$/.test(id)
-      ? `self.${id}`
-      : `getattr(self, ${pyString(id)})`;
+    const module =
+      /^[A-Za-z_][A-Za-z0-9_]*$/.test(id) && !PYTHON_RESERVED.has(id)
+        ? `self.${id}`
+        : `getattr(self, ${pyString(id)})`;
     if (node.type === 'Add') lines.push(`${out} = ${inputs.join(' + ')}`);
     else if (node.type === 'Concat')
       lines.push(`${out} = torch.cat([${inputs.join(', ')}], dim=1)`);
@@ -246,7 +268,7 @@ function forwardClass(name: string, level: Level, variant: boolean): string {
   const what =
     name === 'Net'
       ? 'The network'
-      : `${variant ? 'A variant of the ' : 'The '}${name.replace(/_\d+$/, '')} block as the studio expands it`;
+      : `${variant ? 'A variant of the ' : 'The '}${base}${base.endsWith('Block') ? '' : ' block'} as the studio expands it`;
   return `class ${name}(Graph):
     """${what}: ${describeFlow(level)}."""
 

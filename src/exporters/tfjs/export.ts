@@ -41,7 +41,9 @@ interface KerasWeight {
 
 /** Keras layer name of a primitive: its state-dict key ('stage2.0.conv1'), valid as a tfjs name. */
 export function kerasName(nodeId: string): string {
-  return stateKey(nodeId);
+  const key = stateKey(nodeId);
+  // tfjs names must start with a letter or digit; node ids may start with '_' or '-'.
+  return /^[A-Za-z0-9]/.test(key) ? key : `n${key}`;
 }
 
 class KerasGraph {
