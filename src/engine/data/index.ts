@@ -1,0 +1,400 @@
+/**
+ * Datasets for training (Node only). IDX datasets (Fashion-MNIST, MNIST) are
+ * looked for where the user points (--data-dir), then in the cache folder,
+ * then in /usr/share/datasets (Debian's dataset-fashion-mnist), and
+ * downloaded into the cache as a last resort. 'sample' is a small real
+ * Fashion-MNIST subset bundled with the studio; 'folder' reads labelled
+ * images. Images are float32 in [0, 1] (the course's ToTensor), NHWC.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DatasetInfo, DatasetName } from '../protocol';
+import { loadImageFolder } from './folder';
+import { IdxError, parseIdx } from './idx';
+
+export interface Split {
+  /** N × H × W × C, values in [0, 1]. */
+  images: Float32Array;
+  labels: Int32Array;
+  count: number;
+  shape: [number, number, number];
+}
+
+export interface Dataset {
+  info: DatasetInfo;
+  train: Split;
+  val: Split;
+}
+
+export type DataProgress =
+  | { stage: 'download'; file: string; url: string; loaded: number; total?: number }
+  | { stage: 'parse'; file: string };
+
+export interface LoadDatasetOptions {
+  dataset: DatasetName;
+  /** Where to look first (for 'folder': the folder itself). */
+  dataDir?: string;
+  /** Keep the first N training images. */
+  limitTrain?: number;
+  /** Keep the first N validation (test) images. */
+  limitVal?: number;
+  onProgress?: (progress: DataProgress) => void;
+  /** Default: $CONVNET_STUDIO_CACHE/datasets or ~/.cache/convnet-studio/datasets. */
+  cacheDir?: string;
+  /** System folders holding <name>/ (default /usr/share/datasets). */
+  systemDirs?: string[];
+  /** Where to download from instead of the dataset's public address (a folder URL with the four files). */
+  baseUrl?: string;
+}
+
+interface IdxDataset {
+  label: string;
+  classes: string[];
+  /** The public folder with the four .gz files. */
+  url: string;
+  aptPackage?: string;
+}
+
+export const FASHION_MNIST_CLASSES = [
+  't-shirt',
+  'trouser',
+  'pullover',
+  'dress',
+  'coat',
+  'sandal',
+  'shirt',
+  'sneaker',
+  'bag',
+  'ankle boot',
+];
+
+const IDX_DATASETS: Record<'fashion-mnist' | 'mnist', IdxDataset> = {
+  'fashion-mnist': {
+    label: 'Fashion-MNIST',
+    classes: FASHION_MNIST_CLASSES,
+    url: 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/',
+    aptPackage: 'dataset-fashion-mnist',
+  },
+  mnist: {
+    label: 'MNIST',
+    classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    // PyTorch's mirror (torchvision downloads from it); yann.lecun.com refuses scripts.
+    url: 'https://ossci-datasets.s3.amazonaws.com/mnist/',
+  },
+};
+
+const FILES = {
+  trainImages: 'train-images-idx3-ubyte',
+  trainLabels: 'train-labels-idx1-ubyte',
+  valImages: 't10k-images-idx3-ubyte',
+  valLabels: 't10k-labels-idx1-ubyte',
+} as const;
+type FileKey = keyof typeof FILES;
+
+export const DATASET_NAMES: DatasetName[] = ['fashion-mnist', 'mnist', 'folder', 'sample'];
+
+export function defaultCacheDir(): string {
+  const root =
+    process.env.CONVNET_STUDIO_CACHE || path.join(os.homedir(), '.cache', 'convnet-studio');
+  return path.join(root, 'datasets');
+}
+
+const SYSTEM_DIRS = ['/usr/share/datasets'];
+
+/** The bundled sample: resources/sample/fashion-mnist in a checkout, or beside a packaged app. */
+function sampleDirs(): string[] {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const resourcesPath = (process as { resourcesPath?: string }).resourcesPath;
+  return [
+    path.resolve(here, '../../../resources/sample/fashion-mnist'),
+    ...(resourcesPath ? [path.join(resourcesPath, 'sample', 'fashion-mnist')] : []),
+  ];
+}
+
+/** The path of an IDX file in a folder, compressed or not, if there. */
+function fileIn(dir: string, key: FileKey): string | undefined {
+  return [`${FILES[key]}.gz`, FILES[key]].map((f) => path.join(dir, f)).find((f) => existsSync(f));
+}
+
+function hasAll(dir: string): boolean {
+  return (Object.keys(FILES) as FileKey[]).every((k) => fileIn(dir, k) != null);
+}
+
+function howToGet(spec: IdxDataset, name: string): string {
+  const apt = spec.aptPackage
+    ? `install it with: sudo apt-get install ${spec.aptPackage}; or `
+    : '';
+  return `To get ${spec.label}, ${apt}put ${Object.values(FILES)
+    .map((f) => `${f}.gz`)
+    .join(
+      ', ',
+    )} in a folder and pass it with --data-dir, or connect to the internet to download it from ${spec.url} (into ${path.join(defaultCacheDir(), name)}). To try the studio offline now, use --dataset sample.`;
+}
+
+async function download(
+  url: string,
+  target: string,
+  onProgress?: LoadDatasetOptions['onProgress'],
+): Promise<void> {
+  const response = await fetch(url);
+  if (!response.ok || response.body == null) {
+    throw new Error(`${url} answered ${response.status} ${response.statusText}`);
+  }
+  const total = Number(response.headers.get('content-length')) || undefined;
+  const chunks: Uint8Array[] = [];
+  let loaded = 0;
+  const file = path.basename(target);
+  onProgress?.({ stage: 'download', file, url, loaded, total });
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    chunks.push(chunk);
+    loaded += chunk.length;
+    onProgress?.({ stage: 'download', file, url, loaded, total });
+  }
+  if (total != null && loaded !== total) {
+    throw new Error(`${url} ended after ${loaded} of ${total} bytes`);
+  }
+  // Written whole, then renamed: an interrupted download never looks complete.
+  const partial = `${target}.partial`;
+  writeFileSync(partial, Buffer.concat(chunks));
+  renameSync(partial, target);
+}
+
+async function downloadAll(
+  dir: string,
+  baseUrl: string,
+  onProgress: LoadDatasetOptions['onProgress'],
+): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
+  for (const key of Object.keys(FILES) as FileKey[]) {
+    if (fileIn(dir, key)) continue;
+    const name = `${FILES[key]}.gz`;
+    await download(new URL(name, base).href, path.join(dir, name), onProgress);
+  }
+}
+
+function readIdxPair(
+  dir: string,
+  images: FileKey,
+  labels: FileKey,
+  spec: IdxDataset,
+  limit: number | undefined,
+  onProgress: LoadDatasetOptions['onProgress'],
+): Omit<Split, 'shape'> & { shape: [number, number, number]; total: number } {
+  const imageFile = fileIn(dir, images)!;
+  const labelFile = fileIn(dir, labels)!;
+  onProgress?.({ stage: 'parse', file: imageFile });
+  const img = parseIdx(readFileSync(imageFile), 3, imageFile);
+  onProgress?.({ stage: 'parse', file: labelFile });
+  const lab = parseIdx(readFileSync(labelFile), 1, labelFile);
+  const [n, h, w] = img.dims;
+  if (lab.dims[0] !== n) {
+    throw new IdxError(
+      `${imageFile} holds ${n} images but ${labelFile} holds ${lab.dims[0]} labels`,
+    );
+  }
+  const count = Math.min(n, limit ?? n);
+  const pixels = img.data.subarray(0, count * h * w);
+  const imagesOut = new Float32Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) imagesOut[i] = pixels[i] / 255;
+  const labelsOut = Int32Array.from(lab.data.subarray(0, count));
+  const bad = labelsOut.findIndex((l) => l >= spec.classes.length);
+  if (bad >= 0) {
+    throw new IdxError(
+      `${labelFile} has label ${labelsOut[bad]} at index ${bad}; ${spec.label} has ${spec.classes.length} classes`,
+    );
+  }
+  return { images: imagesOut, labels: labelsOut, count, shape: [h, w, 1], total: n };
+}
+
+function loadIdxFrom(
+  dir: string,
+  name: string,
+  spec: IdxDataset,
+  options: LoadDatasetOptions,
+  source: string,
+): Dataset {
+  const train = readIdxPair(
+    dir,
+    'trainImages',
+    'trainLabels',
+    spec,
+    options.limitTrain,
+    options.onProgress,
+  );
+  const val = readIdxPair(
+    dir,
+    'valImages',
+    'valLabels',
+    spec,
+    options.limitVal,
+    options.onProgress,
+  );
+  const strip = ({ total: _total, ...split }: typeof train): Split => split;
+  return {
+    info: {
+      name,
+      source,
+      trainSize: train.total,
+      valSize: val.total,
+      classes: spec.classes,
+      inputShape: train.shape,
+    },
+    train: strip(train),
+    val: strip(val),
+  };
+}
+
+async function loadIdxDataset(
+  name: 'fashion-mnist' | 'mnist',
+  options: LoadDatasetOptions,
+): Promise<Dataset> {
+  const spec = IDX_DATASETS[name];
+  const cacheDir = path.join(options.cacheDir ?? defaultCacheDir(), name);
+  const candidates = [
+    ...(options.dataDir ? [options.dataDir, path.join(options.dataDir, name)] : []),
+    cacheDir,
+    ...(options.systemDirs ?? SYSTEM_DIRS).map((d) => path.join(d, name)),
+  ];
+  const lookedIn = `Looked in: ${candidates.join(', ')}.`;
+  const withHelp = (error: unknown, where: string) => {
+    if (error instanceof IdxError) {
+      return new Error(
+        `${spec.label} in ${where} is damaged: ${error.message}. ${lookedIn} ${howToGet(spec, name)}`,
+      );
+    }
+    return error;
+  };
+  const found = candidates.find(hasAll);
+  if (found) {
+    try {
+      return loadIdxFrom(found, name, spec, options, found);
+    } catch (error) {
+      throw withHelp(error, found);
+    }
+  }
+  const baseUrl = options.baseUrl ?? process.env.CONVNET_STUDIO_DATASET_URL ?? spec.url;
+  try {
+    await downloadAll(cacheDir, baseUrl, options.onProgress);
+  } catch (error) {
+    const cause = (error as { cause?: Error }).cause?.message ?? (error as Error).message;
+    throw new Error(
+      `${spec.label} is not on this computer and downloading it from ${baseUrl} failed (${cause}). ${lookedIn} ${howToGet(spec, name)}`,
+    );
+  }
+  try {
+    return loadIdxFrom(cacheDir, name, spec, options, `${cacheDir} (downloaded from ${baseUrl})`);
+  } catch (error) {
+    // A damaged download must not stay in the cache looking complete.
+    rmSync(cacheDir, { recursive: true, force: true });
+    throw withHelp(error, `the download from ${baseUrl}`);
+  }
+}
+
+function loadSample(options: LoadDatasetOptions): Dataset {
+  const dir = sampleDirs().find(hasAll);
+  if (!dir) {
+    throw new Error(
+      `The bundled sample dataset is missing (looked in ${sampleDirs().join(', ')}). Rebuild it with: npx tsx scripts/make-sample-dataset.ts`,
+    );
+  }
+  const dataset = loadIdxFrom(dir, 'sample', IDX_DATASETS['fashion-mnist'], options, dir);
+  return { ...dataset, info: { ...dataset.info, name: 'sample' } };
+}
+
+function loadFolder(options: LoadDatasetOptions): Dataset {
+  if (!options.dataDir) {
+    throw new Error(
+      "The 'folder' dataset needs --data-dir: a folder with one subfolder of PNG or JPEG images per class.",
+    );
+  }
+  const root = path.resolve(options.dataDir);
+  options.onProgress?.({ stage: 'parse', file: root });
+  const data = loadImageFolder(root, { train: options.limitTrain, val: options.limitVal });
+  return {
+    info: {
+      name: 'folder',
+      source: root,
+      trainSize: data.totals.train,
+      valSize: data.totals.val,
+      classes: data.classes,
+      inputShape: data.shape,
+    },
+    train: { ...data.train, shape: data.shape },
+    val: { ...data.val, shape: data.shape },
+  };
+}
+
+/**
+ * Loads a dataset's training and validation splits. `info.trainSize` and
+ * `info.valSize` are the dataset's sizes; each split's `count` is what was
+ * loaded (after limitTrain / limitVal).
+ */
+export async function loadDataset(options: LoadDatasetOptions): Promise<Dataset> {
+  for (const [key, value] of [
+    ['limitTrain', options.limitTrain],
+    ['limitVal', options.limitVal],
+  ] as const) {
+    if (value != null && (!Number.isInteger(value) || value < 1)) {
+      throw new Error(`${key} must be a whole number >= 1, got ${value}`);
+    }
+  }
+  switch (options.dataset) {
+    case 'fashion-mnist':
+    case 'mnist':
+      return loadIdxDataset(options.dataset, options);
+    case 'sample':
+      return loadSample(options);
+    case 'folder':
+      return loadFolder(options);
+    default:
+      throw new Error(
+        `Unknown dataset '${options.dataset as string}'. Choose one of: ${DATASET_NAMES.join(', ')}.`,
+      );
+  }
+}
+
+/** mulberry32: a small, fast, seedable generator. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The sample indices of each batch of one epoch. Shuffled orders depend only
+ * on (seed, epoch): the same run repeats exactly, and every epoch differs.
+ * The last batch is smaller when count is not a multiple of batchSize (as
+ * PyTorch's DataLoader with drop_last=False).
+ */
+export function batchIndices(
+  count: number,
+  batchSize: number,
+  { shuffle, seed, epoch }: { shuffle: boolean; seed: number; epoch: number },
+): Int32Array[] {
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new Error(`batch size must be a whole number >= 1, got ${batchSize}`);
+  }
+  const order = Int32Array.from({ length: count }, (_, i) => i);
+  if (shuffle) {
+    const next = random(Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca6b));
+    for (let i = count - 1; i > 0; i--) {
+      const j = Math.floor(next() * (i + 1));
+      const t = order[i];
+      order[i] = order[j];
+      order[j] = t;
+    }
+  }
+  const batches: Int32Array[] = [];
+  for (let start = 0; start < count; start += batchSize) {
+    batches.push(order.subarray(start, Math.min(start + batchSize, count)));
+  }
+  return batches;
+}
