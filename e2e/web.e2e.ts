@@ -102,6 +102,13 @@ describe('the studio in a browser (web host)', () => {
     });
   });
 
+  it('says so when the host goes away', async () => {
+    await studio.stop();
+    await expect
+      .poll(() => page.getByTestId('notice').textContent())
+      .toContain('Lost the connection to the studio host');
+  });
+
   it('raised no errors in the page', () => {
     expect(pageErrors).toEqual([]);
   });

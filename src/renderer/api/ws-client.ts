@@ -28,7 +28,7 @@ export function connectWebSocket(url: string, onLost?: () => void): Promise<Stud
     pending.get(message.id)?.(message.result);
     pending.delete(message.id);
   });
-  const opened = false;
+  let opened = false;
   socket.addEventListener('close', () => {
     if (opened) onLost?.();
     for (const resolve of pending.values())
@@ -61,9 +61,14 @@ export function connectWebSocket(url: string, onLost?: () => void): Promise<Stud
       });
   }
   return new Promise((resolve, reject) => {
-    socket.addEventListener('open', () => resolve(client as unknown as StudioClient), {
-      once: true,
-    });
+    socket.addEventListener(
+      'open',
+      () => {
+        opened = true;
+        resolve(client as unknown as StudioClient);
+      },
+      { once: true },
+    );
     socket.addEventListener(
       'error',
       () => reject(new Error(`cannot reach the studio host at ${url}`)),
