@@ -30,7 +30,7 @@ export function Canvas({ onOpenBlock }: { onOpenBlock(nodeId: string): void }) {
   const edges = useStudio((s) => s.project.edges);
   const selection = useStudio((s) => s.selection);
   const selectedEdges = useStudio((s) => s.selectedEdges);
-  const errors = useStudio((s) => s.inference);
+  const inference = useStudio((s) => s.inference);
   const [sizes, setSizes] = useState(new Map<string, { width: number; height: number }>());
   const [hint, setHint] = useState<string | null>(null);
   const dragKey = useRef('');
@@ -62,7 +62,7 @@ export function Canvas({ onOpenBlock }: { onOpenBlock(nodeId: string): void }) {
     const selected = new Set(selectedEdges);
     return edges.map((e, i) => {
       const id = edgeKey(e, i);
-      const broken = errors.byId.get(e.target)?.error !== undefined;
+      const broken = inference.byId.get(e.target)?.error !== undefined;
       return {
         id,
         source: e.source,
@@ -71,7 +71,7 @@ export function Canvas({ onOpenBlock }: { onOpenBlock(nodeId: string): void }) {
         className: broken ? 'edge-into-error' : undefined,
       };
     });
-  }, [edges, selectedEdges, errors]);
+  }, [edges, selectedEdges, inference]);
 
   const onNodesChange = useCallback((changes: NodeChange<LayerFlowNode>[]) => {
     const store = useStudio.getState();
