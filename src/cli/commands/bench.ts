@@ -101,6 +101,15 @@ Examples:
             out(`skipping ${b.name}: ${b.reason ?? 'not available here'}`);
         }
         backends = listed.filter((b) => b.available).map((b) => b.name);
+        // The pure-JavaScript cpu backend needs minutes per ResNet-18 step; time it only when asked.
+        if (backends.length > 1 && backends.includes('cpu')) {
+          backends = backends.filter((b) => b !== 'cpu');
+          if (!flags.json) {
+            out(
+              'skipping cpu: the pure-JavaScript backend is far slower than the others; time it with --backend cpu',
+            );
+          }
+        }
       }
       // PyTorch runs with the thread count the backend computes with (wasm in Node: 1).
       const references = new Map<number, Awaited<ReturnType<typeof benchPyTorch>>>();
@@ -125,7 +134,7 @@ Examples:
                 ...result,
                 backend,
                 device,
-                threads,
+                threads: backendThreads,
                 ...(torch
                   ? {
                       pytorchSamplesPerSec: torch.samplesPerSec,

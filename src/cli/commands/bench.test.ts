@@ -1,0 +1,53 @@
+/** `convnet-studio bench` as users run it, in a subprocess. */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+import { describeWith, pytorch } from '../../../test/support/requirements';
+
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+const bin = join(repoRoot, 'bin/convnet-studio.mjs');
+const cli = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [bin, 'bench', ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+
+describeWith([pytorch], 'convnet-studio bench --pytorch', () => {
+  it('times LeNet on wasm and in PyTorch with the same thread count and prints the ratio', () => {
+    const r = cli(
+      '--models',
+      'lenet',
+      '--backend',
+      'wasm',
+      '--batches',
+      '2',
+      '--pytorch',
+      '--json',
+    );
+    expect(r.code).toBe(0);
+    const [line] = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(line).toMatchObject({
+      model: 'lenet',
+      backend: 'wasm',
+      batchSize: 128,
+      batches: 2,
+      threads: 1,
+      pytorchThreads: 1,
+    });
+    expect(line.samplesPerSec).toBeGreaterThan(0);
+    expect(line.pytorchSamplesPerSec).toBeGreaterThan(0);
+    expect(line.ratio).toBeCloseTo(line.samplesPerSec / line.pytorchSamplesPerSec, 6);
+  });
+});
+
+it('bench names an unknown model and the ones it knows', () => {
+  const r = cli('--models', 'lenet,vgg99');
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/unknown model 'vgg99' for bench; use lenet, resnet18/);
+});
