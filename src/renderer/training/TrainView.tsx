@@ -21,7 +21,10 @@ export default function TrainView() {
   const projectPath = useStudio((s) => s.path);
   const inference = useStudio((s) => s.inference);
   const overrides = useTraining((s) => s.overrides);
-  const live = useTraining((s) => s.live);
+  // A boolean, not the run: this view must not re-render on every batch.
+  const running = useTraining((s) =>
+    Boolean(s.live && ['starting', 'running', 'paused'].includes(s.live.status)),
+  );
   const message = useTraining((s) => s.message);
   const smoothing = useTraining((s) => s.smoothing);
   const resolved = useMemo(() => {
@@ -41,7 +44,6 @@ export default function TrainView() {
   );
   useEffect(() => void loadDatasets(options.dataDir), [options.dataDir]);
 
-  const running = Boolean(live && ['starting', 'running', 'paused'].includes(live.status));
   const problems = inference.issues.length;
 
   return (

@@ -66,10 +66,9 @@ export function runCurves(
   const epochX = series.epochs.map((e) => e.epoch);
   const tables: uPlot.AlignedData[] = [];
   const meta: CurveSeries[] = [];
-  if (series.batchX.length > 0) {
-    tables.push([series.batchX, smooth(series.batchLoss, smoothing)]);
-    meta.push({ label: `${prefix}train loss (batches)`, stroke: '#4c9aff', width: 1.5 });
-  }
+  // Always present (empty before the first batch), so the chart keeps its series and is not rebuilt.
+  tables.push([series.batchX, smooth(series.batchLoss, smoothing)]);
+  meta.push({ label: `${prefix}train loss (batches)`, stroke: '#4c9aff', width: 1.5 });
   tables.push(
     [epochX, series.epochs.map((e) => e.trainLoss)],
     [epochX, series.epochs.map((e) => e.valLoss)],
