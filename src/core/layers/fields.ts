@@ -141,14 +141,21 @@ export function intList(opts: { default: number[]; min?: number; help: string })
 export type Fields = Record<string, Field>;
 
 /** The zod object for a field table: every field optional, its default filled in. */
+// Built once per field table: inference parses every node's params on every edit.
+const schemaCache = new WeakMap<Fields, z.ZodType<Record<string, unknown>>>();
+
 export function schemaOf(fields: Fields): z.ZodType<Record<string, unknown>> {
+  const cached = schemaCache.get(fields);
+  if (cached) return cached;
   const shape: Record<string, z.ZodType> = {};
   for (const [name, field] of Object.entries(fields)) {
     shape[name] = (field.schema as z.ZodType)
       .optional()
       .transform((v) => (v === undefined ? field.default : v));
   }
-  return z.strictObject(shape) as unknown as z.ZodType<Record<string, unknown>>;
+  const schema = z.strictObject(shape) as unknown as z.ZodType<Record<string, unknown>>;
+  schemaCache.set(fields, schema);
+  return schema;
 }
 
 export function defaultsOf(fields: Fields): Record<string, unknown> {
