@@ -132,10 +132,6 @@ function poolAttributes(p: PoolParams): Attribute[] {
   ];
 }
 
-function asPair(value: unknown): Pair {
-  return Array.isArray(value) ? (value as Pair) : [value as number, value as number];
-}
-
 /** One emitter per studio primitive. */
 const emitters: EmitterTable<OnnxGraph> = {
   Input: (node, g) => g.alias(node, ONNX_INPUT),
@@ -159,7 +155,7 @@ const emitters: EmitterTable<OnnxGraph> = {
       int('count_include_pad', 1),
     ]),
   AdaptiveAvgPool2d(node, g) {
-    const [oh, ow] = asPair(node.params.output_size);
+    const [oh, ow] = node.params.output_size as Pair;
     const [, , h, w] = node.inputShapes[0];
     if (oh === 1 && ow === 1) {
       g.add(node, 'GlobalAveragePool', g.inputsOf(node));
@@ -197,13 +193,6 @@ const emitters: EmitterTable<OnnxGraph> = {
     );
   },
   Linear(node, g) {
-    if (node.inputShapes[0].length !== 2) {
-      throw new ExportError(
-        'onnx',
-        node.id,
-        `Linear on a ${node.inputShapes[0].length}-D input is not exported; put a Flatten before it`,
-      );
-    }
     const inputs = [...g.inputsOf(node), g.weight(node, 'weight')];
     if (node.params.bias !== false) inputs.push(g.weight(node, 'bias'));
     g.add(node, 'Gemm', inputs, [int('transB', 1)]);

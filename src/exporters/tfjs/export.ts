@@ -237,8 +237,7 @@ const emitters: EmitterTable<KerasGraph> = {
     );
   },
   AdaptiveAvgPool2d(node, g) {
-    const size = node.params.output_size;
-    const [oh, ow] = Array.isArray(size) ? (size as Pair) : [size as number, size as number];
+    const [oh, ow] = node.params.output_size as Pair;
     const [, c, h, w] = node.inputShapes[0];
     if (oh === 1 && ow === 1) {
       g.chain(node, [
@@ -291,13 +290,6 @@ const emitters: EmitterTable<KerasGraph> = {
     g.weight(node, 'moving_variance', 'running_var');
   },
   Linear(node, g) {
-    if (node.inputShapes[0].length !== 2) {
-      throw new ExportError(
-        'tfjs',
-        node.id,
-        `Linear on a ${node.inputShapes[0].length}-D input is not exported; put a Flatten before it`,
-      );
-    }
     const useBias = node.params.bias !== false;
     g.chain(node, [
       {
