@@ -14,6 +14,7 @@ beforeAll(async () => {
   [studio, browser] = await Promise.all([startStudio({ project: 'lenet' }), launchChromium()]);
   page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
   page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('dialog', (dialog) => void dialog.accept());
   await page.goto(studio.url);
 });
 
@@ -54,4 +55,34 @@ it('refuses a folder outside the project folder, saying why', async () => {
     .poll(() => dialog.getByTestId('export-problem').textContent())
     .toContain('outside the project folder');
   expect(await dialog.getByTestId('export-write').isDisabled()).toBe(true);
+});
+
+it('opens a TF.js export as a project and exports it again with the imported weights', async () => {
+  const dialog = page.getByRole('dialog', { name: 'Export' });
+  await dialog.getByTestId('export-format-tfjs').check();
+  await dialog.getByTestId('export-folder').fill('exports/lenet-tfjs');
+  await expect.poll(() => dialog.getByTestId('export-plan').textContent()).toContain('model.json');
+  await dialog.getByTestId('export-write').click();
+  await expect
+    .poll(() => dialog.getByTestId('export-result').textContent())
+    .toContain('Wrote into');
+
+  await dialog.getByText('Open a TensorFlow.js Layers model as a project').click();
+  await dialog.getByTestId('import-path').fill('exports/lenet-tfjs/model.json');
+  await dialog.getByTestId('import-open').click();
+  await expect
+    .poll(() => dialog.getByTestId('import-notes').textContent())
+    .toContain('weights saved in exports/lenet-tfjs/imported');
+  expect(await dialog.getByTestId('export-weights').inputValue()).toBe('imported');
+  await dialog.getByTestId('export-format-onnx').check();
+  await dialog.getByTestId('export-folder').fill('exports/reimported');
+  await expect
+    .poll(() => dialog.getByTestId('export-plan').textContent())
+    .toContain('weights: exports/lenet-tfjs/imported');
+  await dialog.getByTestId('export-write').click();
+  await expect
+    .poll(() => dialog.getByTestId('export-result').textContent())
+    .toContain('Wrote into');
+  expect(existsSync(path.join(studio.folder, 'exports/reimported/model.onnx'))).toBe(true);
+  expect(pageErrors).toEqual([]);
 });

@@ -18,10 +18,12 @@ export interface ExportFormatInfo {
   defaultFolder: string;
 }
 
+/** A run's trained weights, freshly initialised ones, or a folder holding weights.safetensors (an import). */
+export type ExportWeights = WeightsSource | { kind: 'folder'; folder: string };
+
 export interface ExportRequest {
   target: TrainingTarget;
-  /** A run's trained weights, or freshly initialised ones ('initial'). */
-  weights: WeightsSource;
+  weights: ExportWeights;
   format: ExportFormatName;
   /** Folder to write into, relative to the host's project folder (no '..'). */
   folder: string;
@@ -48,7 +50,7 @@ export interface ExportPlan {
 export interface ImportedModel {
   /** The project as file text, ready for the editor (parseProject). */
   text: string;
-  /** Where its weights were written (project folder relative): a run-like folder `export` reads. */
+  /** Where its weights were written (project folder relative): a run-like folder, usable as ExportWeights 'folder'. */
   weightsFolder: string;
   /** What the import did that the user should know (layers merged, weights permuted). */
   notes: string[];
@@ -70,6 +72,7 @@ const exportRequest = z.strictObject({
   weights: z.discriminatedUnion('kind', [
     z.strictObject({ kind: z.literal('run'), runId }),
     z.strictObject({ kind: z.literal('initial') }),
+    z.strictObject({ kind: z.literal('folder'), folder: relativePath }),
   ]),
   format: z.enum(['tfjs', 'onnx', 'pytorch']),
   folder: relativePath,

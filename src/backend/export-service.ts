@@ -106,6 +106,15 @@ export class ExportService implements ExportApi {
     if (request.weights.kind === 'initial') {
       return { project: request.target.project, description: 'the editor’s project' };
     }
+    if (request.weights.kind === 'folder') {
+      const folder = this.inside(request.weights.folder);
+      if (!existsSync(path.join(folder, RUN_WEIGHTS_FILE))) {
+        throw new Error(`${request.weights.folder} has no ${RUN_WEIGHTS_FILE}`);
+      }
+      // The editor's graph (it may have been edited since) with the folder's weights.
+      const { weights } = readExportSource(folder);
+      return { project: request.target.project, weights, description: request.weights.folder };
+    }
     const runsFolder = path.join(
       path.dirname(request.target.projectPath ?? 'project.json'),
       'runs',

@@ -109,4 +109,19 @@ it('imports a TF.js export as project text with its weights beside it', async ()
   expect(parsed.ok && parsed.issues).toEqual([]);
   expect(imported.value.weightsFolder).toBe('exports/lenet-tfjs/imported');
   expect(existsSync(join(folder, 'exports/lenet-tfjs/imported/weights.safetensors'))).toBe(true);
+  // The imported weights export again (the editor's graph, the folder's weights).
+  const again = await service.exportModel(
+    request({
+      weights: { kind: 'folder', folder: imported.value.weightsFolder },
+      folder: 'exports/again',
+    }),
+  );
+  expect(again.ok && again.value.weights).toBe('exports/lenet-tfjs/imported');
+  const wrongGraph = await service.exportPlan(
+    request({
+      target: { project: getPreset('alexnet')!.build() },
+      weights: { kind: 'folder', folder: imported.value.weightsFolder },
+    }),
+  );
+  expect(wrongGraph.ok ? '' : wrongGraph.error).toMatch(/the weights do not fit the project/);
 });

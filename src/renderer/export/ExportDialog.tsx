@@ -1,7 +1,8 @@
 /**
- * Export dialog: choose a format, the weights (a run's, or fresh ones) and a
- * folder in the project folder; see the files that will be written (or why the
- * graph cannot be exported, naming the node) before writing; then the result.
+ * Export dialog: choose a format, the weights (a run's, imported ones, or
+ * fresh ones) and a folder in the project folder; see the files that will be
+ * written (or why the graph cannot be exported, naming the node) before
+ * writing; then the result. It also opens a TF.js Layers model as a project.
  */
 import { useEffect, useMemo, useState } from 'react';
 import type {
@@ -9,10 +10,11 @@ import type {
   ExportFormatName,
   ExportPlan,
   ExportRequest,
+  ExportWeights,
 } from '../../api/export-api';
 import type { RunSummary } from '../../api/training-api';
 import { useApi } from '../api/context';
-import { slug } from '../files/project-files';
+import { confirmDiscard, openProjectText, slug } from '../files/project-files';
 import { useStudio } from '../state/store';
 import './export.css';
 
@@ -22,6 +24,10 @@ function formatBytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
+/** The last TF.js model opened here: its project's name and where its weights were saved. */
+let lastImport: { projectName: string; folder: string } | null = null;
+const IMPORTED = 'imported';
+
 export default function ExportDialog({ onClose }: { onClose(): void }) {
   const api = useApi();
   const project = useStudio((s) => s.project);
@@ -29,7 +35,11 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
   const [formats, setFormats] = useState<ExportFormatInfo[]>([]);
   const [format, setFormat] = useState<ExportFormatName>('onnx');
   const [runs, setRuns] = useState<RunSummary[]>([]);
-  const [runId, setRunId] = useState<string>('');
+  /** '' (fresh), IMPORTED, or a run id. */
+  const [weightsChoice, setWeightsChoice] = useState<string>('');
+  const [importPath, setImportPath] = useState('');
+  const [importNotes, setImportNotes] = useState<string[]>([]);
+  const imported = lastImport?.projectName === project.name ? lastImport : null;
   const [folder, setFolder] = useState('');
   const [folderEdited, setFolderEdited] = useState(false);
   const [plan, setPlan] = useState<ExportPlan | null>(null);
@@ -43,8 +53,9 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
       if (!r.ok) return;
       const withWeights = r.value.filter((run) => run.hasWeights);
       setRuns(withWeights);
-      // The newest trained weights by default: that is what people mean to export.
-      if (withWeights.length > 0) setRunId(withWeights[0].id);
+      // Imported or the newest trained weights by default: that is what people mean to export.
+      if (lastImport?.projectName === project.name) setWeightsChoice(IMPORTED);
+      else if (withWeights.length > 0) setWeightsChoice(withWeights[0].id);
     });
   }, [api, project, projectPath]);
 
@@ -52,15 +63,15 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
     if (!folderEdited) setFolder(`exports/${slug(project.name)}-${format}`);
   }, [format, project.name, folderEdited]);
 
-  const request = useMemo<ExportRequest>(
-    () => ({
-      target: { project, projectPath },
-      weights: runId ? { kind: 'run', runId } : { kind: 'initial' },
-      format,
-      folder: folder.trim(),
-    }),
-    [project, projectPath, runId, format, folder],
-  );
+  const request = useMemo<ExportRequest>(() => {
+    const weights: ExportWeights =
+      weightsChoice === IMPORTED && imported
+        ? { kind: 'folder', folder: imported.folder }
+        : weightsChoice && weightsChoice !== IMPORTED
+          ? { kind: 'run', runId: weightsChoice }
+          : { kind: 'initial' };
+    return { target: { project, projectPath }, weights, format, folder: folder.trim() };
+  }, [project, projectPath, weightsChoice, imported, format, folder]);
 
   useEffect(() => {
     if (!request.folder) return;
@@ -87,6 +98,19 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
       setResult(r.value);
       setProblem(null);
     } else setProblem(r.error);
+  };
+
+  const openImport = async () => {
+    if (!confirmDiscard(`Open ${importPath}`)) return;
+    const r = await api.importTfjsModel(importPath.trim());
+    if (!r.ok) {
+      setProblem(r.error);
+      return;
+    }
+    if (!openProjectText(r.value.text, null, importPath)) return;
+    lastImport = { projectName: useStudio.getState().project.name, folder: r.value.weightsFolder };
+    setWeightsChoice(IMPORTED);
+    setImportNotes([...r.value.notes, `weights saved in ${r.value.weightsFolder}`]);
   };
 
   const shown = result ?? plan;
@@ -119,10 +143,11 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
           <label htmlFor="export-weights">Weights</label>
           <select
             id="export-weights"
-            value={runId}
-            onChange={(e) => setRunId(e.target.value)}
+            value={weightsChoice}
+            onChange={(e) => setWeightsChoice(e.target.value)}
             data-testid="export-weights"
           >
+            {imported && <option value={IMPORTED}>Imported ({imported.folder})</option>}
             {runs.map((run) => (
               <option key={run.id} value={run.id}>
                 Run {run.id}
@@ -173,6 +198,40 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
             </table>
           </section>
         )}
+        <details className="export-import">
+          <summary>Open a TensorFlow.js Layers model as a project</summary>
+          <form
+            className="export-row"
+            onSubmit={(e) => {
+              e.preventDefault();
+              void openImport();
+            }}
+          >
+            <input
+              type="text"
+              value={importPath}
+              placeholder="folder/model.json (in the project folder)"
+              onChange={(e) => setImportPath(e.target.value)}
+              aria-label="model.json to open"
+              data-testid="import-path"
+            />
+            <button
+              type="submit"
+              className="button"
+              disabled={!importPath.trim()}
+              data-testid="import-open"
+            >
+              Open
+            </button>
+          </form>
+          {importNotes.length > 0 && (
+            <ul className="muted" data-testid="import-notes">
+              {importNotes.map((note) => (
+                <li key={note}>{note}</li>
+              ))}
+            </ul>
+          )}
+        </details>
         <footer className="export-actions">
           <button
             type="button"
