@@ -80,6 +80,15 @@ describe('TrainingService', () => {
       expect.arrayContaining(['start', 'batch', 'epoch', 'layerStats', 'done']),
     );
 
+    const stats = pushes.find(
+      (p) => p.runId === runId && p.payload.event === 'layerStats',
+    )!.payload;
+    if (stats.event !== 'layerStats') throw new Error('unreachable');
+    expect(
+      stats.layers.find((l) => l.type === 'Sigmoid')?.saturatedFraction,
+    ).toBeGreaterThanOrEqual(0);
+    expect(stats.layers.every((l) => Number.isFinite(l.gradientStd))).toBe(true);
+
     const runs = value(await service.trainingRuns(target));
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ id: runId, status: 'done', epochsDone: 2, hasWeights: true });

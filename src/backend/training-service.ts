@@ -7,7 +7,7 @@
  * compiled model on a backend that needs no GPU.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, ok, type Result } from '../api/result';
 import type { StudioPush } from '../api/studio-api';
@@ -154,14 +154,16 @@ export class TrainingService implements TrainingApi {
       );
       const run: ActiveRun = { record, dir, job };
       this.active.set(id, run);
-      job.done.then(
-        () => this.finish(run),
-        (err: Error) => {
+      job.done
+        .catch((err: Error) => {
           run.record.error ??= err.message;
           run.record.status = 'failed';
-          return this.finish(run);
-        },
-      );
+        })
+        .then(() => this.finish(run))
+        .catch((err: Error) => {
+          // The run folder went away (deleted while training): the UI still got every event.
+          console.error(`could not record the end of run ${id} in ${dir}: ${err.message}`);
+        });
       return summarise(dir, record, false, 0);
     });
   }
@@ -186,17 +188,17 @@ export class TrainingService implements TrainingApi {
       for (const entry of await readdir(root, { withFileTypes: true })) {
         if (!entry.isDirectory()) continue;
         const dir = path.join(root, entry.name);
-        const record = await readRecord(dir);
+        // A run in progress is described by its live record, the others by their run.json.
+        const record = this.active.get(entry.name)?.record ?? (await readRecord(dir));
         if (!record || record.projectName !== target.project.name) continue;
         const metrics = await readMetrics(dir, record.id);
-        const active = this.active.get(record.id);
-        if (active) record.status = active.record.status;
-        else if (record.status === 'running' || record.status === 'paused')
-          record.status = 'interrupted';
+        const interrupted =
+          !this.active.has(record.id) &&
+          (record.status === 'running' || record.status === 'paused');
         runs.push(
           summarise(
             dir,
-            record,
+            interrupted ? { ...record, status: 'interrupted' } : record,
             existsSync(path.join(dir, RUN_FILES.weights)),
             metrics.epochs.length,
             metrics.epochs.at(-1),
@@ -339,8 +341,12 @@ export class TrainingService implements TrainingApi {
     if (run.record.status === 'running' || run.record.status === 'paused') {
       run.record.status = 'done';
     }
-    this.active.delete(run.record.id);
-    await writeRecord(run.dir, run.record);
+    // Recorded before it leaves the active runs, so a listing never sees it as interrupted.
+    try {
+      await writeRecord(run.dir, run.record);
+    } finally {
+      this.active.delete(run.record.id);
+    }
   }
 
   /** The project's settings and the user's choices, with the host's data folder and layer statistics on. */
@@ -446,8 +452,14 @@ function summarise(
   };
 }
 
+let recordWrites = 0;
+
+/** Written to a temporary file and renamed, so a reader never sees half of it. */
 async function writeRecord(dir: string, record: RunRecord): Promise<void> {
-  await writeFile(path.join(dir, RUN_FILE), `${JSON.stringify(record, null, 2)}\n`);
+  const file = path.join(dir, RUN_FILE);
+  const temporary = `${file}.${process.pid}.${++recordWrites}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(record, null, 2)}\n`);
+  await rename(temporary, file);
 }
 
 async function readRecord(dir: string): Promise<RunRecord | undefined> {
