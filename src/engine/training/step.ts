@@ -29,82 +29,160 @@ export interface StepResult {
   layerStats?: LayerStat[];
 }
 
+/** The loss of a model output for rows [start, start + count) of the batch. */
+export type LossOf = (
+  output: tfc.Tensor,
+  start: number,
+  count: number,
+) => { loss: tfc.Scalar; correct?: tfc.Scalar };
+
+export interface StepOptions {
+  /** Also the per-layer statistics of this step (of its first micro-batch). */
+  layerStats?: boolean;
+  /**
+   * Split the batch into parts of this many rows and sum their gradients
+   * (weighted to the batch mean) before one update, for batches that do not
+   * fit in the backend's memory. BatchNorm then normalises each part alone.
+   */
+  microBatch?: number;
+}
+
+interface Gradients {
+  loss: number;
+  correct: number;
+  /** By variable name, kept: the caller disposes them. */
+  grads: Record<string, tfc.Tensor>;
+  layerStats?: LayerStat[];
+}
+
+/** Loss and weight gradients of one forward/backward pass (with layer statistics if asked). */
+function gradientsOf(
+  tf: TF,
+  model: CompiledModel,
+  x: tfc.Tensor4D,
+  lossOf: (output: tfc.Tensor) => { loss: tfc.Scalar; correct?: tfc.Scalar },
+  withLayerStats: boolean,
+): Gradients {
+  let correct: tfc.Scalar | undefined;
+  const objective = (output: tfc.Tensor) => {
+    const { loss, correct: c } = lossOf(output);
+    if (c) correct = tf.keep(c);
+    return loss;
+  };
+  let layerStats: LayerStat[] | undefined;
+  const result = tf.tidy((): { value: tfc.Scalar; grads: Record<string, tfc.Tensor> } => {
+    if (!withLayerStats) {
+      const { value, grads } = tf.variableGrads(
+        () => objective(model.forward(x, true)),
+        model.trainable,
+      );
+      tf.keep(value);
+      for (const g of Object.values(grads)) tf.keep(g);
+      return { value, grads };
+    }
+    // tfjs computes gradients for whatever tensors `xs` lists once f has run,
+    // so f appends each layer's output to xs: one forward and one backward
+    // pass give the weight gradients and the gradients w.r.t. every layer output.
+    const layers = reportedLayers(model);
+    const xs: tfc.Tensor[] = [...model.trainable];
+    const activations: tfc.Tensor1D[] = [];
+    const outputId = model.inference.outputId as string;
+    let outputs = new Map<string, tfc.Tensor>();
+    const outcome = tf.engine().gradients(
+      () => {
+        outputs = model.forwardAll(x, true);
+        for (const layer of layers) {
+          const y = outputs.get(layer.id) as tfc.Tensor;
+          xs.push(y);
+          activations.push(tf.keep(activationSummary(tf, layer.type, y)));
+        }
+        return objective(outputs.get(outputId) as tfc.Tensor);
+      },
+      xs,
+      undefined,
+      true,
+    );
+    tf.dispose([...outputs.values()]);
+    const grads: Record<string, tfc.Tensor> = {};
+    model.trainable.forEach((v, i) => {
+      // A weight the loss does not depend on gets no gradient, as in PyTorch.
+      if (outcome.grads[i]) grads[v.name] = tf.keep(outcome.grads[i]);
+    });
+    const layerGrads = outcome.grads.slice(model.trainable.length);
+    layerStats = readLayerStats(tf, layers, activations, layerGrads);
+    return { value: tf.keep(outcome.value) as tfc.Scalar, grads };
+  });
+  const loss = result.value.dataSync()[0];
+  result.value.dispose();
+  const correctCount = correct ? correct.dataSync()[0] : 0;
+  correct?.dispose();
+  return { loss, correct: correctCount, grads: result.grads, layerStats };
+}
+
 /**
  * One optimisation step on a batch: forward in training mode, loss, gradients
  * of every trainable weight, optimizer update — unless the loss is not finite,
  * in which case the weights are left untouched and the loss returned as is.
- * With `withLayerStats`, also the per-layer statistics of this very step.
  */
 export function trainStep(
   tf: TF,
   model: CompiledModel,
   optimizer: Optimizer,
   x: tfc.Tensor4D,
-  lossOf: (output: tfc.Tensor) => { loss: tfc.Scalar; correct?: tfc.Scalar },
-  withLayerStats = false,
+  lossOf: LossOf,
+  options: StepOptions = {},
 ): StepResult {
   const keys = variableKeys(model);
-  let correct: tfc.Scalar | undefined;
-  let result: StepResult | undefined;
-  tf.tidy(() => {
-    const objective = (output: tfc.Tensor) => {
-      const { loss, correct: c } = lossOf(output);
-      if (c) correct = tf.keep(c);
-      return loss;
-    };
-    let value: tfc.Scalar;
-    let grads: Record<string, tfc.Tensor>;
-    let layerStats: (() => LayerStat[]) | undefined;
-    if (!withLayerStats) {
-      ({ value, grads } = tf.variableGrads(
-        () => objective(model.forward(x, true)),
-        model.trainable,
-      ));
-    } else {
-      // tfjs computes gradients for whatever tensors `xs` lists once f has run,
-      // so f appends each layer's output to xs: one forward and one backward
-      // pass give the weight gradients and the gradients w.r.t. every layer output.
-      const layers = reportedLayers(model);
-      const xs: tfc.Tensor[] = [...model.trainable];
-      const activations: tfc.Tensor1D[] = [];
-      const outputId = model.inference.outputId as string;
-      let outputs = new Map<string, tfc.Tensor>();
-      const outcome = tf.engine().gradients(
-        () => {
-          outputs = model.forwardAll(x, true);
-          for (const layer of layers) {
-            const y = outputs.get(layer.id) as tfc.Tensor;
-            xs.push(y);
-            activations.push(tf.keep(activationSummary(tf, layer.type, y)));
-          }
-          return objective(outputs.get(outputId) as tfc.Tensor);
-        },
-        xs,
-        undefined,
-        true,
+  const n = x.shape[0];
+  const part = options.microBatch && options.microBatch < n ? options.microBatch : n;
+  const sums: Record<string, tfc.Tensor> = {};
+  const result: StepResult = { loss: 0, correct: 0 };
+  try {
+    for (let start = 0; start < n; start += part) {
+      const count = Math.min(part, n - start);
+      const rows =
+        count === n
+          ? x
+          : (tf.slice(x, [start, 0, 0, 0], [count, ...x.shape.slice(1)]) as tfc.Tensor4D);
+      const g = gradientsOf(
+        tf,
+        model,
+        rows,
+        (output) => lossOf(output, start, count),
+        options.layerStats === true && start === 0,
       );
-      tf.dispose([...outputs.values()]);
-      value = outcome.value as tfc.Scalar;
-      grads = {};
-      model.trainable.forEach((v, i) => {
-        // A weight the loss does not depend on gets no gradient, as in PyTorch.
-        if (outcome.grads[i]) grads[v.name] = outcome.grads[i];
-      });
-      const layerGrads = outcome.grads.slice(model.trainable.length);
-      layerStats = () => readLayerStats(tf, layers, activations, layerGrads);
+      if (rows !== x) rows.dispose();
+      // Each part's loss is its own mean; weighting by its share gives the batch mean.
+      const share = count / n;
+      result.loss += g.loss * share;
+      result.correct += g.correct;
+      if (g.layerStats) result.layerStats = g.layerStats;
+      for (const [name, grad] of Object.entries(g.grads)) {
+        const previous = sums[name];
+        sums[name] =
+          share === 1
+            ? grad
+            : tf.tidy(() => {
+                const weighted = tf.mul(grad, share);
+                return previous ? tf.add(previous, weighted) : weighted;
+              });
+        if (share !== 1) {
+          grad.dispose();
+          previous?.dispose();
+        }
+      }
+      if (!Number.isFinite(g.loss)) {
+        result.loss = g.loss;
+        return result;
+      }
     }
-    const loss = value.dataSync()[0];
-    result = { loss, correct: 0, ...(layerStats ? { layerStats: layerStats() } : {}) };
-    if (!Number.isFinite(loss)) return;
     const byKey: Record<string, tfc.Tensor> = {};
-    for (const [name, g] of Object.entries(grads)) byKey[keys.get(name) as string] = g;
+    for (const [name, grad] of Object.entries(sums)) byKey[keys.get(name) as string] = grad;
     optimizer.step(byKey);
-  });
-  if (correct) {
-    (result as StepResult).correct = correct.dataSync()[0];
-    correct.dispose();
+    return result;
+  } finally {
+    tf.dispose(Object.values(sums));
   }
-  return result as StepResult;
 }
 
 /** Copies the given rows of a split into an NHWC batch (resized if asked) and its labels. */

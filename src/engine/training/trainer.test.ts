@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadValidProject } from '../../core/document/load';
+import { inferValidGraph } from '../../core/infer';
+import { getPreset } from '../../core/presets';
 import type { TrainingEvent, TrainOptions } from '../protocol';
 import { checkpointPath } from './checkpoint';
 import { resolveTrainOptions } from './options';
-import { type FinalEvent, RUN_FILES, runTraining, TrainingControl } from './trainer';
+import { type FinalEvent, microBatchFor, RUN_FILES, runTraining, TrainingControl } from './trainer';
 
 const project = loadValidProject(
   readFileSync(new URL('../../../test/fixtures/tiny-cnn.json', import.meta.url), 'utf8'),
@@ -140,5 +142,16 @@ describe('the trainer', () => {
       event: 'error',
       message: expect.stringMatching(/no checkpoint/),
     });
+  });
+});
+
+describe('memory on wasm', () => {
+  it('splits a batch into micro-batches only where it would not fit in wasm’s heap', () => {
+    const at = (name: string, shape: number[]) =>
+      inferValidGraph(getPreset(name)!.build(), { inputShape: shape });
+    const resnet = at('resnet18', [128, 1, 96, 96]);
+    expect(microBatchFor('wasm', resnet, 128)).toBe(64);
+    expect(microBatchFor('webgpu', resnet, 128)).toBeUndefined();
+    expect(microBatchFor('wasm', at('lenet', [128, 1, 28, 28]), 128)).toBeUndefined();
   });
 });

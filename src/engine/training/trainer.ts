@@ -91,6 +91,27 @@ function resumedDropoutSeed(
   return (seed + position.optimizerStep * drawsPerStep) % 0x7fffffff;
 }
 
+/** wasm's heap is at most 4 GiB (32-bit addresses); keep a training step's estimate within half of it. */
+const WASM_STEP_BUDGET_BYTES = 2 * 2 ** 30;
+/** A training step holds every activation for the backward pass, their gradients and temporaries. */
+const STEP_MEMORY_PER_ACTIVATION_BYTE = 4;
+
+/**
+ * The micro-batch size for backends with a hard memory ceiling (wasm), when a
+ * whole batch would not fit: otherwise tfjs-wasm fails mid-step with "memory
+ * access out of bounds". Undefined when the batch fits.
+ */
+export function microBatchFor(
+  backend: string,
+  inference: GraphInference,
+  batchSize: number,
+): number | undefined {
+  if (backend !== 'wasm') return undefined;
+  const estimate = inference.totals.memoryBytes * STEP_MEMORY_PER_ACTIVATION_BYTE;
+  if (estimate <= WASM_STEP_BUDGET_BYTES) return undefined;
+  return Math.max(1, Math.ceil(batchSize / Math.ceil(estimate / WASM_STEP_BUDGET_BYTES)));
+}
+
 const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The size images are fed at: the asked resize, else the project Input's size. Channels must match. */
@@ -113,6 +134,8 @@ export class Trainer {
   private tf!: TF;
   private backend = '';
   private resize!: [number, number];
+  /** Rows per forward/backward pass when a whole batch does not fit (undefined: it fits). */
+  private microBatch: number | undefined;
   private position!: RunPosition;
   private lastBatchEvent = 0;
   private startedAt = 0;
@@ -169,6 +192,7 @@ export class Trainer {
     const inference = inferValidGraph(this.project, {
       inputShape: [options.batchSize, channels, ...this.resize],
     });
+    this.microBatch = microBatchFor(backend.backend, inference, options.batchSize);
     const checkpoint = options.resume ? loadCheckpoint(this.requireOutDir()) : undefined;
     this.model = compileModel(this.tf, inference, {
       init: options.init,
@@ -198,11 +222,19 @@ export class Trainer {
     this.position.options = options;
     this.prepareOutDir();
     const batches = Math.ceil(this.data.train.count / options.batchSize);
+    const notes = [
+      ...(backend.note ? [backend.note] : []),
+      ...(this.microBatch
+        ? [
+            `a batch of ${options.batchSize} at ${this.resize.join('×')} does not fit in ${backend.backend}'s memory, so each step sums the gradients of parts of ${this.microBatch} images (BatchNorm normalises each part alone); a smaller --batch-size avoids this`,
+          ]
+        : []),
+    ];
     this.emit({
       event: 'start',
       backend: backend.backend,
       device: backend.device,
-      ...(backend.note ? { backendNote: backend.note } : {}),
+      ...(notes.length > 0 ? { backendNote: notes.join('. ') } : {}),
       // The sizes trained and validated on (after --limit-train/--limit-val) and the size fed.
       dataset: {
         ...this.data.info,
@@ -266,11 +298,14 @@ export class Trainer {
           this.model,
           this.optimizer,
           x,
-          (logits) => ({
-            loss: crossEntropy(tf, logits, y),
-            correct: correctCount(tf, logits, y),
-          }),
-          statsDue,
+          (logits, start, count) => {
+            const labels = count === rows.length ? y : (tf.slice(y, start, count) as typeof y);
+            return {
+              loss: crossEntropy(tf, logits, labels),
+              correct: correctCount(tf, logits, labels),
+            };
+          },
+          { layerStats: statsDue, microBatch: this.microBatch },
         );
       } finally {
         tf.dispose([x, y]);
@@ -376,7 +411,8 @@ export class Trainer {
     const { val } = this.data;
     let lossSum = 0;
     let correct = 0;
-    for (const rows of batchIndices(val.count, this.options.batchSize, {
+    // Inference mode does not depend on the batch, so validate in parts that fit.
+    for (const rows of batchIndices(val.count, this.microBatch ?? this.options.batchSize, {
       shuffle: false,
       seed: 0,
       epoch: 0,
