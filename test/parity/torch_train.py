@@ -4,7 +4,7 @@
       trains a course network on the real Fashion-MNIST as d2l does (init_cnn's
       Xavier-uniform init, SGD, mean cross-entropy, inputs in [0, 1], test split
       as validation) and prints one JSON line per epoch.
-  torch_train.py bench --models lenet,resnet18 --batches N [--threads T]
+  torch_train.py bench --models lenet,resnet18 --batches N [--threads T] [--device cuda]
       times training steps on fixed random batches (LeNet 128×1×28×28, ResNet-18
       32×1×96×96 by default) and prints {"model", "samplesPerSec", ...} per model.
 """
@@ -90,17 +90,18 @@ def bench(args):
     torch.manual_seed(0)
     for name in args.models.split(','):
         batch = args.lenet_batch if name == 'lenet' else args.resnet_batch
-        model = build(name, INPUTS[name])
+        model = build(name, INPUTS[name]).to(args.device)
         model.train()
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-        x = torch.rand(batch, *INPUTS[name])
-        y = torch.randint(0, 10, (batch,))
+        x = torch.rand(batch, *INPUTS[name], device=args.device)
+        y = torch.randint(0, 10, (batch,), device=args.device)
 
         def step():
             loss = nn.functional.cross_entropy(model(x), y)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            return loss.item()  # read back, as the studio's bench does every step
 
         step()  # warm-up, as the studio's bench does
         start = time.perf_counter()
@@ -109,7 +110,9 @@ def bench(args):
         seconds = time.perf_counter() - start
         print(json.dumps({'model': name, 'batchSize': batch, 'batches': args.batches,
                           'seconds': seconds, 'samplesPerSec': batch * args.batches / seconds,
-                          'threads': torch.get_num_threads(), 'torch': torch.__version__}), flush=True)
+                          'threads': torch.get_num_threads(), 'torch': torch.__version__,
+                          'device': torch.cuda.get_device_name() if args.device == 'cuda' else 'cpu'}),
+              flush=True)
 
 
 parser = argparse.ArgumentParser()
@@ -128,6 +131,7 @@ b.add_argument('--batches', type=int, default=20)
 b.add_argument('--lenet-batch', type=int, default=128)
 b.add_argument('--resnet-batch', type=int, default=32)
 b.add_argument('--threads', type=int, default=1)
+b.add_argument('--device', default='cpu', help='cpu or cuda')
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
 (train if args.mode == 'train' else bench)(args)
