@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { PNG } from 'pngjs';
 import { expect, it } from 'vitest';
 import { chromium, describeWith } from '../test/support/requirements';
 import {
@@ -135,6 +136,63 @@ describeWith([chromium], 'training dashboard in the browser', () => {
     await expect
       .poll(() => page.locator('.inspect .probe .hint').textContent())
       .toBe('Uniform noise');
+
+    // A picture of the user's own: a dark bag-like shape on a light background.
+    await page.locator('input[name=probe-file]').setInputFiles({
+      name: 'bag.png',
+      mimeType: 'image/png',
+      buffer: bagPicture(),
+    });
+    await expect
+      .poll(() => page.locator('.inspect .probe .hint').textContent())
+      .toBe('Your picture, as the network sees it');
+    expect(await page.getByTestId('top-predictions').locator('li').count()).toBe(5);
+    // Inverted (light on black, as Fashion-MNIST): the centre is bright, the corner dark.
+    const [centre, corner] = await page
+      .locator('.inspect .probe canvas')
+      .evaluate((canvas: HTMLCanvasElement) => {
+        const context = canvas.getContext('2d')!;
+        return [
+          context.getImageData(14, 14, 1, 1).data[0],
+          context.getImageData(1, 1, 1, 1).data[0],
+        ];
+      });
+    expect(centre).toBeGreaterThan(200);
+    expect(corner).toBeLessThan(50);
+  });
+
+  it('overlays a past run on the curves to compare', async () => {
+    const { page } = session;
+    await page.getByRole('button', { name: 'Train', exact: true }).click();
+    await fillRunSettings(page, { epochs: 1, batchSize: 64, limitTrain: 256, limitVal: 128 });
+    await page.getByRole('button', { name: '▶ Train' }).click();
+    await expect
+      .poll(() => page.getByTestId('run-status').textContent(), { timeout: 60_000 })
+      .toBe('Finished');
+    const legend = page.getByTestId('curves-chart').locator('.u-legend .u-series');
+    const before = await legend.count();
+    const runs = page.getByRole('region', { name: 'Past runs' });
+    await expect.poll(() => runs.locator('tbody tr').count()).toBe(2);
+    // Ticked once the run's metrics have been loaded from its folder.
+    await runs.getByRole('checkbox').first().click();
+    await expect.poll(() => runs.getByRole('checkbox').first().isChecked()).toBe(true);
+    // The earlier run adds its batch loss, train loss, val loss and val accuracy.
+    await expect.poll(() => legend.count()).toBe(before + 4);
+    expect(session.pageErrors).toEqual([]);
     await session.close();
   });
 });
+
+/** A 60×80 PNG: white, with a dark grey rectangle and handle in the middle. */
+function bagPicture(): Buffer {
+  const png = new PNG({ width: 60, height: 80 });
+  for (let y = 0; y < 80; y++) {
+    for (let x = 0; x < 60; x++) {
+      const body = x >= 10 && x < 50 && y >= 30 && y < 70;
+      const handle = y >= 15 && y < 30 && (x === 20 || x === 39 || (y === 15 && x > 20 && x < 39));
+      const v = body || handle ? 40 : 250;
+      png.data.set([v, v, v, 255], (y * 60 + x) * 4);
+    }
+  }
+  return PNG.sync.write(png);
+}
