@@ -279,6 +279,19 @@ export const layerCases: ParityCase[] = [
     labels: [1, 2, 0],
   },
   {
+    name: 'Gradients: Conv2d → LeakyReLU → uneven AdaptiveAvgPool2d (7×10 → 3×4) → Flatten → Linear',
+    graph: chain(
+      img(2, 7, 10),
+      { type: 'Conv2d', params: { out_channels: 3, kernel_size: 3, padding: 1 } },
+      { type: 'LeakyReLU', params: { negative_slope: 0.1 } },
+      { type: 'AdaptiveAvgPool2d', params: { output_size: [3, 4] } },
+      { type: 'Flatten' },
+      { type: 'Linear', params: { out_features: 4 } },
+    ),
+    input: img(2, 7, 10, 3),
+    labels: [3, 0, 2],
+  },
+  {
     name: 'Gradients: strided grouped Conv2d → BatchNorm2d → GELU → AvgPool2d → AdaptiveAvgPool2d → Linear',
     graph: chain(
       img(4, 9),
