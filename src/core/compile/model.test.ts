@@ -129,6 +129,17 @@ describe('compileModel', () => {
     model.dispose();
   });
 
+  it('refuses to train BatchNorm on one value per channel, as PyTorch', () => {
+    const graph = graphOf(2, 1, [{ id: 'bn', type: 'BatchNorm2d' }]);
+    const model = compileModel(tf, inferValidGraph(graph));
+    const x = tf.ones([1, 1, 1, 2]) as tfc.Tensor4D;
+    expect(() => model.forward(x, true)).toThrow(
+      'BatchNorm2d needs more than one value per channel to train, but a batch of 1 gives 1×1 maps; use a batch of 2 or more',
+    );
+    expect(model.forward(x, false).shape).toEqual([1, 1, 1, 2]);
+    model.dispose();
+  });
+
   it('refuses to compile a graph with problems', () => {
     const broken = graphOf(1, 4, [{ id: 'fc', type: 'Linear' }]);
     expect(() => compileModel(tf, inferGraph(broken))).toThrow(ProjectError);

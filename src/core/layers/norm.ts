@@ -59,10 +59,16 @@ export const BatchNorm2d = defineLayer<BatchNormParams>({
         p.eps,
       );
     }
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
     const [n, h, w] = x.shape;
     const count = n * h * w;
-    const unbiased = tf.mul(variance, count > 1 ? count / (count - 1) : 1);
+    if (count < 2) {
+      // PyTorch refuses this too: the batch variance of one value is meaningless.
+      throw new Error(
+        `BatchNorm2d needs more than one value per channel to train, but a batch of ${n} gives ${h}×${w} maps; use a batch of 2 or more`,
+      );
+    }
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    const unbiased = tf.mul(variance, count / (count - 1));
     const m = p.momentum;
     // Variable assignment is not recorded for gradients: the running statistics stay bookkeeping.
     ctx.setState(
