@@ -3,7 +3,7 @@
  * run on any backend at the speed of its forward kernels. The wasm backend
  * lacks Conv2DBackpropFilter and both depthwise backprop kernels, and its
  * Conv2DBackpropInput, AvgPoolGrad and MaxPoolGrad are plain loops many times
- * slower than its XNNPACK convolution (wasm-training-kernels.ts registers
+ * slower than its XNNPACK convolution (training-kernels.ts registers
  * these functions in their place). Every function takes any stride,
  * dilation and padding. Layout is NHWC; filters are [kh, kw, in, out].
  */
@@ -171,30 +171,6 @@ export function conv2dFilterGradient(
       dilated && strided ? 1 : [info.strideHeight, info.strideWidth],
     );
     return tf.transpose(grad, [1, 2, 0, 3]);
-  });
-}
-
-/** The same filter gradient as an explicit im2col followed by one matrix product. */
-export function conv2dFilterGradientIm2col(
-  x: tf.Tensor4D,
-  dy: tf.Tensor4D,
-  filterShape: [number, number, number, number],
-  g: ConvGeometry,
-): tf.Tensor4D {
-  return tf.tidy(() => {
-    const info = geometry(x.shape, filterShape, g, false);
-    const [kh, kw, cin, cout] = filterShape;
-    const positions = info.batchSize * info.outHeight * info.outWidth;
-    const columns = tf.reshape(tf.stack(tapSlices(readWindow(x, info), info)), [
-      kh * kw,
-      positions,
-      cin,
-    ]);
-    const grad = tf.matMul(
-      tf.reshape(tf.transpose(columns, [0, 2, 1]), [kh * kw * cin, positions]),
-      tf.reshape(dy, [positions, cout]),
-    );
-    return tf.reshape(grad, [kh, kw, cin, cout]);
   });
 }
 

@@ -2,7 +2,7 @@
  * Picks and starts a TensorFlow.js backend (Node only). Best first:
  * tensorflow (tfjs-node-gpu, then tfjs-node: optional dependencies),
  * webgpu (Dawn from the `webgpu` package), wasm (with the training kernels
- * it lacks, see wasm-training-kernels.ts), cpu. tfjs falls back to cpu
+ * it lacks, see training-kernels.ts), cpu. tfjs falls back to cpu
  * silently when a backend fails to start, so every start is checked with
  * tf.getBackend() and every fallback comes with a note saying why.
  */
@@ -10,14 +10,15 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+// Named, so that bundlers keep the module (its package marks the Node build side-effect free).
+import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
 // tfjs-core registers op gradients only through a deep ESM import that Node
 // cannot resolve; tfjs-layers' Node bundle registers them all.
 import '@tensorflow/tfjs-layers';
 import type { BackendChoice } from '../protocol';
 import { registerDilatedConvolutionGradients } from './dilated-gradients';
-import { registerWasmTrainingKernels } from './wasm-training-kernels';
+import { registerCpuTrainingKernels, registerWasmTrainingKernels } from './training-kernels';
 
 export type TF = typeof tf;
 
@@ -206,8 +207,15 @@ async function startWasm(threads?: number): Promise<Started | Failed> {
 }
 
 async function startCpu(): Promise<Started | Failed> {
+  registerCpuTrainingKernels();
   const failed = await setAndVerify('cpu');
-  return failed ?? { ok: true, device: 'JavaScript (tfjs cpu backend), 1 thread', threads: 1 };
+  return (
+    failed ?? {
+      ok: true,
+      device: `JavaScript (tfjs-backend-cpu ${version_cpu}), 1 thread`,
+      threads: 1,
+    }
+  );
 }
 
 function start(name: Concrete, threads?: number): Promise<Started | Failed> {

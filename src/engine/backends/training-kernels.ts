@@ -1,10 +1,12 @@
 /**
- * Training kernels for the tfjs wasm backend (4.22). It lacks
+ * Training kernels for the tfjs wasm and cpu backends (4.22). wasm lacks
  * Conv2DBackpropFilter and both depthwise backprop kernels, and its
  * Conv2DBackpropInput, AvgPoolGrad, MaxPoolGrad and transposed BatchMatMul
  * are scalar loops 10-30 times slower than its XNNPACK convolution and matrix
- * product. Each kernel here is a composite (composite-gradients.ts) of fast
- * wasm kernels; docs/backends.md has the measurements.
+ * product. cpu's Conv2DBackpropFilter is 20-35 times slower than the same
+ * gradient written as a convolution. Each kernel here is a composite
+ * (composite-gradients.ts) of the backend's fast kernels; docs/backends.md
+ * has the measurements.
  */
 
 import type {
@@ -59,19 +61,17 @@ function requireNHWC(attrs: NamedAttrMap, kernel: string): void {
   }
 }
 
+const filterGradient: KernelFunc = ({ inputs, attrs }) => {
+  requireNHWC(attrs!, tf.Conv2DBackpropFilter);
+  const a = attrs as unknown as Conv2DBackpropFilterAttrs;
+  return composite([inputs.x!, inputs.dy!], (x, dy) =>
+    conv2dFilterGradient(x, dy, a.filterShape, a),
+  );
+};
+
 /** Kernels the wasm backend does not have. */
 const missing: KernelConfig[] = [
-  {
-    kernelName: tf.Conv2DBackpropFilter,
-    backendName: BACKEND,
-    kernelFunc: ({ inputs, attrs }) => {
-      requireNHWC(attrs!, tf.Conv2DBackpropFilter);
-      const a = attrs as unknown as Conv2DBackpropFilterAttrs;
-      return composite([inputs.x!, inputs.dy!], (x, dy) =>
-        conv2dFilterGradient(x, dy, a.filterShape, a),
-      );
-    },
-  },
+  { kernelName: tf.Conv2DBackpropFilter, backendName: BACKEND, kernelFunc: filterGradient },
   {
     kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
     backendName: BACKEND,
@@ -156,12 +156,12 @@ const faster: { kernelName: string; make: (original: KernelFunc) => KernelFunc }
   },
 ];
 
-let registered = false;
+const registered = new Set<string>();
 
 /** Registers the missing training kernels for 'wasm' and replaces its slow ones (once). */
 export function registerWasmTrainingKernels(): void {
-  if (registered) return;
-  registered = true;
+  if (registered.has(BACKEND)) return;
+  registered.add(BACKEND);
   for (const config of missing) {
     if (tf.getKernel(config.kernelName, BACKEND) == null) tf.registerKernel(config);
   }
@@ -171,4 +171,13 @@ export function registerWasmTrainingKernels(): void {
     tf.unregisterKernel(kernelName, BACKEND);
     tf.registerKernel({ ...original, kernelFunc: make(original.kernelFunc) });
   }
+}
+
+/** Replaces the cpu backend's filter gradient with the composite (once). */
+export function registerCpuTrainingKernels(): void {
+  const original = tf.getKernel(tf.Conv2DBackpropFilter, 'cpu');
+  if (registered.has('cpu') || original == null) return;
+  registered.add('cpu');
+  tf.unregisterKernel(tf.Conv2DBackpropFilter, 'cpu');
+  tf.registerKernel({ ...original, kernelFunc: filterGradient });
 }

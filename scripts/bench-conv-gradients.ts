@@ -1,0 +1,110 @@
+/**
+ * Times convolution gradients on a backend: the backend's own
+ * Conv2DBackpropFilter / Conv2DBackpropInput kernels against the composites
+ * in src/engine/backends/composite-gradients.ts, on the layer shapes of the
+ * course's LeNet-5 (28×28, batch 128) and ResNet-18 (96×96, batch 32), and
+ * checks that both agree. Usage:
+ *   npx tsx scripts/bench-conv-gradients.ts [backend] [repeats]
+ * (backend: wasm, webgpu, cpu, tensorflow; default wasm). On wasm the
+ * "backend" kernels are the project's own (wasm has no filter gradient).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../src/engine/backends';
+import {
+  conv2dFilterGradient,
+  conv2dInputGradient,
+} from '../src/engine/backends/composite-gradients';
+import type { BackendChoice } from '../src/engine/protocol';
+
+type Shape4 = [number, number, number, number];
+type Layer = [name: string, x: Shape4, filter: Shape4, stride: number, pad: number];
+const LAYERS: Layer[] = [
+  ['lenet conv1 5×5 1→6', [128, 28, 28, 1], [5, 5, 1, 6], 1, 2],
+  ['lenet conv2 5×5 6→16', [128, 14, 14, 6], [5, 5, 6, 16], 1, 0],
+  ['resnet stem 7×7/2 1→64', [32, 96, 96, 1], [7, 7, 1, 64], 2, 3],
+  ['resnet 3×3 64→64 @24', [32, 24, 24, 64], [3, 3, 64, 64], 1, 1],
+  ['resnet 3×3/2 64→128 @24', [32, 24, 24, 64], [3, 3, 64, 128], 2, 1],
+  ['resnet 3×3 256→256 @6', [32, 6, 6, 256], [3, 3, 256, 256], 1, 1],
+  ['resnet 3×3 512→512 @3', [32, 3, 3, 512], [3, 3, 512, 512], 1, 1],
+];
+
+const backend = (process.argv[2] ?? 'wasm') as BackendChoice;
+const repeats = Number(process.argv[3] ?? 5);
+const runtime = await initBackend(backend);
+console.log(
+  `backend ${runtime.backend} (${runtime.device})${runtime.note ? ` note: ${runtime.note}` : ''}`,
+);
+
+async function time(f: () => tf.Tensor): Promise<{ ms: number; value: Float32Array }> {
+  const first = f();
+  const value = (await first.data()) as Float32Array;
+  first.dispose();
+  const start = performance.now();
+  for (let i = 0; i < repeats; i++) {
+    const t = f();
+    await t.data();
+    t.dispose();
+  }
+  return { ms: (performance.now() - start) / repeats, value };
+}
+
+function relativeError(a: Float32Array, b: Float32Array): number {
+  let diff = 0;
+  let scale = 1e-12;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / scale;
+}
+
+console.log(
+  'layer | forward ms | filter grad: backend ms, composite ms | input grad: backend ms, composite ms | max rel. error',
+);
+for (const [name, xShape, fShape, stride, p] of LAYERS) {
+  const pad: [[0, 0], [number, number], [number, number], [0, 0]] = [
+    [0, 0],
+    [p, p],
+    [p, p],
+    [0, 0],
+  ];
+  const x = tf.randomNormal(xShape) as tf.Tensor4D;
+  const filter = tf.randomNormal(fShape) as tf.Tensor4D;
+  const y = tf.conv2d(x, filter, stride, pad);
+  const dy = tf.randomNormal(y.shape) as tf.Tensor4D;
+  const geometry = { strides: stride, pad };
+  const forward = await time(() => tf.conv2d(x, filter, stride, pad));
+  const attrs = { strides: stride, pad, dataFormat: 'NHWC' } as unknown as tf.NamedAttrMap;
+  const nativeFilter = await time(
+    () =>
+      tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropFilter',
+          { x, dy },
+          { ...attrs, filterShape: fShape },
+        ) as tf.Tensor,
+  );
+  const compositeFilter = await time(() => conv2dFilterGradient(x, dy, fShape, geometry));
+  const nativeInput = await time(
+    () =>
+      tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropInput',
+          { dy, filter },
+          { ...attrs, inputShape: xShape },
+        ) as tf.Tensor,
+  );
+  const compositeInput = await time(() => conv2dInputGradient(xShape, dy, filter, geometry));
+  const error = Math.max(
+    relativeError(compositeFilter.value, nativeFilter.value),
+    relativeError(compositeInput.value, nativeInput.value),
+  );
+  console.log(
+    [name, forward.ms, nativeFilter.ms, compositeFilter.ms, nativeInput.ms, compositeInput.ms]
+      .map((v) => (typeof v === 'number' ? v.toFixed(2) : v))
+      .join(' | ') + ` | ${error.toExponential(1)}`,
+  );
+  tf.dispose([x, filter, y, dy]);
+}
