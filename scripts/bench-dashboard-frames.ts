@@ -6,9 +6,12 @@
  *
  *   npx tsx scripts/bench-dashboard-frames.ts [--epochs 3] [--limit-train 2048] [--batch-size 32]
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { chartPoints, fillRunSettings, openDashboard } from '../e2e/dashboard-session';
+import { webRendererDir } from '../src/server/renderer-build';
 
 const { values } = parseArgs({
   options: {
@@ -103,9 +106,22 @@ try {
   console.log(
     `longest script in a long frame: ${stats.longestScript.ms.toFixed(1)} ms (${stats.longestScript.what || 'none'})`,
   );
+  console.log(`renderer build: ${reactBuild()}`);
   console.log(
     `machine: ${cpus().length} cores, load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after`,
   );
 } finally {
   await session.close();
+}
+
+/** A renderer built under NODE_ENV=test (as the e2e suite does) runs React's slower development build. */
+function reactBuild(): string {
+  const assets = path.join(webRendererDir, 'assets');
+  const development = readdirSync(assets).some(
+    (file) =>
+      file.endsWith('.js') && readFileSync(path.join(assets, file), 'utf8').includes('jsxDEV'),
+  );
+  return development
+    ? 'React development build (rebuild out/web without NODE_ENV=test for production numbers)'
+    : 'production';
 }

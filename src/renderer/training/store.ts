@@ -171,17 +171,37 @@ export function setSmoothing(smoothing: number): void {
   set({ smoothing, tick: get().tick + 1 });
 }
 
+/** Pushes received since the last frame; applied together, so React renders at most once per frame. */
+let pending: StudioPush[] = [];
+let flushScheduled = false;
+
 function onPush(push: StudioPush): void {
   if (push.channel !== 'training') return;
-  const state = get();
-  let live = state.live;
-  if (!live || live.runId !== push.runId) {
-    // A run started elsewhere (another window) or before the answer came: follow it.
-    live = { runId: push.runId, status: 'starting', epoch: 0, series: new RunSeries() };
+  pending.push(push);
+  if (flushScheduled) return;
+  flushScheduled = true;
+  // A hidden page gets no frames: a timer keeps the store current for when it is shown.
+  if (typeof document !== 'undefined' && document.visibilityState === 'visible') {
+    requestAnimationFrame(flushPushes);
+  } else setTimeout(flushPushes, 250);
+}
+
+function flushPushes(): void {
+  const pushes = pending;
+  pending = [];
+  flushScheduled = false;
+  let live = get().live;
+  let runsChanged = false;
+  for (const push of pushes) {
+    if (!live || live.runId !== push.runId) {
+      // A run started elsewhere (another window) or before the answer came: follow it.
+      live = { runId: push.runId, status: 'starting', epoch: 0, series: new RunSeries() };
+    }
+    live = applyEvent(live, push.payload);
+    runsChanged ||= ['done', 'stopped', 'error', 'epoch'].includes(push.payload.event);
   }
-  const next = applyEvent(live, push.payload);
-  set({ live: next, tick: state.tick + 1 });
-  if (['done', 'stopped', 'error', 'epoch'].includes(push.payload.event)) void refreshRuns();
+  set({ live, tick: get().tick + 1 });
+  if (runsChanged) void refreshRuns();
 }
 
 /** The live run after one event (series are appended in place; the run object is new). */
