@@ -60,6 +60,9 @@ describe('TrainingService', () => {
     expect(sample.available).toBe(true);
     expect(sample.source).toBeTruthy();
     expect(sample.classes).toHaveLength(10);
+    const folder = datasets.find((d) => d.name === 'folder')!;
+    expect(folder.available).toBe(false);
+    expect(folder.reason).toBeTruthy();
   });
 
   let runId = '';

@@ -59,6 +59,7 @@ const DATASETS: { name: DatasetName; label: string }[] = [
   { name: 'fashion-mnist', label: 'Fashion-MNIST' },
   { name: 'mnist', label: 'MNIST' },
   { name: 'sample', label: 'Sample (bundled)' },
+  { name: 'folder', label: 'Image folder (one subfolder per class)' },
 ];
 
 /** Batches between layer statistics: often enough to watch, rare enough to cost little. */

@@ -82,6 +82,24 @@ export function TrainSettings({ options, disabled }: Props) {
             : (dataset?.reason ?? 'This dataset is not available here.')}
       </p>
       <label className="dash-field">
+        <span>Data folder</span>
+        <input
+          type="text"
+          name="dataDir"
+          className={changed('dataDir').trim()}
+          placeholder="look in the usual places"
+          defaultValue={options.dataDir ?? ''}
+          key={options.dataDir ?? ''}
+          disabled={disabled}
+          title="Where to look first for the dataset; for an image folder, the folder itself"
+          // Applied when left or on Enter: each change searches the datasets again.
+          onBlur={(e) => setOverride('dataDir', e.target.value.trim() || undefined)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter') e.currentTarget.blur();
+          }}
+        />
+      </label>
+      <label className="dash-field">
         <span>Training images</span>
         <input
           type="number"
