@@ -134,6 +134,7 @@ Examples:
                 ...result,
                 backend,
                 device,
+                ...(note ? { note } : {}),
                 threads: backendThreads,
                 ...(torch
                   ? {
