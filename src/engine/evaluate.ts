@@ -95,6 +95,8 @@ export async function classify(
     const p = (await probabilities.data()) as Float32Array;
     const l = (await losses.data()) as Float32Array;
     tf.dispose([probabilities, losses]);
+    // Let the host answer other calls and pass training events on between batches.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     for (let i = 0; i < n; i++) {
       const row = p.subarray(i * classCount, (i + 1) * classCount);
       const predicted = argMax(row);

@@ -8,11 +8,24 @@ import { useEffect, useState } from 'react';
 import type { RunSummary, TrainingTarget } from '../../api/training-api';
 import { useApi } from '../api/context';
 import { useStudio } from '../state/store';
-import { connectTraining, refreshRuns, setTarget, useTraining } from '../training/store';
+import {
+  connectTraining,
+  loadDatasets,
+  refreshRuns,
+  setTarget,
+  useTraining,
+} from '../training/store';
 import { ConfusionMatrix, MisclassifiedGallery, PerClassAccuracy } from './ClassificationPanels';
 import { FeatureMaps, Kernels, TopPredictions } from './InspectPanels';
 import { ImageView, imageFileToBytes } from './images';
-import { chooseWeights, inspectImage, runClassification, setLimit, useEvaluation } from './store';
+import {
+  chooseWeights,
+  inspectImage,
+  runClassification,
+  setLimit,
+  showEvaluationError,
+  useEvaluation,
+} from './store';
 import '../training/training.css';
 import './evaluation.css';
 
@@ -39,10 +52,31 @@ export default function EvaluateView() {
       chooseWeights(newest ? { kind: 'run', runId: newest } : { kind: 'initial' }, false);
   }, [pinned, newest]);
 
-  const inputShape = inspect?.input ?? report?.misclassified[0]?.image;
+  // A dropped picture is scaled to the size of the images the weights were trained on.
+  const datasets = useTraining((s) => s.datasets);
+  useEffect(() => {
+    if (!datasets) void loadDatasets();
+  }, [datasets]);
+  const datasetName =
+    weights?.kind === 'run'
+      ? runs.find((r) => r.id === weights.runId)?.options.dataset
+      : (project.training?.dataset ?? 'fashion-mnist');
+  const datasetShape = datasets?.find((d) => d.name === datasetName)?.inputShape;
   const onDrop = async (file: File | undefined) => {
     if (!file) return;
-    const size = inputShape ?? { width: 28, height: 28, channels: 1 };
+    const size =
+      inspect?.input ??
+      (datasetShape && {
+        height: datasetShape[0],
+        width: datasetShape[1],
+        channels: datasetShape[2],
+      });
+    if (!size) {
+      showEvaluationError(
+        `The ${datasetName} dataset was not found, so the size to scale the picture to is unknown.`,
+      );
+      return;
+    }
     const image = await imageFileToBytes(file, size.width, size.height, size.channels);
     await inspectImage(api, target, { kind: 'pixels', image });
   };

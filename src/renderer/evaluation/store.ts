@@ -44,6 +44,10 @@ export function chooseWeights(weights: WeightsSource, pinned: boolean): void {
   set({ weights, pinned, report: undefined, inspect: undefined });
 }
 
+export function showEvaluationError(error: string): void {
+  set({ error });
+}
+
 export function setLimit(limit: number): void {
   set({ limit });
 }
