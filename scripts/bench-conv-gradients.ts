@@ -5,8 +5,9 @@
  * course's LeNet-5 (28×28, batch 128) and ResNet-18 (96×96, batch 32), and
  * checks that both agree. Usage:
  *   npx tsx scripts/bench-conv-gradients.ts [backend] [repeats]
- * (backend: wasm, webgpu, cpu, tensorflow; default wasm). On wasm the
- * "backend" kernels are the project's own (wasm has no filter gradient).
+ * (backend: wasm, webgpu, cpu, tensorflow; default wasm). "backend" means
+ * the backend's own kernel, as it was before the studio replaced it; wasm
+ * has no filter gradient of its own, so there it is the studio's.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/engine/backends';
@@ -14,6 +15,7 @@ import {
   conv2dFilterGradient,
   conv2dInputGradient,
 } from '../src/engine/backends/composite-gradients';
+import { replacedKernels } from '../src/engine/backends/training-kernels';
 import type { BackendChoice } from '../src/engine/protocol';
 
 type Shape4 = [number, number, number, number];
@@ -34,6 +36,14 @@ const runtime = await initBackend(backend);
 console.log(
   `backend ${runtime.backend} (${runtime.device})${runtime.note ? ` note: ${runtime.note}` : ''}`,
 );
+
+/** Runs a kernel as the backend shipped it, if the studio replaced it. */
+function ownKernel(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap): tf.Tensor {
+  const own = replacedKernels.get(`${runtime.backend}/${name}`);
+  if (own == null) return tf.engine().runKernel(name, inputs, attrs) as tf.Tensor;
+  const info = own({ inputs, attrs, backend: tf.backend() }) as tf.TensorInfo;
+  return tf.engine().makeTensorFromTensorInfo(info);
+}
 
 async function time(f: () => tf.Tensor): Promise<{ ms: number; value: Float32Array }> {
   const first = f();
@@ -75,26 +85,12 @@ for (const [name, xShape, fShape, stride, p] of LAYERS) {
   const geometry = { strides: stride, pad };
   const forward = await time(() => tf.conv2d(x, filter, stride, pad));
   const attrs = { strides: stride, pad, dataFormat: 'NHWC' } as unknown as tf.NamedAttrMap;
-  const nativeFilter = await time(
-    () =>
-      tf
-        .engine()
-        .runKernel(
-          'Conv2DBackpropFilter',
-          { x, dy },
-          { ...attrs, filterShape: fShape },
-        ) as tf.Tensor,
+  const nativeFilter = await time(() =>
+    ownKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: fShape }),
   );
   const compositeFilter = await time(() => conv2dFilterGradient(x, dy, fShape, geometry));
-  const nativeInput = await time(
-    () =>
-      tf
-        .engine()
-        .runKernel(
-          'Conv2DBackpropInput',
-          { dy, filter },
-          { ...attrs, inputShape: xShape },
-        ) as tf.Tensor,
+  const nativeInput = await time(() =>
+    ownKernel('Conv2DBackpropInput', { dy, filter }, { ...attrs, inputShape: xShape }),
   );
   const compositeInput = await time(() => conv2dInputGradient(xShape, dy, filter, geometry));
   const error = Math.max(

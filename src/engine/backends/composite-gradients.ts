@@ -90,23 +90,43 @@ function windowMargins(info: backend_util.Conv2DInfo): [number, number, number, 
   return [top, needH - top - info.inHeight, left, needW - left - info.inWidth];
 }
 
-/** Inserts (s - 1) zeros between neighbouring rows and columns of an NHWC tensor. */
+/**
+ * Inserts (s - 1) zeros between neighbouring rows and columns of an NHWC
+ * tensor. Rank 4 throughout: tfjs-webgpu cannot pad rank-6 tensors.
+ */
 export function dilateSpatial(x: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
-  if (sh === 1 && sw === 1) return x;
   const [n, h, w, c] = x.shape;
-  const spread = tf.pad(tf.reshape(x, [n, h, 1, w, 1, c]), [
-    [0, 0],
-    [0, 0],
-    [0, sh - 1],
-    [0, 0],
-    [0, sw - 1],
-    [0, 0],
-  ]);
-  return tf.slice(
-    tf.reshape(spread, [n, h * sh, w * sw, c]) as tf.Tensor4D,
-    [0, 0, 0, 0],
-    [n, (h - 1) * sh + 1, (w - 1) * sw + 1, c],
-  );
+  let out = x;
+  if (sh > 1) {
+    const rows = tf.pad(tf.reshape(out, [n, h, 1, w * c]), [
+      [0, 0],
+      [0, 0],
+      [0, sh - 1],
+      [0, 0],
+    ]);
+    out = tf.slice(tf.reshape(rows, [n, h * sh, w, c]) as tf.Tensor4D, 0, [
+      n,
+      (h - 1) * sh + 1,
+      w,
+      c,
+    ]);
+  }
+  if (sw > 1) {
+    const height = out.shape[1];
+    const cols = tf.pad(tf.reshape(out, [n * height, w, 1, c]), [
+      [0, 0],
+      [0, 0],
+      [0, sw - 1],
+      [0, 0],
+    ]);
+    out = tf.slice(tf.reshape(cols, [n, height, w * sw, c]) as tf.Tensor4D, 0, [
+      n,
+      height,
+      (w - 1) * sw + 1,
+      c,
+    ]);
+  }
+  return out;
 }
 
 /**

@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import type { BackendChoice } from '../protocol';
 import { registerDilatedConvolutionGradients } from './dilated-gradients';
-import { registerCpuTrainingKernels, registerWasmTrainingKernels } from './training-kernels';
+import { registerFastFilterGradient, registerWasmTrainingKernels } from './training-kernels';
 
 export type TF = typeof tf;
 
@@ -143,18 +143,30 @@ async function prepareWebgpu(): Promise<{ ok: true; adapter: GPUAdapter } | Fail
   return { ok: true, adapter };
 }
 
+/** Dawn's graphics API on each platform (its default order). */
+const DAWN_API: Partial<Record<NodeJS.Platform, string>> = {
+  linux: 'Vulkan',
+  darwin: 'Metal',
+  win32: 'D3D12',
+};
+
+/** E.g. "Dawn/Vulkan nvidia hopper (NVIDIA: 580.159.04)"; Dawn's description is the driver's. */
+function describeAdapter(info: GPUAdapterInfo): string {
+  const api = DAWN_API[process.platform];
+  const gpu = [info.vendor, info.architecture, info.device].filter(Boolean).join(' ') || 'GPU';
+  return `Dawn${api ? `/${api}` : ''} ${gpu}${info.description ? ` (${info.description})` : ''}`;
+}
+
 let webgpuPrepared: ReturnType<typeof prepareWebgpu> | null = null;
 
 async function startWebgpu(): Promise<Started | Failed> {
   webgpuPrepared ??= prepareWebgpu();
   const prepared = await webgpuPrepared;
   if (!prepared.ok) return prepared;
+  registerFastFilterGradient('webgpu');
   const failed = await setAndVerify('webgpu');
   if (failed) return failed;
-  const info = prepared.adapter.info as GPUAdapterInfo & { backendType?: string };
-  const api = info.backendType ? `Dawn/${info.backendType}` : 'Dawn';
-  const name = info.description || [info.vendor, info.architecture, info.device].join(' ').trim();
-  return { ok: true, device: `${api} ${name || 'GPU'}` };
+  return { ok: true, device: describeAdapter(prepared.adapter.info) };
 }
 
 /** The folder holding tfjs-backend-wasm's .wasm files, with the trailing slash tfjs needs. */
@@ -207,7 +219,7 @@ async function startWasm(threads?: number): Promise<Started | Failed> {
 }
 
 async function startCpu(): Promise<Started | Failed> {
-  registerCpuTrainingKernels();
+  registerFastFilterGradient('cpu');
   const failed = await setAndVerify('cpu');
   return (
     failed ?? {
