@@ -24,7 +24,8 @@ describeWith([chromium], 'training dashboard in the browser', () => {
   it('trains LeNet with live curves, pauses, resumes and stops', async () => {
     session = await openDashboard('lenet');
     const { page } = session;
-    await page.setViewportSize({ width: 1440, height: 1250 });
+    // Tall enough for the whole Train area (curves, layer statistics) in the screenshot.
+    await page.setViewportSize({ width: 1440, height: 1640 });
     mkdirSync(IMAGES, { recursive: true });
 
     // The course's LeNet settings come with the preset.

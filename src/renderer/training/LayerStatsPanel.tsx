@@ -5,6 +5,7 @@
  * saturated sigmoids. The summary line says in words what the bars show.
  */
 import type { LayerStat } from '../../engine/protocol';
+import { GradientHistoryChart } from './GradientHistoryChart';
 import { useTraining } from './store';
 
 export function gradientSummary(layers: LayerStat[]): string | undefined {
@@ -79,6 +80,11 @@ export function LayerStatsPanel() {
           {summary}
         </p>
       ) : null}
+      <h4>
+        Gradient spread of the layers with weights, over the run{' '}
+        <span className="hint">(log scale; dark blue: first layer, yellow: last)</span>
+      </h4>
+      <GradientHistoryChart />
       <table>
         <thead>
           <tr>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EpochEvent } from '../../api/training-api';
-import { joinCurves, RunSeries, smooth } from './series';
+import { joinCurves, LayerHistory, RunSeries, smooth } from './series';
 
 const epoch = (n: number, valAcc: number): EpochEvent => ({
   event: 'epoch',
@@ -57,5 +57,31 @@ describe('training curves data', () => {
       [null, 0.7, null],
       [null, null, 0.8],
     ]);
+  });
+
+  it('follows the gradient spread of the layers with weights, dropping what a resumed run repeats', () => {
+    const stat = (id: string, type: string, gradientStd?: number) => ({
+      id,
+      type,
+      activationMean: 0,
+      activationStd: 1,
+      gradientStd,
+    });
+    const history = new LayerHistory();
+    history.add(0.5, [
+      stat('conv1', 'Conv2d', 1e-5),
+      stat('act1', 'Sigmoid', 2e-5),
+      stat('fc', 'Linear', 1e-2),
+    ]);
+    history.add(1, [stat('conv1', 'Conv2d', 2e-5), stat('fc', 'Linear')]);
+    history.add(0.75, [stat('conv1', 'Conv2d', 3e-5), stat('fc', 'Linear', 3e-2)]);
+    expect(history.ids).toEqual(['conv1', 'fc']);
+    expect(history.x).toEqual([0.5, 0.75]);
+    expect(history.gradients).toEqual([
+      [1e-5, 3e-5],
+      [1e-2, 3e-2],
+    ]);
+    history.add(1.25, [stat('conv1', 'Conv2d', 4e-5)]);
+    expect(history.gradients[1]).toEqual([1e-2, 3e-2, null]);
   });
 });

@@ -5,6 +5,7 @@
  */
 import type uPlot from 'uplot';
 import type { EpochEvent, RunMetrics } from '../../api/training-api';
+import type { LayerStat } from '../../engine/protocol';
 
 /** Exponential moving average with bias correction (as TensorBoard smooths), so early points are not pulled to 0. */
 export function smooth(values: ArrayLike<number>, weight: number): number[] {
@@ -94,4 +95,32 @@ export function joinCurves(tables: uPlot.AlignedData[]): uPlot.AlignedData {
     return column;
   });
   return [xs, ...columns] as uPlot.AlignedData;
+}
+
+/** Layers whose gradients the history follows: the ones with weights. */
+const LEARNING_LAYERS = new Set(['Conv2d', 'Linear']);
+
+/** Each learning layer's gradient spread over the run, for the layer-statistics chart. */
+export class LayerHistory {
+  readonly x: number[] = [];
+  ids: string[] = [];
+  gradients: (number | null)[][] = [];
+
+  add(x: number, layers: LayerStat[]): void {
+    if (this.ids.length === 0) {
+      this.ids = layers.filter((l) => LEARNING_LAYERS.has(l.type)).map((l) => l.id);
+      this.gradients = this.ids.map(() => []);
+    }
+    // A resumed run repeats the batches after its checkpoint.
+    while (this.x.length > 0 && this.x[this.x.length - 1] >= x) {
+      this.x.pop();
+      for (const g of this.gradients) g.pop();
+    }
+    const byId = new Map(layers.map((l) => [l.id, l.gradientStd]));
+    this.x.push(x);
+    this.ids.forEach((id, i) => {
+      const g = byId.get(id);
+      this.gradients[i].push(g !== undefined && g > 0 ? g : null);
+    });
+  }
 }

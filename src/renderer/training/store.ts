@@ -15,7 +15,7 @@ import type {
   TrainingTarget,
 } from '../../api/training-api';
 import type { BackendChoice, LayerStat, TrainingEvent, TrainOptions } from '../../engine/protocol';
-import { RunSeries } from './series';
+import { LayerHistory, RunSeries } from './series';
 
 type StartEvent = Extract<TrainingEvent, { event: 'start' }>;
 type BatchEvent = Extract<TrainingEvent, { event: 'batch' }>;
@@ -29,6 +29,7 @@ export interface LiveRun {
   lastBatch?: BatchEvent;
   epoch: number;
   series: RunSeries;
+  history: LayerHistory;
   layerStats?: { epoch: number; batch: number; layers: LayerStat[] };
   error?: string;
 }
@@ -126,15 +127,7 @@ export async function startRun(options: Partial<TrainOptions>): Promise<void> {
   // Events may have arrived before the answer; keep them.
   if (current?.runId === run.id) set({ live: { ...current, requestedBackend } });
   else {
-    set({
-      live: {
-        runId: run.id,
-        requestedBackend,
-        status: 'starting',
-        epoch: 0,
-        series: new RunSeries(),
-      },
-    });
+    set({ live: { ...newLiveRun(run.id), requestedBackend } });
   }
   void refreshRuns();
 }
@@ -195,13 +188,23 @@ function flushPushes(): void {
   for (const push of pushes) {
     if (!live || live.runId !== push.runId) {
       // A run started elsewhere (another window) or before the answer came: follow it.
-      live = { runId: push.runId, status: 'starting', epoch: 0, series: new RunSeries() };
+      live = newLiveRun(push.runId);
     }
     live = applyEvent(live, push.payload);
     runsChanged ||= ['done', 'stopped', 'error', 'epoch'].includes(push.payload.event);
   }
   set({ live, tick: get().tick + 1 });
   if (runsChanged) void refreshRuns();
+}
+
+function newLiveRun(runId: string): LiveRun {
+  return {
+    runId,
+    status: 'starting',
+    epoch: 0,
+    series: new RunSeries(),
+    history: new LayerHistory(),
+  };
 }
 
 /** The live run after one event (series are appended in place; the run object is new). */
@@ -220,8 +223,11 @@ export function applyEvent(live: LiveRun, event: TrainingEvent): LiveRun {
     case 'epoch':
       live.series.addEpoch(event);
       return { ...live, epoch: event.epoch };
-    case 'layerStats':
+    case 'layerStats': {
+      const batches = live.start?.batchesPerEpoch ?? live.lastBatch?.batches ?? 1;
+      live.history.add(event.epoch - 1 + event.batch / batches, event.layers);
       return { ...live, layerStats: event };
+    }
     case 'paused':
       return { ...live, status: 'paused' };
     case 'resumed':
