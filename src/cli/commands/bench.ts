@@ -125,7 +125,7 @@ Examples:
         const backendThreads = runtime.threads ?? threads;
         const reference = flags.pytorch ? await referenceFor(backendThreads) : [];
         for (const c of cases) {
-          const result = benchTraining(tf, c);
+          const result = await benchTraining(tf, c);
           const torch = reference.find((r) => r.model === c.model);
           const ratio = torch ? result.samplesPerSec / torch.samplesPerSec : undefined;
           if (flags.json) {

@@ -32,7 +32,7 @@ export interface BenchResult {
   samplesPerSec: number;
 }
 
-export function benchTraining(tf: TF, c: BenchCase): BenchResult {
+export async function benchTraining(tf: TF, c: BenchCase): Promise<BenchResult> {
   const [channels, height, width] = c.input;
   const inference = inferValidGraph(c.project, {
     inputShape: [c.batchSize, channels, height, width],
@@ -53,10 +53,10 @@ export function benchTraining(tf: TF, c: BenchCase): BenchResult {
   );
   const lossOf = (logits: tfc.Tensor) => ({ loss: crossEntropy(tf, logits, y) });
   try {
-    trainStep(tf, model, optimizer, x, lossOf);
+    await trainStep(tf, model, optimizer, x, lossOf);
     const start = performance.now();
     // trainStep reads the loss back each step, so every step has finished when it returns.
-    for (let i = 0; i < c.batches; i++) trainStep(tf, model, optimizer, x, lossOf);
+    for (let i = 0; i < c.batches; i++) await trainStep(tf, model, optimizer, x, lossOf);
     const seconds = (performance.now() - start) / 1000;
     return {
       model: c.model,

@@ -40,15 +40,14 @@ export function reportedLayers(model: CompiledModel): { id: string; type: string
 }
 
 /**
- * Reads the activation summaries and the gradients of the loss w.r.t. each
- * layer output into LayerStats (one sync), then disposes the inputs.
+ * Summarises the activations and the gradients of the loss w.r.t. each layer
+ * output into one tensor (disposing the inputs); readLayerStats reads it.
  */
-export function readLayerStats(
+export function packLayerStats(
   tf: TF,
-  layers: { id: string; type: string }[],
   activations: tfc.Tensor1D[],
   gradients: (tfc.Tensor | undefined)[],
-): LayerStat[] {
+): tfc.Tensor1D {
   const gradientSummaries = tf.tidy(() =>
     gradients.map((g) => {
       if (!g) return tf.tensor1d([Number.NaN, Number.NaN]);
@@ -56,10 +55,19 @@ export function readLayerStats(
       return tf.stack([mean, tf.sqrt(variance)]);
     }),
   );
-  const all = tf.tidy(() => tf.concat([...activations, ...gradientSummaries]));
-  const values = all.dataSync();
-  tf.dispose([all, ...activations, ...gradientSummaries]);
-  const g0 = activations.length * 4;
+  const all = tf.tidy(() => tf.concat([...activations, ...gradientSummaries])) as tfc.Tensor1D;
+  tf.dispose([...activations, ...gradientSummaries]);
+  return all;
+}
+
+/** LayerStats from packLayerStats' tensor (read asynchronously: WebGPU in Node cannot read synchronously); disposes it. */
+export async function readLayerStats(
+  layers: { id: string; type: string }[],
+  packed: tfc.Tensor1D,
+): Promise<LayerStat[]> {
+  const values = await packed.data();
+  packed.dispose();
+  const g0 = layers.length * 4;
   return layers.map((layer, i) => {
     const [mean, std, dead, saturated] = values.subarray(i * 4, i * 4 + 4);
     const stat: LayerStat = {

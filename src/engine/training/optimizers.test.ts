@@ -62,12 +62,12 @@ function keyed<T>(list: T[]): Map<string, T> {
 }
 
 /** Runs `steps` of the given grads on fresh variables, optionally via a state round-trip midway. */
-function runOptimizer(config: OptimizerConfig, roundTripAfter?: number): number[][] {
+async function runOptimizer(config: OptimizerConfig, roundTripAfter?: number): Promise<number[][]> {
   const variables = keyed(params.map((p) => tf.variable(tf.tensor(p.data, p.shape))));
   let optimizer = createOptimizer(tf, variables, config);
-  grads.forEach((stepGrads, step) => {
+  for (const [step, stepGrads] of grads.entries()) {
     if (step === roundTripAfter) {
-      const state = optimizer.getState();
+      const state = await optimizer.getState();
       optimizer.dispose();
       optimizer = createOptimizer(tf, variables, config);
       optimizer.setState(state);
@@ -75,7 +75,7 @@ function runOptimizer(config: OptimizerConfig, roundTripAfter?: number): number[
     const g = Object.fromEntries(stepGrads.map((d, i) => [`p${i}`, tf.tensor(d, shapes[i])]));
     optimizer.step(g);
     tf.dispose(Object.values(g));
-  });
+  }
   const result = [...variables.values()].map((v) => Array.from(v.dataSync()));
   optimizer.dispose();
   for (const v of variables.values()) v.dispose();
@@ -113,14 +113,14 @@ describeWith([pytorch], 'optimizers, schedules and losses match PyTorch', () => 
 
   configs.forEach(({ config }, i) => {
     const title = `${config.name} ${JSON.stringify(config)}`;
-    it(`${title}: ${STEPS} steps give PyTorch's parameters`, () => {
-      runOptimizer(config).forEach((p, j) => {
+    it(`${title}: ${STEPS} steps give PyTorch's parameters`, async () => {
+      (await runOptimizer(config)).forEach((p, j) => {
         expectClose(p, reference.optimizers[i][j], 1e-5);
       });
     });
-    it(`${title}: resuming from exported state continues identically`, () => {
-      const straight = runOptimizer(config);
-      const resumed = runOptimizer(config, 2);
+    it(`${title}: resuming from exported state continues identically`, async () => {
+      const straight = await runOptimizer(config);
+      const resumed = await runOptimizer(config, 2);
       expect(resumed).toEqual(straight);
     });
   });

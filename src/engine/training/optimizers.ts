@@ -37,7 +37,8 @@ export interface Optimizer {
   lr: number;
   /** One update of every parameter that has a gradient, by parameter key. */
   step(grads: Record<string, tfc.Tensor>): void;
-  getState(): OptimizerState;
+  /** Read asynchronously: WebGPU in Node cannot read tensors synchronously. */
+  getState(): Promise<OptimizerState>;
   setState(state: OptimizerState): void;
   dispose(): void;
 }
@@ -120,12 +121,13 @@ export function createOptimizer(
         }
       });
     },
-    getState() {
+    async getState() {
+      const step = stepCount;
       const out: TensorMap = new Map();
       for (const [id, v] of slots) {
-        out.set(id, { shape: [...v.shape], data: new Float32Array(v.dataSync()) });
+        out.set(id, { shape: [...v.shape], data: new Float32Array(await v.data()) });
       }
-      return { name: config.name, step: stepCount, slots: out };
+      return { name: config.name, step, slots: out };
     },
     setState(state) {
       if (state.name !== config.name) {

@@ -17,7 +17,7 @@ const trainableByKey = (model: ReturnType<typeof compileModel>) =>
   new Map([...model.weights].filter(([, v]) => v.trainable));
 
 describe("the notes' kernel-learning example (7.2.4) through the engine", () => {
-  it('a bias-free 1×2 Conv2d learns the edge kernel [1, -1] from X and Y in 10 epochs', () => {
+  it('a bias-free 1×2 Conv2d learns the edge kernel [1, -1] from X and Y in 10 epochs', async () => {
     const project = {
       nodes: [
         { id: 'input', type: 'Input', params: { channels: 1, height: 6, width: 8 } },
@@ -38,7 +38,7 @@ describe("the notes' kernel-learning example (7.2.4) through the engine", () => 
     const optimizer = createOptimizer(tf, trainableByKey(model), { name: 'sgd', lr: 3e-2 });
     const losses: number[] = [];
     for (let epoch = 0; epoch < 10; epoch++) {
-      const step = trainStep(tf, model, optimizer, x, (yHat) => ({
+      const step = await trainStep(tf, model, optimizer, x, (yHat) => ({
         loss: meanSquaredError(tf, yHat, y, 'sum'),
       }));
       losses.push(step.loss);
@@ -67,7 +67,7 @@ describe('training steps on LeNet', () => {
     return { x, y };
   }
 
-  it('reports per-layer statistics with gradients, saturation for sigmoids, and leaks no tensors', () => {
+  it('reports per-layer statistics with gradients, saturation for sigmoids, and leaks no tensors', async () => {
     const model = compileModel(tf, inferValidGraph(lenet, { batch: 8 }), {
       seed: 0,
       init: 'xavier',
@@ -78,11 +78,11 @@ describe('training steps on LeNet', () => {
       loss: crossEntropy(tf, logits, y),
       correct: correctCount(tf, logits, y),
     });
-    trainStep(tf, model, optimizer, x, lossOf, { layerStats: true });
+    await trainStep(tf, model, optimizer, x, lossOf, { layerStats: true });
     const before = tf.memory().numTensors;
-    const plain = trainStep(tf, model, optimizer, x, lossOf);
+    const plain = await trainStep(tf, model, optimizer, x, lossOf);
     expect(tf.memory().numTensors).toBe(before);
-    const withStats = trainStep(tf, model, optimizer, x, lossOf, { layerStats: true });
+    const withStats = await trainStep(tf, model, optimizer, x, lossOf, { layerStats: true });
     expect(tf.memory().numTensors).toBe(before);
     expect(plain.layerStats).toBeUndefined();
     const stats = withStats.layerStats!;
@@ -115,24 +115,24 @@ describe('training steps on LeNet', () => {
     model.dispose();
   });
 
-  it('micro-batches give the full batch’s update (no batch statistics in LeNet)', () => {
+  it('micro-batches give the full batch’s update (no batch statistics in LeNet)', async () => {
     const inference = inferValidGraph(lenet, { batch: 8 });
     const { x, y } = batch(8);
     const lossOf = (logits: tf.Tensor, start: number, count: number) => ({
       loss: crossEntropy(tf, logits, tf.slice(y, start, count) as tf.Tensor1D),
     });
-    const after = (microBatch?: number) => {
+    const after = async (microBatch?: number) => {
       const model = compileModel(tf, inference, { seed: 5 });
       const optimizer = createOptimizer(tf, trainableByKey(model), { name: 'sgd', lr: 0.5 });
-      const { loss } = trainStep(tf, model, optimizer, x, lossOf, { microBatch });
+      const { loss } = await trainStep(tf, model, optimizer, x, lossOf, { microBatch });
       const weights = model.getWeights().get('conv1.weight')!.data.slice();
       optimizer.dispose();
       model.dispose();
       return { loss, weights };
     };
-    const whole = after();
+    const whole = await after();
     const before = tf.memory().numTensors;
-    const parts = after(3);
+    const parts = await after(3);
     expect(tf.memory().numTensors).toBe(before);
     expect(parts.loss).toBeCloseTo(whole.loss, 5);
     const worst = Math.max(...whole.weights.map((w, i) => Math.abs(w - parts.weights[i])));
@@ -140,12 +140,12 @@ describe('training steps on LeNet', () => {
     tf.dispose([x, y]);
   });
 
-  it('a non-finite loss leaves the weights untouched', () => {
+  it('a non-finite loss leaves the weights untouched', async () => {
     const model = compileModel(tf, inferValidGraph(lenet, { batch: 4 }), { seed: 0 });
     const optimizer = createOptimizer(tf, trainableByKey(model), { name: 'sgd', lr: 0.1 });
     const { x } = batch(4);
     const before = model.getWeights().get('fc3.weight')!.data.slice();
-    const step = trainStep(tf, model, optimizer, x, (logits) => ({
+    const step = await trainStep(tf, model, optimizer, x, (logits) => ({
       loss: tf.div(tf.sum(logits), 0) as tf.Scalar,
     }));
     expect(Number.isFinite(step.loss)).toBe(false);

@@ -12,7 +12,7 @@ import type { CompiledModel } from '../../core/compile/model';
 import type { TF } from '../../core/layers/types';
 import type { Split } from '../data';
 import type { LayerStat } from '../protocol';
-import { activationSummary, readLayerStats, reportedLayers } from './layer-stats';
+import { activationSummary, packLayerStats, readLayerStats, reportedLayers } from './layer-stats';
 import type { Optimizer } from './optimizers';
 
 /** Names of the trainable variables → their state-dict keys (variableGrads answers by name). */
@@ -55,21 +55,26 @@ interface Gradients {
   layerStats?: LayerStat[];
 }
 
-/** Loss and weight gradients of one forward/backward pass (with layer statistics if asked). */
-function gradientsOf(
+/**
+ * Loss and weight gradients of one forward/backward pass (with layer
+ * statistics if asked). Numbers are read with `await data()`: WebGPU in Node
+ * cannot read tensors synchronously.
+ */
+async function gradientsOf(
   tf: TF,
   model: CompiledModel,
   x: tfc.Tensor4D,
   lossOf: (output: tfc.Tensor) => { loss: tfc.Scalar; correct?: tfc.Scalar },
   withLayerStats: boolean,
-): Gradients {
+): Promise<Gradients> {
   let correct: tfc.Scalar | undefined;
   const objective = (output: tfc.Tensor) => {
     const { loss, correct: c } = lossOf(output);
     if (c) correct = tf.keep(c);
     return loss;
   };
-  let layerStats: LayerStat[] | undefined;
+  let packedStats: tfc.Tensor1D | undefined;
+  const layers = reportedLayers(model);
   const result = tf.tidy((): { value: tfc.Scalar; grads: Record<string, tfc.Tensor> } => {
     if (!withLayerStats) {
       const { value, grads } = tf.variableGrads(
@@ -83,7 +88,6 @@ function gradientsOf(
     // tfjs computes gradients for whatever tensors `xs` lists once f has run,
     // so f appends each layer's output to xs: one forward and one backward
     // pass give the weight gradients and the gradients w.r.t. every layer output.
-    const layers = reportedLayers(model);
     const xs: tfc.Tensor[] = [...model.trainable];
     const activations: tfc.Tensor1D[] = [];
     const outputId = model.inference.outputId as string;
@@ -109,13 +113,14 @@ function gradientsOf(
       if (outcome.grads[i]) grads[v.name] = tf.keep(outcome.grads[i]);
     });
     const layerGrads = outcome.grads.slice(model.trainable.length);
-    layerStats = readLayerStats(tf, layers, activations, layerGrads);
+    packedStats = tf.keep(packLayerStats(tf, activations, layerGrads));
     return { value: tf.keep(outcome.value) as tfc.Scalar, grads };
   });
-  const loss = result.value.dataSync()[0];
+  const [loss] = await result.value.data();
   result.value.dispose();
-  const correctCount = correct ? correct.dataSync()[0] : 0;
+  const correctCount = correct ? (await correct.data())[0] : 0;
   correct?.dispose();
+  const layerStats = packedStats ? await readLayerStats(layers, packedStats) : undefined;
   return { loss, correct: correctCount, grads: result.grads, layerStats };
 }
 
@@ -124,14 +129,14 @@ function gradientsOf(
  * of every trainable weight, optimizer update — unless the loss is not finite,
  * in which case the weights are left untouched and the loss returned as is.
  */
-export function trainStep(
+export async function trainStep(
   tf: TF,
   model: CompiledModel,
   optimizer: Optimizer,
   x: tfc.Tensor4D,
   lossOf: LossOf,
   options: StepOptions = {},
-): StepResult {
+): Promise<StepResult> {
   const keys = variableKeys(model);
   const n = x.shape[0];
   const part = options.microBatch && options.microBatch < n ? options.microBatch : n;
@@ -144,7 +149,7 @@ export function trainStep(
         count === n
           ? x
           : (tf.slice(x, [start, 0, 0, 0], [count, ...x.shape.slice(1)]) as tfc.Tensor4D);
-      const g = gradientsOf(
+      const g = await gradientsOf(
         tf,
         model,
         rows,

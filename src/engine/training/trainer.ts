@@ -12,7 +12,7 @@ import { type CompiledModel, compileModel } from '../../core/compile/model';
 import type { Project } from '../../core/document/schema';
 import { type GraphInference, inferValidGraph } from '../../core/infer';
 import type { TF } from '../../core/layers/types';
-import { encodeSafetensors } from '../../core/weights/safetensors';
+import { encodeSafetensors, type TensorMap } from '../../core/weights/safetensors';
 import { initBackend } from '../backends';
 import { batchIndices, type Dataset, loadDataset } from '../data';
 import type { TrainingEvent, TrainOptions } from '../protocol';
@@ -110,6 +110,15 @@ export function microBatchFor(
   const estimate = inference.totals.memoryBytes * STEP_MEMORY_PER_ACTIVATION_BYTE;
   if (estimate <= WASM_STEP_BUDGET_BYTES) return undefined;
   return Math.max(1, Math.ceil(batchSize / Math.ceil(estimate / WASM_STEP_BUDGET_BYTES)));
+}
+
+/** The model's weights for safetensors, read asynchronously (WebGPU in Node cannot read synchronously). */
+async function readWeights(model: CompiledModel): Promise<TensorMap> {
+  const weights: TensorMap = new Map();
+  for (const [key, v] of model.weights) {
+    weights.set(key, { shape: [...v.shape], data: new Float32Array(await v.data()) });
+  }
+  return weights;
 }
 
 const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -293,7 +302,7 @@ export class Trainer {
       const { x, y } = gatherBatch(tf, this.data.train, rows, this.resize);
       let step: StepResult;
       try {
-        step = trainStep(
+        step = await trainStep(
           tf,
           this.model,
           this.optimizer,
@@ -345,7 +354,7 @@ export class Trainer {
     }
     const trainSeconds = (performance.now() - epochStart) / 1000;
     const trainedThisRun = position.partial.seen - samplesBefore;
-    const { loss: valLoss, accuracy: valAcc } = this.validate();
+    const { loss: valLoss, accuracy: valAcc } = await this.validate();
     if (!Number.isFinite(valLoss)) return this.diverged(`the validation loss became ${valLoss}`);
     const seconds = (performance.now() - epochStart) / 1000;
     if (trainedThisRun > 0) this.secondsPerSample = seconds / trainedThisRun;
@@ -372,10 +381,10 @@ export class Trainer {
     position.partial = { lossSum: 0, correct: 0, seen: 0 };
     this.emit(epochEvent);
     if (options.outDir) {
-      const path = this.saveCheckpoint();
+      const path = await this.saveCheckpoint();
       writeFileAtomic(
         join(options.outDir, RUN_FILES.weights),
-        encodeSafetensors(this.model.getWeights()),
+        encodeSafetensors(await readWeights(this.model)),
       );
       writeCurves(options.outDir, position.metrics, this.project.name);
       this.emit({ event: 'checkpoint', epoch: epochEvent.epoch, path });
@@ -393,7 +402,7 @@ export class Trainer {
   }
 
   /** Mean cross-entropy and accuracy on the whole validation split (inference mode). */
-  valStep(x: tfc.Tensor4D, y: tfc.Tensor1D): { lossSum: number; correct: number } {
+  async valStep(x: tfc.Tensor4D, y: tfc.Tensor1D): Promise<{ lossSum: number; correct: number }> {
     const { tf } = this;
     const sums = tf.tidy(() => {
       const logits = this.model.forward(x, false);
@@ -402,12 +411,12 @@ export class Trainer {
         tf.cast(correctCount(tf, logits, y), 'float32'),
       ]);
     });
-    const [lossSum, correct] = sums.dataSync();
+    const [lossSum, correct] = await sums.data();
     sums.dispose();
     return { lossSum, correct };
   }
 
-  private validate(): { loss: number; accuracy: number } {
+  private async validate(): Promise<{ loss: number; accuracy: number }> {
     const { val } = this.data;
     let lossSum = 0;
     let correct = 0;
@@ -418,7 +427,7 @@ export class Trainer {
       epoch: 0,
     })) {
       const { x, y } = gatherBatch(this.tf, val, rows, this.resize);
-      const sums = this.valStep(x, y);
+      const sums = await this.valStep(x, y);
       this.tf.dispose([x, y]);
       lossSum += sums.lossSum;
       correct += sums.correct;
@@ -438,7 +447,7 @@ export class Trainer {
       }
     }
     if (!this.control.stopping) return undefined;
-    const checkpoint = this.options.outDir ? this.saveCheckpoint() : undefined;
+    const checkpoint = this.options.outDir ? await this.saveCheckpoint() : undefined;
     return {
       event: 'stopped',
       epoch: position.epoch + 1,
@@ -455,13 +464,14 @@ export class Trainer {
     return remaining * secondsPerSample;
   }
 
-  private saveCheckpoint(): string {
-    this.position.optimizerStep = this.optimizer.getState().step;
+  private async saveCheckpoint(): Promise<string> {
+    const optimizer = await this.optimizer.getState();
+    this.position.optimizerStep = optimizer.step;
     this.position.savedAt = new Date().toISOString();
     return saveCheckpoint(this.requireOutDir(), {
       position: this.position,
-      weights: this.model.getWeights(),
-      optimizer: this.optimizer.getState(),
+      weights: await readWeights(this.model),
+      optimizer,
     });
   }
 
