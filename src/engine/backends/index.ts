@@ -6,6 +6,7 @@
  * silently when a backend fails to start, so every start is checked with
  * tf.getBackend() and every fallback comes with a note saying why.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -99,15 +100,18 @@ const VULKAN_LOADER_DIRS = [
   '/lib/x86_64-linux-gnu',
 ];
 
-function noAdapterReason(): string {
-  const base = 'Dawn (the webgpu package) found no GPU adapter';
-  if (
-    process.platform === 'linux' &&
-    !VULKAN_LOADER_DIRS.some((dir) => existsSync(path.join(dir, 'libvulkan.so.1')))
-  ) {
-    return `${base}: the Vulkan loader libvulkan.so.1 is not installed (apt-get install libvulkan1, plus the GPU's Vulkan driver)`;
+/** Whether Linux can load the Vulkan loader, which Dawn needs there. */
+function vulkanLoaderPresent(): boolean {
+  const dirs = [
+    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    ...VULKAN_LOADER_DIRS,
+  ];
+  if (dirs.some((dir) => existsSync(path.join(dir, 'libvulkan.so.1')))) return true;
+  try {
+    return execFileSync('/sbin/ldconfig', ['-p'], { encoding: 'utf8' }).includes('libvulkan.so.1');
+  } catch {
+    return false;
   }
-  return `${base}: no GPU with a Vulkan, Metal or Direct3D 12 driver is visible (software Vulkan such as an old lavapipe is refused)`;
 }
 
 /**
@@ -116,6 +120,13 @@ function noAdapterReason(): string {
  * itself only then.
  */
 async function prepareWebgpu(): Promise<{ ok: true; adapter: GPUAdapter } | Failed> {
+  if (process.platform === 'linux' && !vulkanLoaderPresent()) {
+    return {
+      ok: false,
+      reason:
+        "WebGPU (Dawn) needs Linux's Vulkan loader libvulkan.so.1, which is not installed (sudo apt-get install libvulkan1, plus the GPU's Vulkan driver)",
+    };
+  }
   let gpu: GPU;
   try {
     const webgpu = await import('webgpu');
@@ -125,7 +136,13 @@ async function prepareWebgpu(): Promise<{ ok: true; adapter: GPUAdapter } | Fail
     return { ok: false, reason: `the webgpu package failed to load: ${(error as Error).message}` };
   }
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  if (adapter == null) return { ok: false, reason: noAdapterReason() };
+  if (adapter == null) {
+    return {
+      ok: false,
+      reason:
+        'Dawn (the webgpu package) found no GPU adapter: no GPU with a Vulkan, Metal or Direct3D 12 driver is visible (software Vulkan such as an old lavapipe is refused)',
+    };
+  }
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav == null) {
     Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true });
