@@ -69,6 +69,8 @@ describeWith([chromium], 'training dashboard in the browser', () => {
     await expect
       .poll(() => page.getByTestId('run-status').textContent(), { timeout: 30_000 })
       .toBe('Paused');
+    // The chart draws on the next animation frame after the status changes.
+    await page.waitForTimeout(500);
     const paused = await chartPoints(page);
     await page.waitForTimeout(1500);
     expect(await chartPoints(page)).toBe(paused);

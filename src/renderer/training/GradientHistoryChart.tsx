@@ -40,7 +40,7 @@ function content(): ChartContent {
         { label: 'epoch', stroke: AXIS, grid: { stroke: GRID }, ticks: { stroke: GRID } },
         {
           stroke: AXIS,
-          grid: { stroke: GRID },
+          grid: { show: false },
           ticks: { stroke: GRID },
           // Powers of ten only: the in-between log ticks crowd a short chart.
           filter: (_u, splits) => splits.map((v) => (isPowerOfTen(v) ? v : null)),
