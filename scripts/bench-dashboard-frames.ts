@@ -95,7 +95,7 @@ try {
     .waitFor({ timeout: 600_000 });
   const seconds = (Date.now() - started) / 1000;
   const stats = (await page.evaluate(FRAME_STATS)) as FrameStats;
-  const facts = (await page.getByTestId('run-facts').innerText()).replaceAll('\n', ' ');
+  const facts = (await page.getByTestId('run-facts').locator('span').allTextContents()).join(' ');
   console.log(`run: ${seconds.toFixed(1)} s, ${await chartPoints(page)} chart points; ${facts}`);
   console.log(
     `frames: ${stats.frames}, median ${stats.medianMs.toFixed(1)} ms, p99 ${stats.p99Ms.toFixed(1)} ms, longest ${stats.longestMs.toFixed(1)} ms`,
