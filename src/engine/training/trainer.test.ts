@@ -150,7 +150,7 @@ describe('memory on wasm', () => {
     const at = (name: string, shape: number[]) =>
       inferValidGraph(getPreset(name)!.build(), { inputShape: shape });
     const resnet = at('resnet18', [128, 1, 96, 96]);
-    expect(microBatchFor('wasm', resnet, 128)).toBe(64);
+    expect(microBatchFor('wasm', resnet, 128)).toBe(32);
     expect(microBatchFor('webgpu', resnet, 128)).toBeUndefined();
     expect(microBatchFor('wasm', at('lenet', [128, 1, 28, 28]), 128)).toBeUndefined();
   });
