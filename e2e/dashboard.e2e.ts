@@ -116,6 +116,7 @@ describeWith([chromium], 'training dashboard in the browser', () => {
     expect(await maps.locator('canvas').count()).toBeGreaterThan(20);
     expect(await page.getByTestId('kernels').locator('canvas').count()).toBe(6);
     expect(await page.getByTestId('top-predictions').locator('li').count()).toBe(5);
+    await page.setViewportSize({ width: 1440, height: 1290 });
     await page.locator('.evaluate-view').evaluate((e) => e.scrollTo(0, 0));
     await page.screenshot({ path: path.join(IMAGES, 'dashboard-evaluate.png') });
     // Tall enough for every layer's maps and the kernels below them.
