@@ -143,6 +143,14 @@ const convCases: ConvCase[] = [
     dilation: [2, 3],
   },
   {
+    name: 'stride 2, 3×3, uneven padding, 8 channels in',
+    x: [2, 10, 9, 8],
+    filter: [3, 3, 8, 4],
+    stride: [2, 2],
+    pad: explicit(1, 0, 2, 1),
+    dilation: [1, 1],
+  },
+  {
     name: '1×1 stride 2 (ResNet shortcut)',
     x: [2, 8, 8, 4],
     filter: [1, 1, 4, 6],
