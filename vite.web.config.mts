@@ -7,6 +7,8 @@ export default defineConfig({
   root: 'src/renderer',
   base: './',
   plugins: [react()],
+  // Always React's production build, even when built from a test run (vitest sets NODE_ENV=test).
+  define: { 'process.env.NODE_ENV': JSON.stringify('production') },
   build: {
     outDir: '../../out/web',
     emptyOutDir: true,
