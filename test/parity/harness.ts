@@ -19,10 +19,8 @@ export interface PlainTensor {
   data: number[];
 }
 
-export interface GraphSpec {
-  nodes: { id: string; type: string; params?: Record<string, unknown> }[];
-  edges: { source: string; target: string }[];
-}
+/** A graph as shape inference takes it: nodes, edges and the project's own blocks. */
+export type GraphSpec = Parameters<typeof inferValidGraph>[0];
 
 export interface ParityCase {
   name: string;
