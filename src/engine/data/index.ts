@@ -122,7 +122,7 @@ function hasAll(dir: string): boolean {
   return (Object.keys(FILES) as FileKey[]).every((k) => fileIn(dir, k) != null);
 }
 
-function howToGet(spec: IdxDataset, name: string): string {
+function howToGet(spec: IdxDataset, cacheDir: string): string {
   const apt = spec.aptPackage
     ? `install it with: sudo apt-get install ${spec.aptPackage}; or `
     : '';
@@ -130,7 +130,7 @@ function howToGet(spec: IdxDataset, name: string): string {
     .map((f) => `${f}.gz`)
     .join(
       ', ',
-    )} in a folder and pass it with --data-dir, or connect to the internet to download it from ${spec.url} (into ${path.join(defaultCacheDir(), name)}). To try the studio offline now, use --dataset sample.`;
+    )} in a folder and pass it with --data-dir, or connect to the internet to download it from ${spec.url} (into ${cacheDir}). To try the studio offline now, use --dataset sample.`;
 }
 
 async function download(
@@ -262,7 +262,7 @@ async function loadIdxDataset(
   const withHelp = (error: unknown, where: string) => {
     if (error instanceof IdxError) {
       return new Error(
-        `${spec.label} in ${where} is damaged: ${error.message}. ${lookedIn} ${howToGet(spec, name)}`,
+        `${spec.label} in ${where} is damaged: ${error.message}. ${lookedIn} ${howToGet(spec, cacheDir)}`,
       );
     }
     return error;
@@ -281,7 +281,7 @@ async function loadIdxDataset(
   } catch (error) {
     const cause = (error as { cause?: Error }).cause?.message ?? (error as Error).message;
     throw new Error(
-      `${spec.label} is not on this computer and downloading it from ${baseUrl} failed (${cause}). ${lookedIn} ${howToGet(spec, name)}`,
+      `${spec.label} is not on this computer and downloading it from ${baseUrl} failed (${cause}). ${lookedIn} ${howToGet(spec, cacheDir)}`,
     );
   }
   try {
