@@ -50,18 +50,37 @@ export const BACKEND_ORDER: Concrete[] = ['tensorflow', 'webgpu', 'wasm', 'cpu']
 
 const require = createRequire(import.meta.url);
 
+/**
+ * Switches tfjs to a backend and checks that it runs. tfjs reports a failed
+ * initialisation only as a console warning (outside PROD mode) and returns
+ * false; that warning is caught and kept as the reason.
+ */
 async function setAndVerify(name: string): Promise<Failed | null> {
+  const warnings: string[] = [];
+  const warn = console.warn;
+  const prod = tf.env().getBool('PROD');
+  tf.env().set('PROD', false);
+  console.warn = (...args: unknown[]) => {
+    // A stack's first line is the error itself.
+    warnings.push(
+      args.map((a) => (a instanceof Error ? a.message : String(a)).split('\n')[0]).join(' '),
+    );
+  };
   let set = false;
   try {
     set = await tf.setBackend(name);
   } catch (error) {
     return { ok: false, reason: `tfjs could not start it: ${(error as Error).message}` };
+  } finally {
+    console.warn = warn;
+    tf.env().set('PROD', prod);
   }
-  if (!set || tf.getBackend() !== name) {
-    return {
-      ok: false,
-      reason: `tfjs could not start it (it is running ${tf.getBackend()} instead)`,
-    };
+  if (!set) {
+    const why = warnings.filter((w) => !/^Initialization of backend/.test(w)).join('; ');
+    return { ok: false, reason: `tfjs could not initialise it${why ? `: ${why}` : ''}` };
+  }
+  if (tf.getBackend() !== name) {
+    return { ok: false, reason: `tfjs runs ${tf.getBackend()} instead` };
   }
   return null;
 }
