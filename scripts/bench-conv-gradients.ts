@@ -98,9 +98,9 @@ for (const [name, xShape, fShape, stride, p] of LAYERS) {
     relativeError(compositeInput.value, nativeInput.value),
   );
   console.log(
-    [name, forward.ms, nativeFilter.ms, compositeFilter.ms, nativeInput.ms, compositeInput.ms]
+    `${[name, forward.ms, nativeFilter.ms, compositeFilter.ms, nativeInput.ms, compositeInput.ms]
       .map((v) => (typeof v === 'number' ? v.toFixed(2) : v))
-      .join(' | ') + ` | ${error.toExponential(1)}`,
+      .join(' | ')} | ${error.toExponential(1)}`,
   );
   tf.dispose([x, filter, y, dy]);
 }
