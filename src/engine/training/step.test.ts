@@ -121,7 +121,7 @@ describe('training steps on LeNet', () => {
     const lossOf = (logits: tf.Tensor, start: number, count: number) => ({
       loss: crossEntropy(tf, logits, tf.slice(y, start, count) as tf.Tensor1D),
     });
-    const after = async (microBatch?: number) => {
+    const trainedWith = async (microBatch?: number) => {
       const model = compileModel(tf, inference, { seed: 5 });
       const optimizer = createOptimizer(tf, trainableByKey(model), { name: 'sgd', lr: 0.5 });
       const { loss } = await trainStep(tf, model, optimizer, x, lossOf, { microBatch });
@@ -130,9 +130,9 @@ describe('training steps on LeNet', () => {
       model.dispose();
       return { loss, weights };
     };
-    const whole = await after();
+    const whole = await trainedWith();
     const before = tf.memory().numTensors;
-    const parts = await after(3);
+    const parts = await trainedWith(3);
     expect(tf.memory().numTensors).toBe(before);
     expect(parts.loss).toBeCloseTo(whole.loss, 5);
     const worst = Math.max(...whole.weights.map((w, i) => Math.abs(w - parts.weights[i])));

@@ -133,7 +133,7 @@ describe('the trainer', () => {
     const stats = run.events.filter((e) => e.event === 'layerStats');
     expect(stats).toHaveLength(2);
     const relu = stats[0].event === 'layerStats' && stats[0].layers.find((l) => l.type === 'ReLU');
-    expect(relu && relu.deadFraction).toBeGreaterThan(0);
+    expect(relu ? relu.deadFraction : undefined).toBeGreaterThan(0);
     expect(() => resolveTrainOptions(project, { optimizer: 'rmsprop' as 'sgd' })).toThrow(
       /optimizer must be one of sgd, adam, adamw/,
     );
