@@ -1,32 +1,15 @@
 /** The export dialog through the web host in Chromium: plan, write, and the files on disk. */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launchChromium, type Studio, startStudio } from './support/studio';
+import { expect, it } from 'vitest';
+import { studioPageForFile } from './support/studio';
 
-let studio: Studio;
-let browser: Browser;
-let page: Page;
-const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  [studio, browser] = await Promise.all([startStudio({ project: 'lenet' }), launchChromium()]);
-  page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  page.on('dialog', (dialog) => void dialog.accept());
-  await page.goto(studio.url);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await studio?.stop();
-});
+const session = studioPageForFile('lenet');
 
 it('lists the files an ONNX export will write, writes them, and shows the result', async () => {
-  await expect.poll(() => page.getByTestId('doc-title').textContent()).toContain('LeNet');
-  await page.getByRole('button', { name: 'Export', exact: true }).click();
-  const dialog = page.getByRole('dialog', { name: 'Export' });
+  await expect.poll(() => session.page.getByTestId('doc-title').textContent()).toContain('LeNet');
+  await session.page.getByRole('button', { name: 'Export', exact: true }).click();
+  const dialog = session.page.getByRole('dialog', { name: 'Export' });
   await dialog.getByTestId('export-format-onnx').check();
   await expect
     .poll(() => dialog.getByTestId('export-folder').inputValue())
@@ -34,22 +17,24 @@ it('lists the files an ONNX export will write, writes them, and shows the result
   const plan = dialog.getByTestId('export-plan');
   await expect.poll(() => plan.textContent()).toContain('model.onnx');
   expect(await plan.textContent()).toContain('freshly initialised');
-  expect(existsSync(path.join(studio.folder, 'exports/lenet-5-onnx'))).toBe(false);
+  expect(existsSync(path.join(session.studio.folder, 'exports/lenet-5-onnx'))).toBe(false);
 
   await dialog.getByTestId('export-write').click();
   await expect
     .poll(() => dialog.getByTestId('export-result').textContent())
     .toContain('Wrote into');
-  expect(existsSync(path.join(studio.folder, 'exports/lenet-5-onnx/model.onnx'))).toBe(true);
+  expect(existsSync(path.join(session.studio.folder, 'exports/lenet-5-onnx/model.onnx'))).toBe(
+    true,
+  );
 
   // Another format proposes its own folder and lists its own files.
   await dialog.getByTestId('export-format-pytorch').check();
   await expect.poll(() => dialog.getByTestId('export-plan').textContent()).toContain('train.py');
-  expect(pageErrors).toEqual([]);
+  expect(session.pageErrors).toEqual([]);
 });
 
 it('refuses a folder outside the project folder, saying why', async () => {
-  const dialog = page.getByRole('dialog', { name: 'Export' });
+  const dialog = session.page.getByRole('dialog', { name: 'Export' });
   await dialog.getByTestId('export-folder').fill('../elsewhere');
   await expect
     .poll(() => dialog.getByTestId('export-problem').textContent())
@@ -58,7 +43,7 @@ it('refuses a folder outside the project folder, saying why', async () => {
 });
 
 it('opens a TF.js export as a project and exports it again with the imported weights', async () => {
-  const dialog = page.getByRole('dialog', { name: 'Export' });
+  const dialog = session.page.getByRole('dialog', { name: 'Export' });
   await dialog.getByTestId('export-format-tfjs').check();
   await dialog.getByTestId('export-folder').fill('exports/lenet-tfjs');
   await expect.poll(() => dialog.getByTestId('export-plan').textContent()).toContain('model.json');
@@ -83,6 +68,6 @@ it('opens a TF.js export as a project and exports it again with the imported wei
   await expect
     .poll(() => dialog.getByTestId('export-result').textContent())
     .toContain('Wrote into');
-  expect(existsSync(path.join(studio.folder, 'exports/reimported/model.onnx'))).toBe(true);
-  expect(pageErrors).toEqual([]);
+  expect(existsSync(path.join(session.studio.folder, 'exports/reimported/model.onnx'))).toBe(true);
+  expect(session.pageErrors).toEqual([]);
 });

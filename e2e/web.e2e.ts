@@ -1,5 +1,4 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   buildLeNetFromEmptyCanvas,
   dropProjectFile,
@@ -11,59 +10,43 @@ import {
   saveReloadAndReopen,
   shapeErrorAndUndo,
 } from './flows';
-import { launchChromium, nodeIds, nodeShape, type Studio, startStudio } from './support/studio';
+import { nodeIds, nodeShape, studioPageForFile } from './support/studio';
 
-let studio: Studio;
-let browser: Browser;
-let page: Page;
-const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  [studio, browser] = await Promise.all([startStudio({ project: 'lenet' }), launchChromium()]);
-  page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  page.on('dialog', (dialog) => void dialog.accept());
-  await page.goto(studio.url);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await studio?.stop();
-});
+const session = studioPageForFile('lenet');
 
 describe('the studio in a browser (web host)', () => {
   it('opens with the preset given to the host', async () => {
-    await expect.poll(() => page.getByTestId('doc-title').textContent()).toContain('LeNet');
-    expect(await nodeIds(page)).toContain('input');
+    await expect.poll(() => session.page.getByTestId('doc-title').textContent()).toContain('LeNet');
+    expect(await nodeIds(session.page)).toContain('input');
   });
 
   it('builds LeNet from an empty canvas by dragging and connecting, with the notes’ shapes', async () => {
-    await buildLeNetFromEmptyCanvas(page);
+    await buildLeNetFromEmptyCanvas(session.page);
   });
 
   it('shows a shape error on the node, and undo takes it back', async () => {
-    const ids = await nodeIds(page);
-    await shapeErrorAndUndo(page, ids[1], ids[2]);
+    const ids = await nodeIds(session.page);
+    await shapeErrorAndUndo(session.page, ids[1], ids[2]);
   });
 
   it('saves, reloads and reopens the same graph', async () => {
-    await saveReloadAndReopen(page, 'my-lenet.json');
+    await saveReloadAndReopen(session.page, 'my-lenet.json');
   });
 
   it('refuses a file from a newer version with a clear message', async () => {
-    await newerFileIsRefused(page, studio.folder);
+    await newerFileIsRefused(session.page, session.studio.folder);
   });
 
   it('opens the ResNet-18 preset as a laid-out graph and shows a block’s inside', async () => {
-    await openResNet18Preset(page);
+    await openResNet18Preset(session.page);
   });
 
   it('groups layers into a block of the user’s own', async () => {
-    await groupIntoOwnBlock(page);
+    await groupIntoOwnBlock(session.page);
   });
 
   it('copies, pastes, deletes and undoes from the keyboard', async () => {
-    await keyboardEditing(page);
+    await keyboardEditing(session.page);
   });
 
   it('opens a project file dropped onto the window, and explains a broken one', async () => {
@@ -77,39 +60,41 @@ describe('the studio in a browser (web host)', () => {
       ],
       edges: [{ source: 'input', target: 'conv' }],
     };
-    await dropProjectFile(page, JSON.stringify(project), 'dropped.json');
-    await expect.poll(() => page.getByTestId('doc-title').textContent()).toContain('Dropped net');
-    await expect.poll(() => nodeShape(page, 'conv').textContent()).toBe('1×8×30×30');
+    await dropProjectFile(session.page, JSON.stringify(project), 'dropped.json');
+    await expect
+      .poll(() => session.page.getByTestId('doc-title').textContent())
+      .toContain('Dropped net');
+    await expect.poll(() => nodeShape(session.page, 'conv').textContent()).toBe('1×8×30×30');
     await dropProjectFile(
-      page,
+      session.page,
       '{"format": "convnet-studio", "version": 1, "nodes": [',
       'broken.json',
     );
     await expect
-      .poll(() => page.getByTestId('notice').textContent())
+      .poll(() => session.page.getByTestId('notice').textContent())
       .toMatch(/broken.json is not valid JSON/);
-    expect(await page.getByTestId('doc-title').textContent()).toContain('Dropped net');
-    await page.getByTestId('notice').getByRole('button', { name: 'Dismiss' }).click();
+    expect(await session.page.getByTestId('doc-title').textContent()).toContain('Dropped net');
+    await session.page.getByTestId('notice').getByRole('button', { name: 'Dismiss' }).click();
   });
 
   it('offers unsaved work back after the page is lost', async () => {
-    page = await recoverAfterCrash(page, async () => {
-      const next = await browser.newPage({ viewport: { width: 1500, height: 950 } });
-      next.on('pageerror', (err) => pageErrors.push(err.message));
+    session.page = await recoverAfterCrash(session.page, async () => {
+      const next = await session.browser.newPage({ viewport: { width: 1500, height: 950 } });
+      next.on('pageerror', (err) => session.pageErrors.push(err.message));
       next.on('dialog', (dialog) => void dialog.accept());
-      await next.goto(studio.url);
+      await next.goto(session.studio.url);
       return next;
     });
   });
 
   it('says so when the host goes away', async () => {
-    await studio.stop();
+    await session.studio.stop();
     await expect
-      .poll(() => page.getByTestId('notice').textContent())
+      .poll(() => session.page.getByTestId('notice').textContent())
       .toContain('Lost the connection to the studio host');
   });
 
-  it('raised no errors in the page', () => {
-    expect(pageErrors).toEqual([]);
+  it('raised no errors in the session.page', () => {
+    expect(session.pageErrors).toEqual([]);
   });
 });

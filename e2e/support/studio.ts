@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -132,4 +133,35 @@ export async function setField(page: Page, name: string, value: string): Promise
 /** Leaves any text field, so canvas shortcuts apply. */
 export async function leaveFields(page: Page): Promise<void> {
   await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+}
+
+export interface StudioPage {
+  studio: Studio;
+  browser: Browser;
+  page: Page;
+  /** Uncaught errors of the page, for tests to assert there were none. */
+  pageErrors: string[];
+}
+
+/**
+ * Starts a web host with `project` and opens it in Chromium for the test file
+ * (beforeAll), closing both afterwards (afterAll). Dialogs are accepted.
+ */
+export function studioPageForFile(project: string): StudioPage {
+  const session = { pageErrors: [] as string[] } as StudioPage;
+  beforeAll(async () => {
+    [session.studio, session.browser] = await Promise.all([
+      startStudio({ project }),
+      launchChromium(),
+    ]);
+    session.page = await session.browser.newPage({ viewport: { width: 1500, height: 950 } });
+    session.page.on('pageerror', (err) => session.pageErrors.push(err.message));
+    session.page.on('dialog', (dialog) => void dialog.accept());
+    await session.page.goto(session.studio.url);
+  });
+  afterAll(async () => {
+    await session.browser?.close();
+    await session.studio?.stop();
+  });
+  return session;
 }

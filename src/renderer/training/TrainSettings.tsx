@@ -53,6 +53,25 @@ export function TrainSettings({ options, disabled }: Props) {
     </label>
   );
 
+  // How many images to use; empty means all of them.
+  const limitField = (label: string, key: 'limitTrain' | 'limitVal') => (
+    <label className="dash-field">
+      <span>{label}</span>
+      <input
+        type="number"
+        className={`num${changed(key)}`}
+        name={key}
+        placeholder="all"
+        min={1}
+        value={options[key] ?? ''}
+        disabled={disabled}
+        onChange={(e) =>
+          setOverride(key, e.target.value === '' ? undefined : Math.max(1, Number(e.target.value)))
+        }
+      />
+    </label>
+  );
+
   return (
     <section className="train-settings" aria-label="Training settings">
       <h3>Data</h3>
@@ -99,42 +118,8 @@ export function TrainSettings({ options, disabled }: Props) {
           }}
         />
       </label>
-      <label className="dash-field">
-        <span>Training images</span>
-        <input
-          type="number"
-          className={`num${changed('limitTrain')}`}
-          name="limitTrain"
-          placeholder="all"
-          min={1}
-          value={options.limitTrain ?? ''}
-          disabled={disabled}
-          onChange={(e) =>
-            setOverride(
-              'limitTrain',
-              e.target.value === '' ? undefined : Math.max(1, Number(e.target.value)),
-            )
-          }
-        />
-      </label>
-      <label className="dash-field">
-        <span>Test images</span>
-        <input
-          type="number"
-          className={`num${changed('limitVal')}`}
-          name="limitVal"
-          placeholder="all"
-          min={1}
-          value={options.limitVal ?? ''}
-          disabled={disabled}
-          onChange={(e) =>
-            setOverride(
-              'limitVal',
-              e.target.value === '' ? undefined : Math.max(1, Number(e.target.value)),
-            )
-          }
-        />
-      </label>
+      {limitField('Training images', 'limitTrain')}
+      {limitField('Test images', 'limitVal')}
 
       <h3>Hyperparameters</h3>
       <label className="dash-field">
