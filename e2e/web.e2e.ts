@@ -94,7 +94,7 @@ describe('the studio in a browser (web host)', () => {
       .toContain('Lost the connection to the studio host');
   });
 
-  it('raised no errors in the session.page', () => {
+  it('raised no errors in the page', () => {
     expect(session.pageErrors).toEqual([]);
   });
 });
