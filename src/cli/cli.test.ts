@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { DESIGN_PRESET_NAMES } from '../../test/support/preset-names';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -155,17 +156,7 @@ describe.concurrent('convnet-studio CLI', () => {
     const r = await cli('presets', '--json');
     expect(r.code).toBe(0);
     const list = JSON.parse(r.stdout);
-    expect(list.map((p: { name: string }) => p.name)).toEqual([
-      'lenet',
-      'alexnet',
-      'vgg11',
-      'vgg11-tiny',
-      'nin',
-      'googlenet',
-      'resnet18',
-      'resnext18',
-      'densenet',
-    ]);
+    expect(list.map((p: { name: string }) => p.name)).toEqual(DESIGN_PRESET_NAMES);
     expect(list[0]).toMatchObject({ input: [1, 28, 28], params: 61_706, training: { lr: 0.1 } });
     const text = await cli('presets');
     expect(text.stdout).toMatch(/resnet18 +ResNet-18 +1×96×96 +11,178,378/);

@@ -16,6 +16,7 @@ import { writeBundle } from '../../src/exporters/node-io';
 import { buildOnnxModel, ONNX_INPUT, ONNX_OUTPUT } from '../../src/exporters/onnx/export';
 import { exportPytorch } from '../../src/exporters/pytorch/export';
 import { exportTfjs } from '../../src/exporters/tfjs/export';
+import { DESIGN_PRESET_NAMES } from '../support/preset-names';
 import { describeWith, onnx, PYTHON, pytorch } from '../support/requirements';
 import { cpuTf } from '../support/tfjs-cpu';
 import { presetCases, relativeError, type StudioCase } from './fixtures';
@@ -31,18 +32,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it('covers every layer type and every preset', () => {
-  expect(cases.map((c) => c.name)).toEqual([
-    'layer-zoo',
-    'lenet',
-    'alexnet',
-    'vgg11',
-    'vgg11-tiny',
-    'nin',
-    'googlenet',
-    'resnet18',
-    'resnext18',
-    'densenet',
-  ]);
+  expect(cases.map((c) => c.name)).toEqual(['layer-zoo', ...DESIGN_PRESET_NAMES]);
   // A case whose output is all zeros would prove nothing.
   for (const c of cases)
     expect(

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { blockCases, blockGraph } from '../../../test/parity/course-cases';
+import { DESIGN_PRESET_NAMES } from '../../../test/support/preset-names';
 import { describeWith, PYTHON, pytorch } from '../../../test/support/requirements';
 import { projectSchema } from '../document/schema';
 import { type GraphInference, inferGraph } from '../infer';
@@ -26,17 +27,7 @@ const topShapes = (r: GraphInference) =>
 
 describe('presets', () => {
   it('are the names DESIGN.md fixes, each a valid project without issues', () => {
-    expect(presets.map((p) => p.name)).toEqual([
-      'lenet',
-      'alexnet',
-      'vgg11',
-      'vgg11-tiny',
-      'nin',
-      'googlenet',
-      'resnet18',
-      'resnext18',
-      'densenet',
-    ]);
+    expect(presets.map((p) => p.name)).toEqual(DESIGN_PRESET_NAMES);
     for (const preset of presets) {
       const project = preset.build();
       expect(projectSchema.safeParse(project).success).toBe(true);
