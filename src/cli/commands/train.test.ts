@@ -82,23 +82,9 @@ describe('convnet-studio train', () => {
 
   it('Ctrl-C stops at the next batch, saves a checkpoint, says how to resume, and --resume finishes the run', async () => {
     const out = tempDir();
-    const child = spawn(
-      process.execPath,
-      [
-        bin,
-        'train',
-        tiny,
-        ...small,
-        '--limit-train',
-        '128',
-        '--epochs',
-        '2',
-        '--out',
-        out,
-        '--json',
-      ],
-      { cwd: repoRoot },
-    );
+    // The same run twice: interrupted, then resumed.
+    const runArgs = [tiny, ...small, '--limit-train', '128', '--epochs', '2', '--out', out];
+    const child = spawn(process.execPath, [bin, 'train', ...runArgs, '--json'], { cwd: repoRoot });
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d) => {
@@ -121,19 +107,7 @@ describe('convnet-studio train', () => {
       checkpoint: join(out, 'checkpoint/checkpoint.safetensors'),
     });
     expect(stderr).toContain(`--out ${out} --resume`);
-    const resumed = cli(
-      'train',
-      tiny,
-      ...small,
-      '--limit-train',
-      '128',
-      '--epochs',
-      '2',
-      '--out',
-      out,
-      '--resume',
-      '--json',
-    );
+    const resumed = cli('train', ...runArgs, '--resume', '--json');
     expect(resumed.code).toBe(0);
     const lines = events(resumed.stdout);
     expect(lines[0]).toMatchObject({ event: 'start', resumedFromEpoch: 0 });
