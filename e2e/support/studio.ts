@@ -116,9 +116,23 @@ export async function dropLayer(
 }
 
 /** Drags from one node's output port to another's input port, as a user connects layers. */
+/** A locator's box once it has stopped moving (layout and fit-view animate nodes into place). */
+async function settledBox(
+  locator: Locator,
+): Promise<{ x: number; y: number; width: number; height: number }> {
+  let previous = await locator.boundingBox();
+  for (let i = 0; i < 50; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const current = await locator.boundingBox();
+    if (current && previous && current.x === previous.x && current.y === previous.y) return current;
+    previous = current;
+  }
+  throw new Error('the node kept moving for 3 s; cannot drag to it');
+}
+
 export async function connect(page: Page, source: string, target: string): Promise<void> {
-  const from = (await node(page, source).locator('.react-flow__handle.source').boundingBox())!;
-  const to = (await node(page, target).locator('.react-flow__handle.target').boundingBox())!;
+  const from = await settledBox(node(page, source).locator('.react-flow__handle.source'));
+  const to = await settledBox(node(page, target).locator('.react-flow__handle.target'));
   await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
   await page.mouse.down();
   await page.mouse.move(to.x + to.width / 2, to.y + to.height / 2, { steps: 12 });
