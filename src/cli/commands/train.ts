@@ -135,7 +135,7 @@ export function createProgressPrinter(
       case 'done':
         clearBar();
         write(
-          `done: ${event.epochs} epochs in ${formatSeconds(event.seconds)} on ${event.backend}; val acc ${event.valAcc.toFixed(4)}, val loss ${event.valLoss.toFixed(4)}\n`,
+          `done: ${event.epochs} epoch${event.epochs === 1 ? '' : 's'} in ${formatSeconds(event.seconds)} on ${event.backend}; val acc ${event.valAcc.toFixed(4)}, val loss ${event.valLoss.toFixed(4)}\n`,
         );
         return;
       default:

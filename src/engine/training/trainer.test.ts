@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadValidProject } from '../../core/document/load';
 import { inferValidGraph } from '../../core/infer';
@@ -74,6 +75,16 @@ describe('the trainer', () => {
     const batches = first.events.filter((e) => e.event === 'batch');
     expect(batches.length).toBeGreaterThan(0);
     expect(first.events.at(-1)).toEqual(first.final);
+  });
+
+  it('has released every tensor when it announces the end, since its owner may end the worker then', async () => {
+    const before = tf.memory().numTensors;
+    let atFinal: number | undefined;
+    const { final } = await train({ epochs: 1 }, (event) => {
+      if (event.event === 'done') atFinal = tf.memory().numTensors;
+    });
+    expect(final.event).toBe('done');
+    expect(atFinal).toBe(before);
   });
 
   it('writes the run folder and resumes from a stop mid-epoch to the same result as an uninterrupted run', async () => {

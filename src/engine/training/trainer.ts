@@ -176,9 +176,11 @@ export class Trainer {
     } catch (error) {
       final = { event: 'error', message: error instanceof Error ? error.message : String(error) };
     }
-    this.emit(final);
+    // Released before the final event: the owner terminates this worker on it, and Dawn (webgpu)
+    // aborts the whole process when that lands while a GPU buffer is being released.
     this.model?.dispose();
     this.optimizer?.dispose();
+    this.emit(final);
     return final;
   }
 
