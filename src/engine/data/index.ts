@@ -9,8 +9,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { DatasetInfo, DatasetName } from '../protocol';
+import { shippedFileCandidates } from '../shipped-files';
 import { loadImageFolder } from './folder';
 import { IdxError, parseIdx } from './idx';
 
@@ -104,14 +104,7 @@ export function defaultCacheDir(): string {
 const SYSTEM_DIRS = ['/usr/share/datasets'];
 
 /** The bundled sample: resources/sample/fashion-mnist in a checkout, or beside a packaged app. */
-function sampleDirs(): string[] {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const resourcesPath = (process as { resourcesPath?: string }).resourcesPath;
-  return [
-    path.resolve(here, '../../../resources/sample/fashion-mnist'),
-    ...(resourcesPath ? [path.join(resourcesPath, 'sample', 'fashion-mnist')] : []),
-  ];
-}
+const sampleDirs = () => shippedFileCandidates('resources/sample/fashion-mnist');
 
 /** The path of an IDX file in a folder, compressed or not, if there. */
 function fileIn(dir: string, key: FileKey): string | undefined {

@@ -1,7 +1,7 @@
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import type { EpochEvent } from './checkpoint';
-import { renderCurvesPng, renderCurvesSvg } from './curves';
+import { CURVES_FONT, renderCurvesPng, renderCurvesSvg } from './curves';
 
 const epoch = (n: number, trainLoss: number, valLoss: number, valAcc: number): EpochEvent => ({
   event: 'epoch',
@@ -40,5 +40,17 @@ describe('training curves', () => {
       if (png.data[i] < 60 && png.data[i + 1] > 100 && png.data[i + 2] > 160) blue++;
     }
     expect(blue).toBeGreaterThan(100);
+  });
+
+  it('writes its text with the shipped font, not only where the system has fonts', () => {
+    // Found, the shipped font is the only one loaded.
+    expect(CURVES_FONT).toMatch(/resources\/fonts\/DejaVuSans\.ttf$/);
+    const png = PNG.sync.read(Buffer.from(renderCurvesPng(renderCurvesSvg(epochs, 'LeNet-5'))));
+    // The title's glyphs are the only dark pixels in the top 22 rows.
+    let dark = 0;
+    for (let i = 0; i < png.width * 22 * 4; i += 4) {
+      if (png.data[i] < 80 && png.data[i + 1] < 80 && png.data[i + 2] < 80) dark++;
+    }
+    expect(dark).toBeGreaterThan(30);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
+import { findShippedFile } from '../shipped-files';
 import type { EpochEvent } from './checkpoint';
 import { writeFileAtomic } from './checkpoint';
 
@@ -82,8 +83,14 @@ export function renderCurvesSvg(epochs: EpochEvent[], title: string): string {
   return parts.join('\n');
 }
 
+/** Shipped, so that the PNG has its text on machines without fonts (servers, containers). */
+export const CURVES_FONT = findShippedFile('resources/fonts/DejaVuSans.ttf');
+
 export function renderCurvesPng(svg: string): Uint8Array {
-  return new Resvg(svg, { font: { loadSystemFonts: true }, background: 'white' }).render().asPng();
+  const font = CURVES_FONT
+    ? { fontFiles: [CURVES_FONT], loadSystemFonts: false, defaultFontFamily: 'DejaVu Sans' }
+    : { loadSystemFonts: true };
+  return new Resvg(svg, { font, background: 'white' }).render().asPng();
 }
 
 /** Writes curves.svg and curves.png into the run folder. */
