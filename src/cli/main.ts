@@ -4,8 +4,9 @@
  * in `commands` below. Modules load independently, so a command whose
  * dependencies fail to load reports that when run and leaves the others working.
  */
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+// Imported, not read from disk, so that a bundled CLI (scripts/gpu-bench.sh) knows its version too.
+import packageJson from '../../package.json' with { type: 'json' };
 import { CliError, describeError } from './errors';
 
 type Register = (program: Command) => void;
@@ -27,16 +28,12 @@ const commands: [name: string, load: () => Promise<Register>][] = [
   ['bench', async () => (await import('./commands/bench')).registerBench],
 ];
 
-const { version } = JSON.parse(
-  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
-) as { version: string };
-
 const program = new Command()
   .name('convnet-studio')
   .description(
     'Design, train and export convolutional networks; the studio’s engine without a window.',
   )
-  .version(version)
+  .version(packageJson.version)
   .showHelpAfterError('(run with --help for usage)')
   .addHelpText(
     'after',

@@ -4,7 +4,7 @@
       trains a course network on the real Fashion-MNIST as d2l does (init_cnn's
       Xavier-uniform init, SGD, mean cross-entropy, inputs in [0, 1], test split
       as validation) and prints one JSON line per epoch.
-  torch_train.py bench --models lenet,resnet18 --batches N [--threads T] [--device cuda]
+  torch_train.py bench --models lenet,resnet18 --batches N [--threads T] [--device cpu|cuda|auto]
       times training steps on fixed random batches (LeNet 128×1×28×28, ResNet-18
       32×1×96×96 by default) and prints {"model", "samplesPerSec", ...} per model.
 """
@@ -88,6 +88,8 @@ def train(args):
 
 def bench(args):
     torch.manual_seed(0)
+    if args.device == 'auto':
+        args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
     for name in args.models.split(','):
         batch = args.lenet_batch if name == 'lenet' else args.resnet_batch
         model = build(name, INPUTS[name]).to(args.device)
@@ -131,7 +133,8 @@ b.add_argument('--batches', type=int, default=20)
 b.add_argument('--lenet-batch', type=int, default=128)
 b.add_argument('--resnet-batch', type=int, default=32)
 b.add_argument('--threads', type=int, default=1)
-b.add_argument('--device', default='cpu', help='cpu or cuda')
+b.add_argument('--device', default='cpu', choices=['cpu', 'cuda', 'auto'],
+               help='auto: cuda when PyTorch sees a GPU, else cpu')
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
 (train if args.mode == 'train' else bench)(args)

@@ -7,10 +7,12 @@ import { describeWith, pytorch } from '../../../test/support/requirements';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const bin = join(repoRoot, 'bin/convnet-studio.mjs');
-const cli = (...args: string[]) => {
+const cli = (...args: string[]) => cliWith({}, ...args);
+const cliWith = (env: Record<string, string>, ...args: string[]) => {
   const r = spawnSync(process.execPath, [bin, 'bench', ...args], {
     cwd: repoRoot,
     encoding: 'utf8',
+    env: { ...process.env, ...env },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
@@ -38,12 +40,23 @@ describeWith([pytorch], 'convnet-studio bench --pytorch', () => {
       batchSize: 128,
       batches: 2,
       threads: 1,
+      pytorchDevice: 'cpu',
       pytorchThreads: 1,
     });
     expect(line.samplesPerSec).toBeGreaterThan(0);
     expect(line.pytorchSamplesPerSec).toBeGreaterThan(0);
     expect(line.ratio).toBeCloseTo(line.samplesPerSec / line.pytorchSamplesPerSec, 6);
   });
+});
+
+it('bench --pytorch names the Python it ran and how to get PyTorch when that fails', () => {
+  const r = cliWith(
+    { CONVNET_STUDIO_PYTHON: '/nonexistent/python3' },
+    ...['--models', 'lenet', '--backend', 'cpu', '--batches', '1', '--pytorch'],
+  );
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/PyTorch could not run the benchmark with \/nonexistent\/python3/);
+  expect(r.stderr).toMatch(/apt-get install -y python3-torch.*CONVNET_STUDIO_PYTHON/);
 });
 
 it('bench names an unknown model and the ones it knows', () => {

@@ -2,14 +2,20 @@
  * `convnet-studio bench [--models lenet,resnet18] [--backend …] [--batches N] [--pytorch] [--json]`:
  * training throughput of the course's LeNet-5 (28×28, batch 128) and
  * ResNet-18 (96×96, batch 32) on each available backend, optionally beside
- * PyTorch on this machine's CPU with the same thread count.
+ * PyTorch on the same device (the CPU with the same thread count, or the GPU).
  */
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { getPreset } from '../../core/presets';
 import { availableBackends, initBackend } from '../../engine/backends';
 import type { BackendChoice } from '../../engine/protocol';
-import { type BenchCase, benchPyTorch, benchTraining } from '../../engine/training/bench';
+import {
+  type BenchCase,
+  benchPyTorch,
+  benchTraining,
+  type PyTorchBenchResult,
+  type PyTorchDevice,
+} from '../../engine/training/bench';
 import { BACKENDS } from '../../engine/training/options';
 import { CliError } from '../errors';
 
@@ -31,6 +37,11 @@ interface BenchFlags {
   json?: boolean;
 }
 
+/** "1 thr." on the CPU, the GPU's name on CUDA. */
+function describeTorchDevice(result: PyTorchBenchResult): string {
+  return result.device === 'cpu' ? `${result.threads} thr.` : result.device;
+}
+
 export function registerBench(program: Command): void {
   program
     .command('bench')
@@ -46,7 +57,10 @@ export function registerBench(program: Command): void {
       '20',
     )
     .option('--threads <T>', 'CPU threads for wasm and PyTorch (default: all cores)')
-    .option('--pytorch', 'also time the same models in PyTorch (python3-torch) and print the ratio')
+    .option(
+      '--pytorch',
+      'also time the same models in PyTorch (python3-torch) and print the ratio; on the GPU (CUDA) beside a GPU backend, else on the CPU with the same threads',
+    )
     .option('--json', 'print one JSON object per measurement')
     .addHelpText(
       'after',
@@ -111,11 +125,13 @@ Examples:
           }
         }
       }
-      // PyTorch runs with the thread count the backend computes with (wasm in Node: 1).
-      const references = new Map<number, Awaited<ReturnType<typeof benchPyTorch>>>();
-      const referenceFor = async (count: number) => {
-        if (!references.has(count)) references.set(count, await benchPyTorch(cases, count));
-        return references.get(count) ?? [];
+      // PyTorch computes where the backend does: on the GPU beside a GPU backend, else on the CPU
+      // with the backend's thread count (wasm in Node: 1).
+      const references = new Map<string, PyTorchBenchResult[]>();
+      const referenceFor = async (device: PyTorchDevice) => {
+        const key = device.kind === 'cpu' ? `cpu:${device.threads}` : 'gpu';
+        if (!references.has(key)) references.set(key, await benchPyTorch(cases, device));
+        return references.get(key) ?? [];
       };
       const rows: string[][] = [];
       for (const backendChoice of backends) {
@@ -123,7 +139,10 @@ Examples:
         const { tf, backend, device, note } = runtime;
         if (note && !flags.json) out(`note (${backendChoice}): ${note}`);
         const backendThreads = runtime.threads ?? threads;
-        const reference = flags.pytorch ? await referenceFor(backendThreads) : [];
+        const onGpu = backend === 'webgpu' || /CUDA/.test(device);
+        const reference = flags.pytorch
+          ? await referenceFor(onGpu ? { kind: 'gpu' } : { kind: 'cpu', threads: backendThreads })
+          : [];
         for (const c of cases) {
           const result = await benchTraining(tf, c);
           const torch = reference.find((r) => r.model === c.model);
@@ -139,6 +158,7 @@ Examples:
                 ...(torch
                   ? {
                       pytorchSamplesPerSec: torch.samplesPerSec,
+                      pytorchDevice: torch.device,
                       pytorchThreads: torch.threads,
                       ratio,
                     }
@@ -151,7 +171,7 @@ Examples:
               `${backend} (${device})`,
               `${c.batchSize}×${c.batches}`,
               result.samplesPerSec.toFixed(1),
-              torch ? `${torch.samplesPerSec.toFixed(1)} (${torch.threads} thr.)` : '',
+              torch ? `${torch.samplesPerSec.toFixed(1)} (${describeTorchDevice(torch)})` : '',
               ratio !== undefined ? ratio.toFixed(3) : '',
             ]);
           }

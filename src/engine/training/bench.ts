@@ -4,13 +4,13 @@
  * last step's loss read back. Node only for the PyTorch side.
  */
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type * as tfc from '@tensorflow/tfjs-core';
 import { compileModel } from '../../core/compile/model';
 import type { Project } from '../../core/document/schema';
 import { inferValidGraph } from '../../core/infer';
 import type { TF } from '../../core/layers/types';
+import { findShippedFile } from '../shipped-files';
 import { crossEntropy } from './losses';
 import { createOptimizer } from './optimizers';
 import { trainStep } from './step';
@@ -72,22 +72,38 @@ export async function benchTraining(tf: TF, c: BenchCase): Promise<BenchResult> 
   }
 }
 
-const TORCH_SCRIPT = fileURLToPath(new URL('../../../test/parity/torch_train.py', import.meta.url));
-export const PYTHON = '/usr/bin/python3';
+const TORCH_SCRIPT = 'test/parity/torch_train.py';
 
-/** The same models and batches in PyTorch (CPU), with the given thread count. */
+/** Debian's python3-torch lives with the system Python; CONVNET_STUDIO_PYTHON names another. */
+export const PYTHON = process.env.CONVNET_STUDIO_PYTHON ?? '/usr/bin/python3';
+
+/** Where PyTorch computes: the CPU with a thread count, or a CUDA GPU when it sees one. */
+export type PyTorchDevice = { kind: 'cpu'; threads: number } | { kind: 'gpu' };
+
+export interface PyTorchBenchResult extends BenchResult {
+  threads: number;
+  torch: string;
+  /** "cpu" or the CUDA device's name. */
+  device: string;
+}
+
+/** The same models and batches in PyTorch. */
 export async function benchPyTorch(
   cases: Pick<BenchCase, 'model' | 'batchSize' | 'batches'>[],
-  threads: number,
-): Promise<(BenchResult & { threads: number; torch: string })[]> {
-  const results = [];
+  device: PyTorchDevice,
+): Promise<PyTorchBenchResult[]> {
+  const placement =
+    device.kind === 'cpu'
+      ? ['--threads', String(device.threads), '--device', 'cpu']
+      : ['--device', 'auto'];
+  const results: PyTorchBenchResult[] = [];
   for (const c of cases) {
     let stdout: string;
     try {
       ({ stdout } = await promisify(execFile)(
         PYTHON,
         [
-          TORCH_SCRIPT,
+          findShippedFile(TORCH_SCRIPT) ?? TORCH_SCRIPT,
           'bench',
           '--models',
           c.model,
@@ -95,14 +111,13 @@ export async function benchPyTorch(
           String(c.batches),
           `--${c.model === 'lenet' ? 'lenet' : 'resnet'}-batch`,
           String(c.batchSize),
-          '--threads',
-          String(threads),
+          ...placement,
         ],
         { maxBuffer: 1 << 20 },
       ));
     } catch (error) {
       throw new Error(
-        `PyTorch could not run the benchmark (${(error as Error).message.split('\n')[0]}); install it with: sudo apt-get install -y python3-torch`,
+        `PyTorch could not run the benchmark with ${PYTHON} (${(error as Error).message.split('\n')[0]}); install it with: sudo apt-get install -y python3-torch, or name a Python that has torch in CONVNET_STUDIO_PYTHON`,
       );
     }
     results.push(JSON.parse(stdout.trim().split('\n').at(-1) as string));

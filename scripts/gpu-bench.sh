@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Packs the command line for a GPU machine without Node (docs/benchmarks.md):
+# /work/shared/tools/gpu-pack packs Node, Dawn and a Fashion-MNIST subset
+# into .gpu/; this script then bundles the CLI with
+# __dirname defined (tfjs-backend-wasm's loader needs it) and the
+# training worker, which `train` starts from the file beside the bundle.
+# Packages with native parts travel as files beside the bundle (resvg draws
+# curves.png); vite serves the studio, which is not needed there.
+# Afterwards run on the GPU machine, from the repository root:
+#   bash .gpu/run.sh bench --backend webgpu --pytorch
+#   bash .gpu/run.sh train lenet --backend webgpu --epochs 3
+set -euo pipefail
+cd "$(git rev-parse --show-toplevel)"
+gpu_pack=${GPU_PACK:-/work/shared/tools/gpu-pack}
+# gpu-pack's bundler options stop at resvg's native file, so it is handed a module
+# without imports to bundle; the CLI and the worker are bundled below, replacing its app.mjs.
+"$gpu_pack" src/engine/protocol.ts
+
+banner="import{createRequire as __cr}from'module';import{fileURLToPath as __fu}from'url';import{dirname as __dn}from'path';const require=__cr(import.meta.url);const __filename=__fu(import.meta.url);const __dirname=__dn(__filename);"
+for entry in src/cli/main.ts:app.mjs src/engine/worker.ts:worker.js; do
+  npx --no-install esbuild "${entry%%:*}" --bundle --platform=node --format=esm --minify \
+    --external:webgpu --external:electron --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
+    --external:@resvg/resvg-js --external:vite --banner:js="$banner" --outfile=".gpu/${entry##*:}" --log-level=warning
+done
+cp -r node_modules/@resvg .gpu/node_modules/
+du -sh .gpu
