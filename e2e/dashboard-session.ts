@@ -15,6 +15,8 @@ export interface DashboardSession {
 }
 
 export interface RunSettings {
+  /** Default: the bundled sample. */
+  dataset?: string;
   epochs: number;
   batchSize: number;
   limitTrain: number;
@@ -23,8 +25,14 @@ export interface RunSettings {
   optimizer?: 'sgd' | 'adam';
 }
 
-export async function openDashboard(preset = 'lenet'): Promise<DashboardSession> {
-  const [studio, browser] = await Promise.all([startStudio({ project: preset }), launchChromium()]);
+export async function openDashboard(
+  preset = 'lenet',
+  env?: Record<string, string>,
+): Promise<DashboardSession> {
+  const [studio, browser] = await Promise.all([
+    startStudio({ project: preset, env }),
+    launchChromium(),
+  ]);
   const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
   const pageErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -43,10 +51,10 @@ export async function openDashboard(preset = 'lenet'): Promise<DashboardSession>
   };
 }
 
-/** Chooses the sample dataset and the given settings in the Train panel. */
+/** Chooses the dataset (the sample unless named) and the given settings in the Train panel. */
 export async function fillRunSettings(page: Page, settings: RunSettings): Promise<void> {
   const form = page.getByRole('region', { name: 'Training settings' });
-  await form.locator('select[name=dataset]').selectOption('sample');
+  await form.locator('select[name=dataset]').selectOption(settings.dataset ?? 'sample');
   await form.locator('select[name=backend]').selectOption('auto');
   if (settings.optimizer)
     await form.locator('select[name=optimizer]').selectOption(settings.optimizer);

@@ -20,7 +20,9 @@ export interface Studio {
   stop(): Promise<void>;
 }
 
-export async function startStudio(options: { project?: string } = {}): Promise<Studio> {
+export async function startStudio(
+  options: { project?: string; env?: Record<string, string> } = {},
+): Promise<Studio> {
   const folder = await mkdtemp(path.join(os.tmpdir(), 'studio-e2e-'));
   const args = [
     path.join(repoRoot, 'bin/convnet-studio.mjs'),
@@ -33,7 +35,11 @@ export async function startStudio(options: { project?: string } = {}): Promise<S
     path.join(folder, '.state'),
   ];
   if (options.project) args.push('--project', options.project);
-  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let output = '';
     const timer = setTimeout(

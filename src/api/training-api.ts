@@ -30,6 +30,9 @@ export interface DatasetStatus {
   source?: string;
   /** Why it is not available and what to do. */
   reason?: string;
+  /** Not on this computer yet: starting a training downloads it from this folder URL (into downloadTo). */
+  downloadFrom?: string;
+  downloadTo?: string;
   trainSize?: number;
   valSize?: number;
   classes?: string[];

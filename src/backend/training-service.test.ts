@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -63,6 +63,26 @@ describe('TrainingService', () => {
     const folder = datasets.find((d) => d.name === 'folder')!;
     expect(folder.available).toBe(false);
     expect(folder.reason).toBeTruthy();
+  });
+
+  it('lists a dataset that is nowhere here as one to download, without downloading it', async () => {
+    const cache = path.join(folder, 'empty-cache');
+    const servedFrom = 'http://127.0.0.1:9/never-asked/';
+    process.env.CONVNET_STUDIO_CACHE = cache;
+    process.env.CONVNET_STUDIO_DATASET_URL = servedFrom;
+    try {
+      const datasets = value(await service.trainingDatasets(path.join(folder, 'no-data-here')));
+      const mnist = datasets.find((d) => d.name === 'mnist')!;
+      expect(mnist).toMatchObject({
+        available: true,
+        downloadFrom: servedFrom,
+        downloadTo: path.join(cache, 'datasets', 'mnist'),
+      });
+      expect(existsSync(cache)).toBe(false);
+    } finally {
+      delete process.env.CONVNET_STUDIO_CACHE;
+      delete process.env.CONVNET_STUDIO_DATASET_URL;
+    }
   });
 
   let runId = '';

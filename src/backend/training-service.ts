@@ -33,7 +33,7 @@ import { inferValidGraph } from '../core/infer';
 import type { TF } from '../core/layers/types';
 import { decodeSafetensors, type TensorMap } from '../core/weights/safetensors';
 import { availableBackends, initBackend } from '../engine/backends';
-import { type Dataset, loadDataset } from '../engine/data';
+import { type Dataset, DatasetNotDownloaded, loadDataset } from '../engine/data';
 import {
   classify,
   featureMaps,
@@ -120,11 +120,13 @@ export class TrainingService implements TrainingApi {
       Promise.all(
         DATASETS.map(async ({ name, label }): Promise<DatasetStatus> => {
           try {
+            // Listing must not download: that happens when a training starts, with progress.
             const { info } = await loadDataset({
               dataset: name,
               dataDir: dataDir ?? this.options.dataDir,
               limitTrain: 1,
               limitVal: 1,
+              download: false,
             });
             return {
               name,
@@ -137,6 +139,15 @@ export class TrainingService implements TrainingApi {
               inputShape: info.inputShape,
             };
           } catch (err) {
+            if (err instanceof DatasetNotDownloaded) {
+              return {
+                name,
+                label,
+                available: true,
+                downloadFrom: err.url,
+                downloadTo: err.cacheDir,
+              };
+            }
             return { name, label, available: false, reason: (err as Error).message };
           }
         }),

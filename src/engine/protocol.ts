@@ -56,6 +56,8 @@ export interface LayerStat {
 }
 
 export type TrainingEvent =
+  /** Before 'start', while a dataset that is nowhere on this computer is downloaded. */
+  | { event: 'download'; file: string; url: string; loaded: number; total?: number }
   | {
       event: 'start';
       backend: string;

@@ -1,10 +1,12 @@
 /** `convnet-studio train` and `bench` as users run them, in a subprocess. */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainingEvent } from '../../engine/protocol';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
@@ -66,7 +68,7 @@ describe('convnet-studio train', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/epoch\s+train loss\s+train acc\s+val loss\s+val acc/);
     expect(r.stdout).toMatch(/\n\s+1\/1\s+\d\.\d{4}/);
-    expect(r.stdout).toMatch(/done: 1 epochs/);
+    expect(r.stdout).toMatch(/done: 1 epoch in/);
     expect(r.stdout).not.toContain('\r');
   });
 
@@ -115,5 +117,77 @@ describe('convnet-studio train', () => {
       lines.filter((e) => e.event === 'epoch').map((e) => (e as { epoch: number }).epoch),
     ).toEqual([1, 2]);
     expect(lines.at(-1)?.event).toBe('done');
+  });
+});
+
+describe('convnet-studio train with a dataset that is nowhere on this computer', () => {
+  const sampleDir = join(repoRoot, 'resources/sample/fashion-mnist');
+  let server: Server;
+  let baseUrl = '';
+  beforeAll(async () => {
+    // Serves the bundled sample's four files as if it were MNIST's download folder.
+    server = createServer((req, res) => {
+      const file = join(sampleDir, basename(req.url ?? ''));
+      if (!existsSync(file)) return void res.writeHead(404).end();
+      const bytes = readFileSync(file);
+      res.writeHead(200, { 'content-length': bytes.length }).end(bytes);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mnist/`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  /** Runs the CLI without blocking this process, which serves the download. */
+  const train = (...flags: string[]) =>
+    new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [bin, 'train', tiny, '--dataset', 'mnist', ...small.slice(2), '--epochs', '1', ...flags],
+        {
+          cwd: repoRoot,
+          env: {
+            ...process.env,
+            CONVNET_STUDIO_CACHE: tempDir(),
+            CONVNET_STUDIO_DATASET_URL: baseUrl,
+          },
+        },
+      );
+      let stdout = '';
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+      });
+      child.on('close', (code) => resolve({ code, stdout }));
+    });
+
+  it('streams the download (each file from 0 to its size) before the start event', async () => {
+    expect(
+      existsSync('/usr/share/datasets/mnist'),
+      'MNIST must not be installed for this test',
+    ).toBe(false);
+    const r = await train('--out', tempDir(), '--json');
+    expect(r.code).toBe(0);
+    const lines = events(r.stdout);
+    const start = lines.findIndex((e) => e.event === 'start');
+    const downloads = lines.filter(
+      (e): e is Extract<TrainingEvent, { event: 'download' }> => e.event === 'download',
+    );
+    expect(lines.slice(0, start).every((e) => e.event === 'download')).toBe(true);
+    for (const file of readdirSync(sampleDir)) {
+      const mine = downloads.filter((e) => e.file === file);
+      expect(mine[0]).toMatchObject({ loaded: 0, url: `${baseUrl}${file}` });
+      const size = statSync(join(sampleDir, file)).size;
+      expect(mine.at(-1)).toMatchObject({ loaded: size, total: size });
+    }
+    expect(lines[start]).toMatchObject({
+      dataset: { name: 'mnist', source: expect.stringContaining(`(downloaded from ${baseUrl})`) },
+    });
+    expect(lines.at(-1)?.event).toBe('done');
+  });
+
+  it('says what it downloads on a plain output', async () => {
+    const r = await train('--out', tempDir());
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`downloading ${baseUrl}train-images-idx3-ubyte.gz\n`);
+    expect(r.stdout).toMatch(/downloaded train-images-idx3-ubyte\.gz \(\d+\.\d MB\)\n/);
   });
 });

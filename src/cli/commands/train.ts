@@ -70,6 +70,14 @@ const formatSeconds = (s: number) => {
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}:${String(sec).padStart(2, '0')}`;
 };
 
+const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+/** A text progress bar of `width` cells. */
+const bar = (fraction: number, width = 30) => {
+  const filled = Math.round(Math.min(1, fraction) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+};
+
 /** Renders events for a person: a live bar on a terminal, plain lines otherwise. */
 export function createProgressPrinter(
   write: (text: string) => void,
@@ -84,7 +92,24 @@ export function createProgressPrinter(
   const header = `${'epoch'.padStart(5)}  ${'train loss'.padStart(10)}  ${'train acc'.padStart(9)}  ${'val loss'.padStart(8)}  ${'val acc'.padStart(7)}  ${'samples/s'.padStart(9)}  ${'lr'.padStart(8)}  ${'time'.padStart(6)}`;
   return (event) => {
     switch (event.event) {
+      case 'download': {
+        const size = event.total
+          ? `${megabytes(event.loaded)} of ${megabytes(event.total)}`
+          : megabytes(event.loaded);
+        if (isTTY) {
+          write(
+            `\r\x1b[2Kdownloading ${event.file} ${event.total ? `${bar(event.loaded / event.total)} ` : ''}${size}`,
+          );
+          barShown = true;
+        } else if (event.loaded === 0) {
+          write(`downloading ${event.url}\n`);
+        } else if (event.loaded === event.total) {
+          write(`downloaded ${event.file} (${megabytes(event.total)})\n`);
+        }
+        return;
+      }
       case 'start':
+        clearBar();
         write(
           `Training on ${event.dataset.name} (${event.dataset.trainSize} train / ${event.dataset.valSize} val images from ${event.dataset.source}), ` +
             `backend ${event.backend} (${event.device})${event.resumedFromEpoch !== undefined ? `, resuming after epoch ${event.resumedFromEpoch}` : ''}\n`,
@@ -95,10 +120,8 @@ export function createProgressPrinter(
       case 'batch': {
         const fraction = event.batch / event.batches;
         if (isTTY) {
-          const width = 30;
-          const filled = Math.round(fraction * width);
           write(
-            `\r\x1b[2Kepoch ${event.epoch} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${event.batch}/${event.batches}  loss ${event.loss.toFixed(4)}  ${Math.round(event.samplesPerSec)} samples/s  ETA ${formatSeconds(event.etaSec)}`,
+            `\r\x1b[2Kepoch ${event.epoch} ${bar(fraction)} ${event.batch}/${event.batches}  loss ${event.loss.toFixed(4)}  ${Math.round(event.samplesPerSec)} samples/s  ETA ${formatSeconds(event.etaSec)}`,
           );
           barShown = true;
         } else {

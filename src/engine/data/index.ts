@@ -47,6 +47,22 @@ export interface LoadDatasetOptions {
   systemDirs?: string[];
   /** Where to download from instead of the dataset's public address (a folder URL with the four files). */
   baseUrl?: string;
+  /** When the dataset is nowhere on this computer: download it (the default), or throw DatasetNotDownloaded. */
+  download?: boolean;
+}
+
+/** The dataset is not on this computer, and loading was asked not to download it. */
+export class DatasetNotDownloaded extends Error {
+  constructor(
+    message: string,
+    /** The folder URL it would be downloaded from. */
+    readonly url: string,
+    /** Where the download would go. */
+    readonly cacheDir: string,
+  ) {
+    super(message);
+    this.name = 'DatasetNotDownloaded';
+  }
 }
 
 interface IdxDataset {
@@ -269,6 +285,13 @@ async function loadIdxDataset(
     }
   }
   const baseUrl = options.baseUrl ?? process.env.CONVNET_STUDIO_DATASET_URL ?? spec.url;
+  if (options.download === false) {
+    throw new DatasetNotDownloaded(
+      `${spec.label} is not on this computer yet; training downloads it from ${baseUrl} into ${cacheDir}. ${lookedIn}`,
+      baseUrl,
+      cacheDir,
+    );
+  }
   try {
     await downloadAll(cacheDir, baseUrl, options.onProgress);
   } catch (error) {

@@ -195,11 +195,21 @@ export class Trainer {
     const backend = await initBackend(options.backend);
     this.tf = backend.tf;
     this.backend = backend.backend;
+    let lastDownloadEvent = 0;
     this.data = await loadDataset({
       dataset: options.dataset,
       dataDir: options.dataDir,
       limitTrain: options.limitTrain,
       limitVal: options.limitVal,
+      onProgress: (progress) => {
+        if (progress.stage !== 'download') return;
+        const now = performance.now();
+        const edge = progress.loaded === 0 || progress.loaded === progress.total;
+        if (!edge && now - lastDownloadEvent < 1000 / BATCH_EVENTS_PER_SECOND) return;
+        lastDownloadEvent = now;
+        const { file, url, loaded, total } = progress;
+        this.emit({ event: 'download', file, url, loaded, total });
+      },
     });
     this.resize = feedSize(this.project, options, this.data);
     const channels = this.data.info.inputShape[2];

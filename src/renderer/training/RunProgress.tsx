@@ -1,6 +1,6 @@
 /**
- * Start, pause, resume and stop; how far the run is (epoch, batch, ETA,
- * samples per second) and where it runs (backend, device, and a fallback
+ * Start, pause, resume and stop; how far the run is (the dataset's download,
+ * then epoch, batch, ETA, samples per second) and where it runs (backend, device, and a fallback
  * said out loud when the chosen backend could not be used).
  */
 import type { TrainOptions } from '../../engine/protocol';
@@ -15,6 +15,8 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 }
 
+const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
 export function RunProgress({ options, canStart }: { options: TrainOptions; canStart: boolean }) {
   const live = useTraining((s) => s.live);
   const overrides = useTraining((s) => s.overrides);
@@ -23,7 +25,14 @@ export function RunProgress({ options, canStart }: { options: TrainOptions; canS
   const epochs = live?.start?.epochs ?? options.epochs;
   const batches = batch?.batches ?? live?.start?.batchesPerEpoch ?? 1;
   const done = batch ? (batch.epoch - 1) * batches + batch.batch : 0;
-  const fraction = live?.status === 'done' ? 1 : Math.min(1, done / Math.max(1, epochs * batches));
+  const download = live?.status === 'starting' ? live.download : undefined;
+  const fraction = download
+    ? download.total
+      ? download.loaded / download.total
+      : 0
+    : live?.status === 'done'
+      ? 1
+      : Math.min(1, done / Math.max(1, epochs * batches));
 
   return (
     <section className="run-progress" aria-label="Run">
@@ -64,7 +73,7 @@ export function RunProgress({ options, canStart }: { options: TrainOptions; canS
           ■ Stop
         </button>
         <span className={`run-status status-${live?.status ?? 'idle'}`} data-testid="run-status">
-          {statusText(live?.status)}
+          {download ? 'Downloading the dataset…' : statusText(live?.status)}
         </span>
       </div>
       <div
@@ -76,6 +85,12 @@ export function RunProgress({ options, canStart }: { options: TrainOptions; canS
       >
         <div className="progress-fill" style={{ width: `${fraction * 100}%` }} />
       </div>
+      {download ? (
+        <p className="hint" data-testid="download-progress">
+          {download.file}: {megabytes(download.loaded)}
+          {download.total ? ` of ${megabytes(download.total)}` : ''} from {download.url}
+        </p>
+      ) : null}
       <div className="run-facts" data-testid="run-facts">
         <span>
           Epoch <b>{live?.epoch || (batch ? batch.epoch : 0)}</b> / {epochs}

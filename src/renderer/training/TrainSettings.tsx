@@ -87,7 +87,7 @@ export function TrainSettings({ options, disabled }: Props) {
             (d) => (
               <option key={d.name} value={d.name} disabled={!d.available}>
                 {d.label}
-                {d.available ? '' : ' (not found)'}
+                {d.downloadFrom ? ' (download)' : d.available ? '' : ' (not found)'}
               </option>
             ),
           )}
@@ -96,9 +96,11 @@ export function TrainSettings({ options, disabled }: Props) {
       <p className="hint" data-testid="dataset-source">
         {!datasets
           ? 'Looking for datasets…'
-          : dataset?.available
-            ? `${dataset.trainSize?.toLocaleString()} training / ${dataset.valSize?.toLocaleString()} test images, from ${dataset.source}`
-            : (dataset?.reason ?? 'This dataset is not available here.')}
+          : dataset?.downloadFrom
+            ? `Not on this computer yet: training downloads it first from ${dataset.downloadFrom} into ${dataset.downloadTo}.`
+            : dataset?.available
+              ? `${dataset.trainSize?.toLocaleString()} training / ${dataset.valSize?.toLocaleString()} test images, from ${dataset.source}`
+              : (dataset?.reason ?? 'This dataset is not available here.')}
       </p>
       <label className="dash-field">
         <span>Data folder</span>

@@ -25,6 +25,8 @@ export interface LiveRun {
   /** The backend the user asked for ('auto': a note on what was skipped is information, not a fallback). */
   requestedBackend?: BackendChoice;
   status: RunStatus | 'starting';
+  /** The dataset's download before the start, file by file. */
+  download?: Extract<TrainingEvent, { event: 'download' }>;
   start?: StartEvent;
   lastBatch?: BatchEvent;
   epoch: number;
@@ -210,8 +212,16 @@ function newLiveRun(runId: string): LiveRun {
 /** The live run after one event (series are appended in place; the run object is new). */
 export function applyEvent(live: LiveRun, event: TrainingEvent): LiveRun {
   switch (event.event) {
+    case 'download':
+      return { ...live, download: event };
     case 'start':
-      return { ...live, status: 'running', start: event, epoch: event.resumedFromEpoch ?? 0 };
+      return {
+        ...live,
+        status: 'running',
+        start: event,
+        epoch: event.resumedFromEpoch ?? 0,
+        download: undefined,
+      };
     case 'batch':
       live.series.addBatch(event.epoch - 1 + event.batch / event.batches, event.loss);
       return {
