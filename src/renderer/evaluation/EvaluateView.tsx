@@ -107,17 +107,13 @@ export default function EvaluateView() {
               <option value="initial">Freshly initialised (untrained)</option>
             </select>
           </label>
-          <label className="dash-field">
-            <span>Test images</span>
-            <input
-              type="number"
-              className="num"
-              name="evaluate-limit"
-              min={1}
-              value={limit}
-              onChange={(e) => setLimit(Math.max(1, Number(e.target.value) || 1))}
-            />
-          </label>
+          <WholeNumberField
+            label="Test images"
+            name="evaluate-limit"
+            min={1}
+            value={limit}
+            onChange={setLimit}
+          />
           <button
             type="button"
             className="button primary"
@@ -171,17 +167,13 @@ export default function EvaluateView() {
         <section aria-label="Inspect an image">
           <h3>Inside the network</h3>
           <div className="probe-controls">
-            <label className="dash-field">
-              <span>Test image</span>
-              <input
-                type="number"
-                className="num"
-                name="test-index"
-                min={0}
-                value={testIndex}
-                onChange={(e) => setTestIndex(Math.max(0, Number(e.target.value) || 0))}
-              />
-            </label>
+            <WholeNumberField
+              label="Test image"
+              name="test-index"
+              min={0}
+              value={testIndex}
+              onChange={setTestIndex}
+            />
             <button
               type="button"
               className="button"
@@ -268,4 +260,29 @@ function runLabel(run: RunSummary): string {
   ];
   if (run.last) parts.push(`val acc ${(run.last.valAcc * 100).toFixed(1)}%`);
   return parts.join(' · ');
+}
+
+/** A labelled number input that hands on whole numbers of at least `min`. */
+function WholeNumberField(props: {
+  label: string;
+  name: string;
+  min: number;
+  value: number;
+  onChange: (value: number) => void;
+}) {
+  const { label, name, min, value, onChange } = props;
+  return (
+    <label className="dash-field">
+      <span>{label}</span>
+      <input
+        type="number"
+        className="num"
+        name={name}
+        min={min}
+        step={1}
+        value={value}
+        onChange={(e) => onChange(Math.max(min, Math.floor(Number(e.target.value)) || min))}
+      />
+    </label>
+  );
 }
