@@ -49,10 +49,11 @@ export function randomWeights(inference: ExportInput['inference'], seed = 1): Te
           : spec.init.role === 'bias'
             ? 0.1
             : 0;
+      const batchNorm = node.type.startsWith('BatchNorm');
       const draw =
-        spec.name === 'running_var' || (node.type === 'BatchNorm2d' && spec.name === 'weight')
+        spec.name === 'running_var' || (batchNorm && spec.name === 'weight')
           ? () => uniform(0.5, 1.5)
-          : node.type === 'BatchNorm2d'
+          : batchNorm
             ? () => uniform(-0.5, 0.5)
             : () => uniform(-bound, bound);
       weights.set(`${node.id.replaceAll('/', '.')}.${spec.name}`, {
@@ -156,6 +157,7 @@ export function layerZoo(): Project {
     { id: 'flat', type: 'Flatten', params: {} },
     { id: 'drop', type: 'Dropout', params: { p: 0.3 } },
     { id: 'fc1', type: 'Linear', params: { out_features: 12 } },
+    { id: 'bn2', type: 'BatchNorm1d', params: { eps: 1e-4, momentum: 0.3 } },
     { id: 'sig', type: 'Sigmoid', params: {} },
     { id: 'fc2', type: 'Linear', params: { out_features: 5, bias: false } },
     { id: 'relu', type: 'ReLU', params: {} },
@@ -184,6 +186,7 @@ export function layerZoo(): Project {
         'flat',
         'drop',
         'fc1',
+        'bn2',
         'sig',
         'fc2',
         'relu',

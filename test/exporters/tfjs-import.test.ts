@@ -153,13 +153,17 @@ describe('models built as Keras would', () => {
         tfl.layers.batchNormalization({ epsilon: 1e-3 }),
         tfl.layers.flatten(),
         tfl.layers.dense({ units: 8, activation: 'tanh' }),
+        tfl.layers.batchNormalization({ epsilon: 1e-4 }),
         tfl.layers.dropout({ rate: 0.2 }),
         tfl.layers.dense({ units: 3, activation: 'softmax' }),
       ],
     });
     // Non-trivial BatchNorm statistics, as after training.
-    const bn = model.layers[3];
-    bn.setWeights(bn.getWeights().map((t, i) => tf.randomUniform(t.shape, i < 2 ? 0.5 : 0.1, 1.5)));
+    for (const bn of [model.layers[3], model.layers[6]]) {
+      bn.setWeights(
+        bn.getWeights().map((t, i) => tf.randomUniform(t.shape, i < 2 ? 0.5 : 0.1, 1.5)),
+      );
+    }
     const { imported, error } = await compareImported(model, [12, 12, 1]);
     expect(error).toBeLessThan(1e-5);
     expect(imported.notes.join(' ')).toMatch(/H,W,C order/);
@@ -173,6 +177,7 @@ describe('models built as Keras would', () => {
       'Flatten',
       'Linear',
       'Tanh',
+      'BatchNorm1d',
       'Dropout',
       'Linear',
       'Softmax',

@@ -195,6 +195,42 @@ export const layerCases: ParityCase[] = [
     input: img(3, 4, 5),
   },
   {
+    name: 'BatchNorm1d training after Linear (output and running stats)',
+    graph: chain(
+      img(2, 3),
+      { type: 'Flatten' },
+      { type: 'Linear', params: { out_features: 6 } },
+      { type: 'BatchNorm1d', params: { momentum: 0.3 } },
+    ),
+    input: img(2, 3, 3, 5),
+    range: [0, 5],
+    training: true,
+  },
+  {
+    name: 'BatchNorm1d eval (running stats)',
+    graph: chain(
+      img(2, 3),
+      { type: 'Flatten' },
+      { type: 'Linear', params: { out_features: 6 } },
+      { type: 'BatchNorm1d', params: { eps: 1e-3 } },
+    ),
+    input: img(2, 3),
+    training: false,
+  },
+  {
+    name: 'Gradients: d2l’s BN LeNet head, Linear → BatchNorm1d → Sigmoid → Linear',
+    graph: chain(
+      img(3, 4),
+      { type: 'Flatten' },
+      { type: 'Linear', params: { out_features: 8 } },
+      { type: 'BatchNorm1d' },
+      { type: 'Sigmoid' },
+      { type: 'Linear', params: { out_features: 3 } },
+    ),
+    input: img(3, 4, 4, 4),
+    labels: [2, 0, 1, 2],
+  },
+  {
     name: 'Flatten alone keeps PyTorch’s order',
     graph: chain(img(3, 2, 4), { type: 'Flatten' }),
     input: img(3, 2, 4),

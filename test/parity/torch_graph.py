@@ -46,8 +46,9 @@ def build(node):
         return cls(pair(p["kernel_size"]), stride=stride, padding=pair(p["padding"]))
     if t == "AdaptiveAvgPool2d":
         return nn.AdaptiveAvgPool2d(pair(p["output_size"]))
-    if t == "BatchNorm2d":
-        return nn.BatchNorm2d(shapes[0][1], eps=p["eps"], momentum=p["momentum"])
+    if t in ("BatchNorm1d", "BatchNorm2d"):
+        cls = nn.BatchNorm1d if t == "BatchNorm1d" else nn.BatchNorm2d
+        return cls(shapes[0][1], eps=p["eps"], momentum=p["momentum"])
     if t == "Linear":
         return nn.Linear(shapes[0][1], p["out_features"], bias=p["bias"])
     if t == "LeakyReLU":

@@ -1,9 +1,11 @@
 /**
- * BatchNorm2d with PyTorch semantics: training normalises with the batch mean
- * and biased variance, and moves the running statistics by `momentum` using
- * the unbiased variance; inference normalises with the running statistics.
+ * BatchNorm1d (after Linear, N×F) and BatchNorm2d (after convolutions,
+ * N×C×H×W) with PyTorch semantics: training normalises each feature/channel
+ * with the batch mean and biased variance, and moves the running statistics
+ * by `momentum` using the unbiased variance; inference normalises with the
+ * running statistics.
  */
-import { expectFeatureMap } from '../shape';
+import { expectFeatureMap, expectVector, type Shape } from '../shape';
 import { float } from './fields';
 import { defineLayer } from './types';
 
@@ -12,80 +14,90 @@ export interface BatchNormParams {
   momentum: number;
 }
 
-type Tensor4D = import('@tensorflow/tfjs-core').Tensor4D;
+type Tensor = import('@tensorflow/tfjs-core').Tensor;
 type Tensor1D = import('@tensorflow/tfjs-core').Tensor1D;
 
-export const BatchNorm2d = defineLayer<BatchNormParams>({
-  type: 'BatchNorm2d',
-  label: 'BatchNorm2d',
-  category: 'normalization',
-  description:
-    'Normalises each channel over the batch, then scales and shifts it; keeps running statistics for inference.',
-  inputs: { min: 1, max: 1 },
-  fields: {
-    eps: float({ default: 1e-5, min: 0, help: 'Added to the variance before the square root.' }),
-    momentum: float({
-      default: 0.1,
-      min: 0,
-      max: 1,
-      help: 'How far each training batch moves the running statistics (PyTorch’s convention: new = (1−m)·old + m·batch).',
-    }),
-  },
-  infer([input]) {
-    const [n, c, h, w] = expectFeatureMap(input, 'BatchNorm2d');
-    // One multiply-add per value once folded into scale and shift.
-    return { output: input, macs: n * c * h * w };
-  },
-  weights([input]) {
-    const c = input[1];
-    return [
-      { name: 'weight', shape: [c], trainable: true, init: { role: 'ones' } },
-      { name: 'bias', shape: [c], trainable: true, init: { role: 'zeros' } },
-      { name: 'running_mean', shape: [c], trainable: false, init: { role: 'zeros' } },
-      { name: 'running_var', shape: [c], trainable: false, init: { role: 'ones' } },
-    ];
-  },
-  forward(ctx, [x], p) {
-    const { tf } = ctx;
-    const scale = ctx.weight('weight') as Tensor1D;
-    const offset = ctx.weight('bias') as Tensor1D;
-    if (!ctx.training) {
-      return tf.batchNorm(
-        x as Tensor4D,
-        ctx.weight('running_mean') as Tensor1D,
-        ctx.weight('running_var') as Tensor1D,
-        offset,
-        scale,
-        p.eps,
+/** The two differ only in the layout they accept: the statistics are per feature (last axis in tfjs). */
+function defineBatchNorm(
+  type: 'BatchNorm1d' | 'BatchNorm2d',
+  description: string,
+  expectInput: (shape: Shape, layer: string) => number[],
+) {
+  return defineLayer<BatchNormParams>({
+    type,
+    label: type,
+    category: 'normalization',
+    description,
+    inputs: { min: 1, max: 1 },
+    fields: {
+      eps: float({ default: 1e-5, min: 0, help: 'Added to the variance before the square root.' }),
+      momentum: float({
+        default: 0.1,
+        min: 0,
+        max: 1,
+        help: 'How far each training batch moves the running statistics (PyTorch’s convention: new = (1−m)·old + m·batch).',
+      }),
+    },
+    infer([input]) {
+      // One multiply-add per value once folded into scale and shift.
+      return { output: input, macs: expectInput(input, type).reduce((a, b) => a * b, 1) };
+    },
+    weights([input]) {
+      const c = input[1];
+      return [
+        { name: 'weight', shape: [c], trainable: true, init: { role: 'ones' } },
+        { name: 'bias', shape: [c], trainable: true, init: { role: 'zeros' } },
+        { name: 'running_mean', shape: [c], trainable: false, init: { role: 'zeros' } },
+        { name: 'running_var', shape: [c], trainable: false, init: { role: 'ones' } },
+      ];
+    },
+    forward(ctx, [x], p) {
+      const { tf } = ctx;
+      const scale = ctx.weight('weight') as Tensor1D;
+      const offset = ctx.weight('bias') as Tensor1D;
+      const normalise = (mean: Tensor, variance: Tensor) =>
+        tf.batchNorm(x, mean as Tensor1D, variance as Tensor1D, offset, scale, p.eps);
+      if (!ctx.training) {
+        return normalise(ctx.weight('running_mean'), ctx.weight('running_var'));
+      }
+      // Every axis but the last (tfjs's feature axis) is averaged over.
+      const axes = x.shape.slice(0, -1).map((_, i) => i);
+      const count = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+      if (count < 2) {
+        // PyTorch refuses this too: the batch variance of one value is meaningless.
+        const got =
+          x.rank === 4
+            ? `a batch of ${x.shape[0]} gives ${x.shape[1]}×${x.shape[2]} maps`
+            : `got a batch of ${x.shape[0]}`;
+        throw new Error(
+          `${type} needs more than one value per ${x.rank === 4 ? 'channel' : 'feature'} to train, but ${got}; use a batch of 2 or more`,
+        );
+      }
+      const { mean, variance } = tf.moments(x, axes);
+      const unbiased = tf.mul(variance, count / (count - 1));
+      const m = p.momentum;
+      // Variable assignment is not recorded for gradients: the running statistics stay bookkeeping.
+      ctx.setState(
+        'running_mean',
+        tf.add(tf.mul(ctx.weight('running_mean'), 1 - m), tf.mul(mean, m)),
       );
-    }
-    const [n, h, w] = x.shape;
-    const count = n * h * w;
-    if (count < 2) {
-      // PyTorch refuses this too: the batch variance of one value is meaningless.
-      throw new Error(
-        `BatchNorm2d needs more than one value per channel to train, but a batch of ${n} gives ${h}×${w} maps; use a batch of 2 or more`,
+      ctx.setState(
+        'running_var',
+        tf.add(tf.mul(ctx.weight('running_var'), 1 - m), tf.mul(unbiased, m)),
       );
-    }
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
-    const unbiased = tf.mul(variance, count / (count - 1));
-    const m = p.momentum;
-    // Variable assignment is not recorded for gradients: the running statistics stay bookkeeping.
-    ctx.setState(
-      'running_mean',
-      tf.add(tf.mul(ctx.weight('running_mean'), 1 - m), tf.mul(mean, m)),
-    );
-    ctx.setState(
-      'running_var',
-      tf.add(tf.mul(ctx.weight('running_var'), 1 - m), tf.mul(unbiased, m)),
-    );
-    return tf.batchNorm(
-      x as Tensor4D,
-      mean as Tensor1D,
-      variance as Tensor1D,
-      offset,
-      scale,
-      p.eps,
-    );
-  },
-});
+      return normalise(mean, variance);
+    },
+  });
+}
+
+export const BatchNorm2d = defineBatchNorm(
+  'BatchNorm2d',
+  'Normalises each channel over the batch, then scales and shifts it; keeps running statistics for inference.',
+  expectFeatureMap,
+);
+
+export const BatchNorm1d = defineBatchNorm(
+  'BatchNorm1d',
+  'Normalises each feature of a flat N×F input (after Linear) over the batch, then scales and shifts it; keeps running statistics for inference.',
+  expectVector,
+);

@@ -12,7 +12,7 @@ import { Conv2d } from './conv';
 import { Linear } from './dense';
 import { Input } from './input';
 import { Add, Concat } from './merge';
-import { BatchNorm2d } from './norm';
+import { BatchNorm1d, BatchNorm2d } from './norm';
 import { AdaptiveAvgPool2d, AvgPool2d, MaxPool2d } from './pool';
 import { Dropout, Flatten } from './structure';
 import type { LayerDef } from './types';
@@ -24,6 +24,7 @@ const all: LayerDef[] = [
   AvgPool2d,
   AdaptiveAvgPool2d,
   BatchNorm2d,
+  BatchNorm1d,
   ReLU,
   Sigmoid,
   Tanh,

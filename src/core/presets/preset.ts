@@ -32,6 +32,7 @@ export type LayerSpec = [type: string, params?: Record<string, unknown>, id?: st
 /** Id stems by layer type, so presets read conv1, bn1, relu1, pool1, fc1, … */
 const idStems: Record<string, string> = {
   Conv2d: 'conv',
+  BatchNorm1d: 'bn',
   BatchNorm2d: 'bn',
   Linear: 'fc',
   ReLU: 'relu',

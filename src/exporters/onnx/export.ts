@@ -192,6 +192,8 @@ const emitters: EmitterTable<OnnxGraph> = {
       ],
     );
   },
+  // ONNX's BatchNormalization takes N×C as well as N×C×H×W.
+  BatchNorm1d: (node, g) => emitters.BatchNorm2d(node, g),
   Linear(node, g) {
     const inputs = [...g.inputsOf(node), g.weight(node, 'weight')];
     if (node.params.bias !== false) inputs.push(g.weight(node, 'bias'));

@@ -33,6 +33,14 @@ const pyString = (s: string) => JSON.stringify(s);
 /** The nn constructor call of a primitive layer, or null for a merge written inline in forward. */
 type LayerWriter = (node: PrimitiveNode) => string | null;
 
+/** nn.BatchNorm1d or nn.BatchNorm2d, as the node's type says. */
+function batchNorm(node: PrimitiveNode): string {
+  const args = [String(node.inputShapes[0][1])];
+  if (node.params.eps !== 1e-5) args.push(`eps=${String(node.params.eps)}`);
+  if (node.params.momentum !== 0.1) args.push(`momentum=${String(node.params.momentum)}`);
+  return `nn.${node.type}(${args.join(', ')})`;
+}
+
 const layerWriters: Record<string, LayerWriter> = {
   Conv2d(node) {
     const p = node.params as unknown as Conv2dParams;
@@ -52,12 +60,8 @@ const layerWriters: Record<string, LayerWriter> = {
   MaxPool2d: (node) => pool('MaxPool2d', node),
   AvgPool2d: (node) => pool('AvgPool2d', node),
   AdaptiveAvgPool2d: (node) => `nn.AdaptiveAvgPool2d(${pyPair(node.params.output_size as Pair)})`,
-  BatchNorm2d(node) {
-    const args = [String(node.inputShapes[0][1])];
-    if (node.params.eps !== 1e-5) args.push(`eps=${String(node.params.eps)}`);
-    if (node.params.momentum !== 0.1) args.push(`momentum=${String(node.params.momentum)}`);
-    return `nn.BatchNorm2d(${args.join(', ')})`;
-  },
+  BatchNorm1d: batchNorm,
+  BatchNorm2d: batchNorm,
   Linear(node) {
     const args = [String(node.inputShapes[0][1]), String(node.params.out_features)];
     if (node.params.bias === false) args.push('bias=False');

@@ -289,6 +289,8 @@ const emitters: EmitterTable<KerasGraph> = {
     g.weight(node, 'moving_mean', 'running_mean');
     g.weight(node, 'moving_variance', 'running_var');
   },
+  // Keras normalises over the last axis, the features of an N×F input too.
+  BatchNorm1d: (node, g) => emitters.BatchNorm2d(node, g),
   Linear(node, g) {
     const useBias = node.params.bias !== false;
     g.chain(node, [

@@ -180,6 +180,7 @@ function torchWeights(
       if (node.weights.some((w) => w.name === 'bias')) out.set('bias', need('bias'));
       break;
     }
+    case 'BatchNorm1d':
     case 'BatchNorm2d':
       out.set('weight', own.get('gamma') ?? filled(1));
       out.set('bias', own.get('beta') ?? filled(0));
@@ -642,18 +643,15 @@ function convertLayer(
       return;
     }
     case 'BatchNormalization': {
-      const axis = cfg.axis ?? -1;
-      if (
-        axis !== -1 &&
-        axis !== 3 &&
-        !(Array.isArray(axis) && (axis[0] === -1 || axis[0] === 3))
-      ) {
+      const axis = Array.isArray(cfg.axis) ? cfg.axis[0] : (cfg.axis ?? -1);
+      const rank = g.shapeOf(inputs[0].node, modelName).length;
+      if ((axis !== -1 && axis !== rank - 1) || (rank !== 2 && rank !== 4)) {
         throw new ImportError(
           lname,
-          `BatchNormalization over axis ${JSON.stringify(axis)} (only the channel axis is supported)`,
+          `BatchNormalization over axis ${JSON.stringify(cfg.axis)} of a rank-${rank} input (only the features of N×F or the channels of N×H×W×C are supported)`,
         );
       }
-      node('BatchNorm2d', {
+      node(rank === 2 ? 'BatchNorm1d' : 'BatchNorm2d', {
         eps: Number(cfg.epsilon ?? 1e-3),
         momentum: Math.round((1 - Number(cfg.momentum ?? 0.99)) * 1e9) / 1e9,
       });
