@@ -4,7 +4,6 @@
  * inside the host's project folder, and opens TF.js Layers models as projects.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type {
   ExportApi,
@@ -14,16 +13,15 @@ import type {
   ImportedModel,
 } from '../api/export-api';
 import { fail, ok, type Result } from '../api/result';
-import { encodeSafetensors } from '../core/weights/safetensors';
 import { byteLength, exportFormats, formatLabels } from '../exporters/index';
 import {
   bundleFor,
   type ExportSource,
-  RUN_PROJECT_FILE,
   RUN_WEIGHTS_FILE,
   readExportSource,
   readTfjsModel,
   writeBundle,
+  writeProjectWithWeights,
 } from '../exporters/node-io';
 
 export interface ExportServiceOptions {
@@ -72,9 +70,7 @@ export class ExportService implements ExportApi {
       // A run-like folder (project + weights) beside the model, which export and training read.
       const weightsFolder = path.join(path.dirname(modelJsonPath), 'imported');
       const absolute = this.inside(weightsFolder);
-      await mkdir(absolute, { recursive: true });
-      await writeFile(path.join(absolute, RUN_PROJECT_FILE), text);
-      await writeFile(path.join(absolute, RUN_WEIGHTS_FILE), encodeSafetensors(imported.weights));
+      writeProjectWithWeights(absolute, imported.project, imported.weights);
       return {
         text,
         weightsFolder: weightsFolder.split(path.sep).join('/'),

@@ -16,6 +16,7 @@ import type {
   Recovery,
 } from '../api/project-api';
 import { fail, ok, type Result } from '../api/result';
+import { explainWriteError } from '../engine/write-errors';
 
 export interface PresetSource {
   list(): PresetInfo[];
@@ -202,14 +203,14 @@ export class ProjectService implements ProjectApi {
 
 /** Writes next to the target, then renames over it: readers see the old file or the new one, never half. */
 export async function atomicWrite(file: string, text: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
   try {
+    await mkdir(path.dirname(file), { recursive: true });
     await writeFile(temp, text, 'utf8');
     await rename(temp, file);
   } catch (err) {
     await rm(temp, { force: true });
-    throw err;
+    throw explainWriteError(err, file);
   }
 }
 

@@ -47,6 +47,7 @@ import type { DatasetName, TrainingEvent, TrainOptions } from '../engine/protoco
 import { checkpointPath, loadCheckpoint } from '../engine/training/checkpoint';
 import { resolveTrainOptions } from '../engine/training/options';
 import { RUN_FILES } from '../engine/training/trainer';
+import { explainingWrites } from '../engine/write-errors';
 
 export interface TrainingServiceOptions {
   projectFolder: string;
@@ -480,8 +481,10 @@ let recordWrites = 0;
 async function writeRecord(dir: string, record: RunRecord): Promise<void> {
   const file = path.join(dir, RUN_FILE);
   const temporary = `${file}.${process.pid}.${++recordWrites}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(record, null, 2)}\n`);
-  await rename(temporary, file);
+  await explainingWrites(file, async () => {
+    await writeFile(temporary, `${JSON.stringify(record, null, 2)}\n`);
+    await rename(temporary, file);
+  });
 }
 
 async function readRecord(dir: string): Promise<RunRecord | undefined> {

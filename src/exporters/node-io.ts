@@ -9,7 +9,8 @@ import type { Project } from '../core/document/schema';
 import { ProjectError } from '../core/issues';
 import type { TF } from '../core/layers/types';
 import { getPreset, presetNames } from '../core/presets/index';
-import { decodeSafetensors, type TensorMap } from '../core/weights/safetensors';
+import { decodeSafetensors, encodeSafetensors, type TensorMap } from '../core/weights/safetensors';
+import { explainingWrites } from '../engine/write-errors';
 import type { ExportBundle, ExportFormat } from './common';
 import { buildExport, prepareExport } from './index';
 import { type ImportedTfjsModel, importTfjsModel } from './tfjs/import';
@@ -62,12 +63,26 @@ export function writeBundle(bundle: ExportBundle, dir: string): string[] {
   if (existsSync(root) && !statSync(root).isDirectory()) {
     throw new Error(`${dir} exists and is not a folder; choose a folder to export into`);
   }
-  mkdirSync(root, { recursive: true });
+  explainingWrites(root, () => mkdirSync(root, { recursive: true }));
   return bundle.files.map((file) => {
     const path = join(root, file.path);
-    writeFileSync(path, file.contents);
+    explainingWrites(path, () => writeFileSync(path, file.contents));
     return path;
   });
+}
+
+/**
+ * A run-like folder (project.json + weights.safetensors), which export and
+ * training read: where an imported model goes.
+ */
+export function writeProjectWithWeights(dir: string, project: Project, weights: TensorMap): void {
+  explainingWrites(dir, () => mkdirSync(dir, { recursive: true }));
+  const projectFile = join(dir, RUN_PROJECT_FILE);
+  const weightsFile = join(dir, RUN_WEIGHTS_FILE);
+  explainingWrites(projectFile, () =>
+    writeFileSync(projectFile, `${JSON.stringify(project, null, 2)}\n`),
+  );
+  explainingWrites(weightsFile, () => writeFileSync(weightsFile, encodeSafetensors(weights)));
 }
 
 export interface FolderExport {

@@ -1,9 +1,10 @@
-/** `convnet-studio import <model.json> --out DIR`: a TF.js Layers model as a project + weights. */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { encodeSafetensors } from '../../core/weights/safetensors';
-import { RUN_PROJECT_FILE, RUN_WEIGHTS_FILE, readTfjsModel } from '../../exporters/node-io';
+import {
+  RUN_PROJECT_FILE,
+  RUN_WEIGHTS_FILE,
+  readTfjsModel,
+  writeProjectWithWeights,
+} from '../../exporters/node-io';
 import { CliError } from '../errors';
 
 export function registerImport(program: Command): void {
@@ -34,12 +35,7 @@ Examples:
       } catch (err) {
         throw new CliError((err as Error).message);
       }
-      mkdirSync(opts.out, { recursive: true });
-      writeFileSync(
-        join(opts.out, RUN_PROJECT_FILE),
-        `${JSON.stringify(imported.project, null, 2)}\n`,
-      );
-      writeFileSync(join(opts.out, RUN_WEIGHTS_FILE), encodeSafetensors(imported.weights));
+      writeProjectWithWeights(opts.out, imported.project, imported.weights);
       const layers = imported.project.nodes.length;
       process.stdout.write(
         `imported ${modelJson} as '${imported.project.name}' (${layers} nodes, ${imported.weights.size} weight tensors) into ${opts.out}\n`,

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { DatasetInfo, DatasetName } from '../protocol';
 import { shippedFileCandidates } from '../shipped-files';
+import { explainingWrites } from '../write-errors';
 import { loadImageFolder } from './folder';
 import { IdxError, parseIdx } from './idx';
 
@@ -166,8 +167,15 @@ async function download(
   }
   // Written whole, then renamed: an interrupted download never looks complete.
   const partial = `${target}.partial`;
-  writeFileSync(partial, Buffer.concat(chunks));
-  renameSync(partial, target);
+  explainingWrites(target, () => {
+    try {
+      writeFileSync(partial, Buffer.concat(chunks));
+      renameSync(partial, target);
+    } catch (error) {
+      rmSync(partial, { force: true });
+      throw error;
+    }
+  });
 }
 
 async function downloadAll(

@@ -5,7 +5,7 @@
  * seed and options). One file written to a temporary name and renamed, so a
  * checkpoint is either the old one or the new one, never half of each.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   decodeSafetensors,
@@ -13,6 +13,7 @@ import {
   type TensorMap,
 } from '../../core/weights/safetensors';
 import type { TrainingEvent, TrainOptions } from '../protocol';
+import { explainingWrites } from '../write-errors';
 import type { OptimizerName, OptimizerState } from './optimizers';
 
 export const CHECKPOINT_DIR = 'checkpoint';
@@ -53,8 +54,16 @@ export function checkpointPath(outDir: string): string {
 /** Writes a file so that readers see either its old or its new content. */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, data);
-  renameSync(temporary, path);
+  explainingWrites(path, () => {
+    try {
+      writeFileSync(temporary, data);
+      renameSync(temporary, path);
+    } catch (error) {
+      // A half-written temporary file would only take more of a full disk.
+      rmSync(temporary, { force: true });
+      throw error;
+    }
+  });
 }
 
 export function saveCheckpoint(outDir: string, checkpoint: Checkpoint): string {

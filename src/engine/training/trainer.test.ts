@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -7,7 +7,7 @@ import { loadValidProject } from '../../core/document/load';
 import { inferValidGraph } from '../../core/infer';
 import { getPreset } from '../../core/presets';
 import type { TrainingEvent, TrainOptions } from '../protocol';
-import { checkpointPath } from './checkpoint';
+import { checkpointPath, loadCheckpoint } from './checkpoint';
 import { resolveTrainOptions } from './options';
 import { type FinalEvent, microBatchFor, RUN_FILES, runTraining, TrainingControl } from './trainer';
 
@@ -85,6 +85,27 @@ describe('the trainer', () => {
     });
     expect(final.event).toBe('done');
     expect(atFinal).toBe(before);
+  });
+
+  it('stops with a clear message when the disk fills up, keeps the last checkpoint, and resumes from it', async () => {
+    const outDir = tempDir();
+    const checkpoint = checkpointPath(outDir);
+    // After epoch 1's checkpoint, the next one's temporary file leads to /dev/full,
+    // where every write fails with ENOSPC: a full disk, as the kernel reports it.
+    const full = await train({ epochs: 2, outDir }, (event) => {
+      if (event.event === 'checkpoint' && event.epoch === 1) {
+        symlinkSync('/dev/full', `${checkpoint}.${process.pid}.tmp`);
+      }
+    });
+    expect(full.final.event).toBe('error');
+    expect(full.final.event === 'error' && full.final.message).toBe(
+      `could not write ${checkpoint}: the disk is full; free some space or choose a folder on another disk (ENOSPC). Training stopped; the checkpoint after epoch 1 in ${outDir} is kept, so the run can be resumed from it once there is room.`,
+    );
+    expect(existsSync(`${checkpoint}.${process.pid}.tmp`)).toBe(false);
+    expect(loadCheckpoint(outDir).position.epoch).toBe(1);
+    const resumed = await train({ epochs: 2, outDir, resume: true });
+    expect(resumed.final.event).toBe('done');
+    expect(resumed.epochs.map((e) => e.epoch)).toEqual([2]);
   });
 
   it('writes the run folder and resumes from a stop mid-epoch to the same result as an uninterrupted run', async () => {

@@ -16,6 +16,7 @@ import { encodeSafetensors, type TensorMap } from '../../core/weights/safetensor
 import { initBackend } from '../backends';
 import { batchIndices, type Dataset, loadDataset } from '../data';
 import type { TrainingEvent, TrainOptions } from '../protocol';
+import { explainingWrites, explainWriteError, WriteError } from '../write-errors';
 import {
   type EpochEvent,
   loadCheckpoint,
@@ -154,6 +155,8 @@ export class Trainer {
   /** Seconds per trained sample, including validation, from the epochs so far. */
   private secondsPerSample = 0;
   private outDirReady = false;
+  /** Where the run stood at the last checkpoint written (or resumed from). */
+  private lastCheckpoint: { epoch: number; batch: number } | undefined;
   private readonly emit: EventSink;
 
   constructor(
@@ -174,7 +177,7 @@ export class Trainer {
     try {
       final = await this.fitAll();
     } catch (error) {
-      final = { event: 'error', message: error instanceof Error ? error.message : String(error) };
+      final = { event: 'error', message: this.describeFailure(error) };
     }
     // Released before the final event: the owner terminates this worker on it, and Dawn (webgpu)
     // aborts the whole process when that lands while a GPU buffer is being released.
@@ -231,7 +234,10 @@ export class Trainer {
       momentum: options.momentum,
       weightDecay: options.weightDecay,
     });
-    if (checkpoint) this.optimizer.setState(checkpoint.optimizer);
+    if (checkpoint) {
+      this.optimizer.setState(checkpoint.optimizer);
+      this.lastCheckpoint = { epoch: checkpoint.position.epoch, batch: checkpoint.position.batch };
+    }
     this.position = checkpoint?.position ?? {
       epoch: 0,
       batch: 0,
@@ -483,11 +489,13 @@ export class Trainer {
     const optimizer = await this.optimizer.getState();
     this.position.optimizerStep = optimizer.step;
     this.position.savedAt = new Date().toISOString();
-    return saveCheckpoint(this.requireOutDir(), {
+    const path = saveCheckpoint(this.requireOutDir(), {
       position: this.position,
       weights: await readWeights(this.model),
       optimizer,
     });
+    this.lastCheckpoint = { epoch: this.position.epoch, batch: this.position.batch };
+    return path;
   }
 
   private trainableByKey(): Map<string, tfc.Variable> {
@@ -506,17 +514,44 @@ export class Trainer {
   private prepareOutDir(): void {
     const { outDir } = this.options;
     if (!outDir) return;
-    mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, RUN_FILES.project), `${JSON.stringify(this.project, null, 2)}\n`);
-    if (!this.options.resume) writeFileSync(join(outDir, RUN_FILES.metrics), '');
+    const project = join(outDir, RUN_FILES.project);
+    explainingWrites(project, () => {
+      mkdirSync(outDir, { recursive: true });
+      writeFileSync(project, `${JSON.stringify(this.project, null, 2)}\n`);
+    });
+    const metrics = join(outDir, RUN_FILES.metrics);
+    if (!this.options.resume) explainingWrites(metrics, () => writeFileSync(metrics, ''));
     this.outDirReady = true;
   }
 
   /** Appends an event to metrics.jsonl (the run's record, read back by the dashboard). */
   private record(event: TrainingEvent): void {
-    if (this.options.outDir && this.outDirReady) {
-      appendFileSync(join(this.options.outDir, RUN_FILES.metrics), `${JSON.stringify(event)}\n`);
+    if (!this.options.outDir || !this.outDirReady) return;
+    const metrics = join(this.options.outDir, RUN_FILES.metrics);
+    try {
+      appendFileSync(metrics, `${JSON.stringify(event)}\n`);
+    } catch (error) {
+      // The run stops; its final event can no longer be recorded either.
+      this.outDirReady = false;
+      throw explainWriteError(error, metrics);
     }
+  }
+
+  /** The final error's message; a failed write also says what of the run is safe. */
+  private describeFailure(error: unknown): string {
+    const message = error instanceof Error ? error.message : String(error);
+    if (!(error instanceof WriteError)) return message;
+    const saved = this.lastCheckpoint;
+    const where =
+      saved &&
+      (saved.batch === 0
+        ? `after epoch ${saved.epoch}`
+        : `at batch ${saved.batch} of epoch ${saved.epoch + 1}`);
+    return `${message}. Training stopped; ${
+      where
+        ? `the checkpoint ${where} in ${this.options.outDir} is kept, so the run can be resumed from it once there is room`
+        : 'no checkpoint had been written yet, so the run would start again'
+    }.`;
   }
 }
 
