@@ -116,10 +116,12 @@ async function gradientsOf(
     packedStats = tf.keep(packLayerStats(tf, activations, layerGrads));
     return { value: tf.keep(outcome.value) as tfc.Scalar, grads };
   });
-  const [loss] = await result.value.data();
-  result.value.dispose();
-  const correctCount = correct ? (await correct.data())[0] : 0;
-  correct?.dispose();
+  // One read for both numbers: every read waits for the device (on a GPU, a round trip).
+  const numbers = tf.tidy(() =>
+    correct ? tf.stack([result.value, tf.cast(correct, 'float32')]) : result.value,
+  );
+  const [loss, correctCount = 0] = await numbers.data();
+  tf.dispose([numbers, result.value, correct as tfc.Scalar]);
   const layerStats = packedStats ? await readLayerStats(layers, packedStats) : undefined;
   return { loss, correct: correctCount, grads: result.grads, layerStats };
 }
