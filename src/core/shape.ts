@@ -40,6 +40,38 @@ export function convOutputLength(
   return Math.floor((input + padBefore + padAfter - dilation * (kernel - 1) - 1) / stride) + 1;
 }
 
+/**
+ * Pooling's output length along one axis with PyTorch's ceil_mode: the size
+ * is rounded up, but a last window must start inside the input or its
+ * leading padding (else it is dropped):
+ *   out = ceil((in + 2·pad − kernel) / stride) + 1, minus 1 if (out − 1)·stride ≥ in + pad
+ */
+export function ceilPoolLength(input: number, kernel: number, stride: number, pad: number): number {
+  const out = Math.ceil((input + 2 * pad - kernel) / stride) + 1;
+  return (out - 1) * stride >= input + pad ? out - 1 : out;
+}
+
+/**
+ * Where each of `count` pooling windows along one axis ends past the padded
+ * input (ceil_mode's last window may reach beyond it): the extra zeros or −∞
+ * to append, and every window's length within input + padding (its divisor
+ * when padded zeros count, PyTorch's count_include_pad).
+ */
+export function ceilPoolWindows(
+  input: number,
+  kernel: number,
+  stride: number,
+  pad: number,
+  count: number,
+): { overhang: number; lengths: number[] } {
+  const overhang = Math.max(0, (count - 1) * stride + kernel - (input + 2 * pad));
+  const lengths = Array.from(
+    { length: count },
+    (_, i) => Math.min(i * stride + kernel, input + 2 * pad) - i * stride,
+  );
+  return { overhang, lengths };
+}
+
 export function formatShape(shape: Shape): string {
   return shape.join('×');
 }

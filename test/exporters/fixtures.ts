@@ -120,7 +120,8 @@ export async function studioCase(
 /**
  * A small graph with every primitive layer type and the awkward parameters
  * (asymmetric explicit padding, groups, dilation with stride, padded pooling,
- * 'same', GELU both ways; not unequal adaptive pooling, which ONNX and Keras lack).
+ * ceil_mode pooling, 'same', GELU both ways; not unequal adaptive pooling, which
+ * ONNX and Keras lack).
  */
 export function layerZoo(): Project {
   const nodes: Project['nodes'] = [
@@ -153,7 +154,18 @@ export function layerZoo(): Project {
     { id: 'sum', type: 'Add', params: {} },
     { id: 'gelu2', type: 'GELU', params: {} },
     { id: 'tanh', type: 'Tanh', params: {} },
-    { id: 'gap', type: 'AdaptiveAvgPool2d', params: { output_size: [1, 3] } },
+    // ceil_mode: 7×3 → 4×2 (partial last windows), then 3×2 with windows past the padding.
+    {
+      id: 'ceilmax',
+      type: 'MaxPool2d',
+      params: { kernel_size: 2, stride: 2, ceil_mode: true },
+    },
+    {
+      id: 'ceilavg',
+      type: 'AvgPool2d',
+      params: { kernel_size: 3, stride: 2, padding: 1, ceil_mode: true },
+    },
+    { id: 'gap', type: 'AdaptiveAvgPool2d', params: { output_size: [1, 2] } },
     { id: 'flat', type: 'Flatten', params: {} },
     { id: 'drop', type: 'Dropout', params: { p: 0.3 } },
     { id: 'fc1', type: 'Linear', params: { out_features: 12 } },
@@ -182,6 +194,8 @@ export function layerZoo(): Project {
         'sum',
         'gelu2',
         'tanh',
+        'ceilmax',
+        'ceilavg',
         'gap',
         'flat',
         'drop',

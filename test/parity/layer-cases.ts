@@ -127,6 +127,44 @@ export const layerCases: ParityCase[] = [
     input: img(3, 7),
   },
   {
+    name: 'MaxPool2d ceil_mode: a last partial window (7×8, k3 s2 → 3×4)',
+    graph: chain(img(2, 7, 8), {
+      type: 'MaxPool2d',
+      params: { kernel_size: 3, stride: 2, ceil_mode: true },
+    }),
+    input: img(2, 7, 8),
+    range: [-3, -1],
+  },
+  {
+    name: 'MaxPool2d ceil_mode with padding, where the extra window is dropped (5×5, k2 s2 p1)',
+    graph: chain(img(2, 5), {
+      type: 'MaxPool2d',
+      params: { kernel_size: 2, stride: 2, padding: 1, ceil_mode: true },
+    }),
+    input: img(2, 5),
+  },
+  {
+    name: 'AvgPool2d ceil_mode: partial windows average what they cover (7×6, k3 s2 p1)',
+    graph: chain(img(2, 7, 6), {
+      type: 'AvgPool2d',
+      params: { kernel_size: 3, stride: 2, padding: 1, ceil_mode: true },
+    }),
+    input: img(2, 7, 6),
+  },
+  {
+    name: 'Gradients: Conv2d → ceil_mode MaxPool2d → ceil_mode AvgPool2d → Flatten → Linear',
+    graph: chain(
+      img(2, 9),
+      { type: 'Conv2d', params: { out_channels: 3, kernel_size: 2 } },
+      { type: 'MaxPool2d', params: { kernel_size: 3, stride: 2, ceil_mode: true } },
+      { type: 'AvgPool2d', params: { kernel_size: 2, stride: 2, ceil_mode: true } },
+      { type: 'Flatten' },
+      { type: 'Linear', params: { out_features: 3 } },
+    ),
+    input: img(2, 9, 9, 3),
+    labels: [1, 0, 2],
+  },
+  {
     name: 'AdaptiveAvgPool2d uneven windows (7×10 → 3×4)',
     graph: chain(img(3, 7, 10), { type: 'AdaptiveAvgPool2d', params: { output_size: [3, 4] } }),
     input: img(3, 7, 10),

@@ -43,7 +43,8 @@ def build(node):
     if t in ("MaxPool2d", "AvgPool2d"):
         stride = None if p["stride"] is None else pair(p["stride"])
         cls = nn.MaxPool2d if t == "MaxPool2d" else nn.AvgPool2d
-        return cls(pair(p["kernel_size"]), stride=stride, padding=pair(p["padding"]))
+        return cls(pair(p["kernel_size"]), stride=stride, padding=pair(p["padding"]),
+                   ceil_mode=p["ceil_mode"])
     if t == "AdaptiveAvgPool2d":
         return nn.AdaptiveAvgPool2d(pair(p["output_size"]))
     if t in ("BatchNorm1d", "BatchNorm2d"):

@@ -167,6 +167,34 @@ describe('shape rules and parameter counts', () => {
     expect(byDefault.outputShape).toEqual([1, 1, 3, 3]);
   });
 
+  it('pooling with ceil_mode rounds up, drops a window that would start past the input, and says so', () => {
+    const pool = infoOf(
+      chainGraph([1, 5, 8], {
+        id: 'pool',
+        type: 'MaxPool2d',
+        params: { kernel_size: 2, padding: 1, stride: 2, ceil_mode: true },
+      }),
+      'pool',
+    );
+    // H: ⌈(5 + 2 − 2) / 2⌉ + 1 = 4, but window 4 would start at 6 − 1 = 5, past the input: 3.
+    // W: ⌈(8 + 2 − 2) / 2⌉ + 1 = 5, and window 5 starts at 8 − 1 = 7, inside: 5 (floor: 5).
+    expect(pool.outputShape).toEqual([1, 1, 3, 5]);
+    expect(pool.explain).toEqual([
+      'H_out = ⌈(H + pad − k) / stride⌉ + 1 = ⌈(5 + 2 − 2) / 2⌉ + 1 − 1 (that last window would start past the input) = 3',
+      'W_out = ⌈(W + pad − k) / stride⌉ + 1 = ⌈(8 + 2 − 2) / 2⌉ + 1 = 5',
+    ]);
+    const avg = infoOf(
+      chainGraph([1, 8, 8], {
+        id: 'pool',
+        type: 'AvgPool2d',
+        params: { kernel_size: 3, stride: 2, ceil_mode: true },
+      }),
+      'pool',
+    );
+    // ⌈(8 − 3) / 2⌉ + 1 = 4 (floor: 3); the last window covers 2 of its 3 rows and columns.
+    expect(avg.outputShape).toEqual([1, 1, 4, 4]);
+  });
+
   it('AdaptiveAvgPool2d gives its output size whatever the input', () => {
     const info = infoOf(
       chainGraph([5, 7, 10], {

@@ -1,10 +1,14 @@
 /**
  * Pooling with PyTorch semantics: MaxPool2d pads with −∞, AvgPool2d counts the
  * zero padding in its average (count_include_pad=True), the stride defaults to
- * the kernel size, and AdaptiveAvgPool2d uses PyTorch's start/end index rule.
+ * the kernel size, ceil_mode keeps a last partial window, and
+ * AdaptiveAvgPool2d uses PyTorch's start/end index rule.
  */
 import {
+  ceilPoolLength,
+  ceilPoolWindows,
   expectFeatureMap,
+  type Padding4,
   type Pair,
   type Shape,
   ShapeError,
@@ -12,7 +16,7 @@ import {
   windowOutput,
 } from '../shape';
 import { padSpatial } from './conv';
-import { optionalPair, pair } from './fields';
+import { bool, optionalPair, pair } from './fields';
 import { defineLayer, type Tensor, type TF } from './types';
 import { explainWindow } from './window';
 
@@ -21,6 +25,8 @@ export interface PoolParams {
   /** null: equal to kernel_size, as PyTorch. */
   stride: Pair | null;
   padding: Pair;
+  /** Round the output size up, keeping a last window that runs past the input (PyTorch's ceil_mode). */
+  ceil_mode: boolean;
 }
 
 type Tensor4D = import('@tensorflow/tfjs-core').Tensor4D;
@@ -34,6 +40,10 @@ const poolFields = {
     default: 0,
     min: 0,
     help: 'Padding on each side, at most half the kernel size (as PyTorch requires).',
+  }),
+  ceil_mode: bool({
+    default: false,
+    help: 'Round the output size up (PyTorch’s ceil_mode): a last window that runs past the input is kept when it starts inside the input or its leading padding.',
   }),
 };
 
@@ -52,7 +62,11 @@ function inferPool(layer: string, input: Shape, p: PoolParams) {
     );
   }
   const stride = strideOf(p);
-  const [oh, ow] = windowOutput(layer, [h, w], p.kernel_size, stride, symmetricPadding(p.padding));
+  // The floor size also checks that the kernel fits; ceil_mode can only add a window to it.
+  const floor = windowOutput(layer, [h, w], p.kernel_size, stride, symmetricPadding(p.padding));
+  const [oh, ow] = p.ceil_mode
+    ? [ceilPoolLength(h, kh, stride[0], ph), ceilPoolLength(w, kw, stride[1], pw)]
+    : floor;
   return {
     output: [n, c, oh, ow],
     // Comparisons and additions, not multiply-accumulates.
@@ -77,18 +91,59 @@ function makePool(kind: 'max' | 'avg') {
     forward({ tf }, [x], p) {
       // Pad explicitly, then pool 'valid': −∞ for max (padding never wins), 0 for
       // average (the padded zeros count, PyTorch's count_include_pad=True).
+      const [, h, w] = x.shape as number[];
+      const windows = poolWindows([h, w], p);
       const padded = padSpatial(
         tf,
         x,
-        symmetricPadding(p.padding),
+        windows.padding,
         kind === 'max' ? Number.NEGATIVE_INFINITY : 0,
       ) as Tensor4D;
-      const pool = kind === 'max' ? tf.maxPool : tf.avgPool;
-      return pool(padded, p.kernel_size, strideOf(p), 'valid');
+      if (kind === 'max') return tf.maxPool(padded, p.kernel_size, strideOf(p), 'valid');
+      const pooled = tf.avgPool(padded, p.kernel_size, strideOf(p), 'valid');
+      // A window running past the padded input (ceil_mode) averages only what it covers.
+      return windows.rescale
+        ? tf.mul(pooled, tf.tensor4d(windows.rescale, windows.rescaleShape))
+        : pooled;
     },
     explain: ([input], p) =>
-      explainWindow(input, p.kernel_size, strideOf(p), symmetricPadding(p.padding)),
+      explainWindow(
+        input,
+        p.kernel_size,
+        strideOf(p),
+        symmetricPadding(p.padding),
+        [1, 1],
+        p.ceil_mode,
+      ),
   });
+}
+
+/**
+ * How a pooling layer reads an H×W input: the padding on each side (ceil_mode
+ * adds a last window's overhang at the bottom and right) and, where such a
+ * window covers fewer than kh·kw padded positions, the factor kh·kw / covered
+ * that turns AvgPool's plain mean into PyTorch's (per output position, [1, oh, ow, 1]).
+ * The exporters build the same computation from it.
+ */
+export function poolWindows(
+  [h, w]: Pair,
+  p: PoolParams,
+): { padding: Padding4; rescale?: Float32Array; rescaleShape: [1, number, number, 1] } {
+  const [ph, pw] = p.padding;
+  const [kh, kw] = p.kernel_size;
+  const [sh, sw] = strideOf(p);
+  const padding = symmetricPadding(p.padding);
+  if (!p.ceil_mode) return { padding, rescaleShape: [1, 0, 0, 1] };
+  const rows = ceilPoolWindows(h, kh, sh, ph, ceilPoolLength(h, kh, sh, ph));
+  const cols = ceilPoolWindows(w, kw, sw, pw, ceilPoolLength(w, kw, sw, pw));
+  padding.bottom += rows.overhang;
+  padding.right += cols.overhang;
+  const rescaleShape: [1, number, number, 1] = [1, rows.lengths.length, cols.lengths.length, 1];
+  if (rows.overhang === 0 && cols.overhang === 0) return { padding, rescaleShape };
+  const rescale = Float32Array.from(
+    rows.lengths.flatMap((lh) => cols.lengths.map((lw) => (kh * kw) / (lh * lw))),
+  );
+  return { padding, rescale, rescaleShape };
 }
 
 export const MaxPool2d = makePool('max');

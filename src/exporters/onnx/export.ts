@@ -6,6 +6,7 @@
 
 import type { PrimitiveNode } from '../../core/infer';
 import { type Conv2dParams, resolveConvPadding } from '../../core/layers/conv';
+import { type PoolParams, poolWindows } from '../../core/layers/pool';
 import type { Pair } from '../../core/shape';
 import type { NamedTensor } from '../../core/weights/safetensors';
 import {
@@ -97,8 +98,10 @@ class OnnxGraph {
     this.initializers.push(floatTensor(key, tensor));
     return key;
   }
-  constant(name: string, value: number): string {
-    this.initializers.push(floatTensor(name, { shape: [], data: new Float32Array([value]) }));
+  constant(name: string, value: number | NamedTensor): string {
+    const tensor =
+      typeof value === 'number' ? { shape: [], data: new Float32Array([value]) } : value;
+    this.initializers.push(floatTensor(name, tensor));
     return name;
   }
 }
@@ -118,18 +121,38 @@ function pads(p: { top: number; bottom: number; left: number; right: number }): 
   return [p.top, p.left, p.bottom, p.right];
 }
 
-interface PoolParams {
-  kernel_size: Pair;
-  stride: Pair | null;
-  padding: Pair;
-}
-function poolAttributes(p: PoolParams): Attribute[] {
-  const [ph, pw] = p.padding;
-  return [
+/**
+ * MaxPool and AveragePool with the studio's explicit padding (ceil_mode's
+ * overhang included, so ONNX's own ceil_mode is not needed): max pooling
+ * ignores pads, and average pooling counts them (count_include_pad), after
+ * which a window that ran past the padded input is rescaled to what it covers.
+ */
+function pool(kind: 'max' | 'avg', node: PrimitiveNode, g: OnnxGraph): void {
+  const p = node.params as unknown as PoolParams;
+  const [, , h, w] = node.inputShapes[0];
+  const windows = poolWindows([h, w], p);
+  const attributes = [
     ints('kernel_shape', p.kernel_size),
     ints('strides', p.stride ?? p.kernel_size),
-    ints('pads', [ph, pw, ph, pw]),
+    ints('pads', pads(windows.padding)),
   ];
+  if (kind === 'max') {
+    g.add(node, 'MaxPool', g.inputsOf(node), attributes);
+    return;
+  }
+  const average = [...attributes, int('count_include_pad', 1)];
+  if (!windows.rescale) {
+    g.add(node, 'AveragePool', g.inputsOf(node), average);
+    return;
+  }
+  const [, oh, ow] = windows.rescaleShape;
+  const pooled = `${node.id}/pooled`;
+  g.addRaw(pooled, 'AveragePool', g.inputsOf(node), pooled, average);
+  const rescale = g.constant(`${node.id}/rescale`, {
+    shape: [1, 1, oh, ow],
+    data: windows.rescale,
+  });
+  g.add(node, 'Mul', [pooled, rescale]);
 }
 
 /** One emitter per studio primitive. */
@@ -147,13 +170,8 @@ const emitters: EmitterTable<OnnxGraph> = {
       int('group', p.groups),
     ]);
   },
-  MaxPool2d: (node, g) =>
-    g.add(node, 'MaxPool', g.inputsOf(node), poolAttributes(node.params as unknown as PoolParams)),
-  AvgPool2d: (node, g) =>
-    g.add(node, 'AveragePool', g.inputsOf(node), [
-      ...poolAttributes(node.params as unknown as PoolParams),
-      int('count_include_pad', 1),
-    ]),
+  MaxPool2d: (node, g) => pool('max', node, g),
+  AvgPool2d: (node, g) => pool('avg', node, g),
   AdaptiveAvgPool2d(node, g) {
     const [oh, ow] = node.params.output_size as Pair;
     const [, , h, w] = node.inputShapes[0];

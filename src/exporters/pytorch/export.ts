@@ -9,6 +9,7 @@
 import type { ProjectEdge } from '../../core/document/schema';
 import type { NodeInfo, PrimitiveNode } from '../../core/infer';
 import type { Conv2dParams } from '../../core/layers/conv';
+import type { PoolParams } from '../../core/layers/pool';
 import { getLayerDef } from '../../core/layers/registry';
 import type { Pair } from '../../core/shape';
 import { encodeSafetensors, type TensorMap } from '../../core/weights/safetensors';
@@ -81,10 +82,11 @@ const layerWriters: Record<string, LayerWriter> = {
 };
 
 function pool(kind: string, node: PrimitiveNode): string {
-  const p = node.params as { kernel_size: Pair; stride: Pair | null; padding: Pair };
+  const p = node.params as unknown as PoolParams;
   const args = [pyPair(p.kernel_size)];
   if (p.stride) args.push(`stride=${pyPair(p.stride)}`);
   if (p.padding[0] !== 0 || p.padding[1] !== 0) args.push(`padding=${pyPair(p.padding)}`);
+  if (p.ceil_mode) args.push('ceil_mode=True');
   return `nn.${kind}(${args.join(', ')})`;
 }
 

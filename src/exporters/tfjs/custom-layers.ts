@@ -1,16 +1,18 @@
 /**
- * The two PyTorch behaviours standard Keras layers cannot express exactly,
+ * The PyTorch behaviours standard Keras layers cannot express exactly,
  * as tfjs-layers classes shipped beside every TF.js export (convnet-studio-layers.js):
  *
  * - TorchMaxPool2D: max pooling with explicit padding that never wins (PyTorch
  *   pads max pooling with −∞; ZeroPadding2D would let a 0 beat negative values).
+ * - TorchAvgPool2D: average pooling with ceil_mode, whose last window may run
+ *   past the padded input and then averages only what it covers.
  * - TorchConv2D: grouped convolution (ResNeXt), and stride together with
  *   dilation, which tfjs's Conv2D refuses.
  * - TorchGELU: GELU's tanh approximation. Keras calls it 'gelu_new', but
  *   tfjs-layers 4.22 cannot load that name back (it camel-cases it to 'geluNew').
  *
- * (Average pooling with count_include_pad needs no custom layer: the padded
- * zeros count in the average, so ZeroPadding2D + AveragePooling2D is exact.)
+ * (Average pooling with count_include_pad needs no custom layer otherwise: the
+ * padded zeros count in the average, so ZeroPadding2D + AveragePooling2D is exact.)
  *
  * The file is plain JavaScript that works as a browser <script> after the tfjs
  * bundle (it registers itself with the global `tf`) and as a CommonJS module
@@ -79,6 +81,66 @@ export const CUSTOM_LAYERS_SOURCE = `/*
       }
     }
     TorchMaxPool2D.className = 'TorchMaxPool2D';
+
+    /**
+     * PyTorch AvgPool2d with count_include_pad and ceil_mode (NHWC), padding [ph, pw]:
+     * a last window that runs past the padded input averages only what it covers.
+     */
+    class TorchAvgPool2D extends Layer {
+      constructor(args) {
+        super(args);
+        this.poolSize = args.poolSize;
+        this.strides = args.strides || args.poolSize;
+        this.padding = args.padding || [0, 0];
+        this.ceilMode = args.ceilMode === true;
+      }
+      windows(size, axis) {
+        var k = this.poolSize[axis], s = this.strides[axis], p = this.padding[axis];
+        var out = (this.ceilMode ? Math.ceil : Math.floor)((size + 2 * p - k) / s) + 1;
+        // PyTorch drops a ceil window that would start past the input.
+        if (this.ceilMode && (out - 1) * s >= size + p) out -= 1;
+        var lengths = [];
+        for (var i = 0; i < out; i++) lengths.push(Math.min(i * s + k, size + 2 * p) - i * s);
+        return { out: out, overhang: Math.max(0, (out - 1) * s + k - (size + 2 * p)), lengths: lengths };
+      }
+      computeOutputShape(s) {
+        return [
+          s[0],
+          s[1] === null ? null : this.windows(s[1], 0).out,
+          s[2] === null ? null : this.windows(s[2], 1).out,
+          s[3],
+        ];
+      }
+      call(inputs) {
+        var self = this;
+        return tfc.tidy(function () {
+          var x = Array.isArray(inputs) ? inputs[0] : inputs;
+          var rows = self.windows(x.shape[1], 0);
+          var cols = self.windows(x.shape[2], 1);
+          var p = self.padding;
+          var padded = padSpatial(x, [[p[0], p[0] + rows.overhang], [p[1], p[1] + cols.overhang]], 0);
+          var y = tfc.avgPool(padded, self.poolSize, self.strides, 'valid');
+          if (rows.overhang === 0 && cols.overhang === 0) return y;
+          var area = self.poolSize[0] * self.poolSize[1];
+          var scale = [];
+          rows.lengths.forEach(function (lh) {
+            cols.lengths.forEach(function (lw) {
+              scale.push(area / (lh * lw));
+            });
+          });
+          return tfc.mul(y, tfc.tensor4d(scale, [1, rows.out, cols.out, 1]));
+        });
+      }
+      getConfig() {
+        return Object.assign({}, super.getConfig(), {
+          poolSize: this.poolSize,
+          strides: this.strides,
+          padding: this.padding,
+          ceilMode: this.ceilMode,
+        });
+      }
+    }
+    TorchAvgPool2D.className = 'TorchAvgPool2D';
 
     /**
      * PyTorch Conv2d with groups (and stride with dilation), on NHWC input that is
@@ -174,6 +236,7 @@ export const CUSTOM_LAYERS_SOURCE = `/*
     TorchGELU.className = 'TorchGELU';
 
     tfc.serialization.registerClass(TorchMaxPool2D);
+    tfc.serialization.registerClass(TorchAvgPool2D);
     tfc.serialization.registerClass(TorchConv2D);
     tfc.serialization.registerClass(TorchGELU);
     registered = true;

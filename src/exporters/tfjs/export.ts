@@ -11,6 +11,7 @@
 
 import type { PrimitiveNode } from '../../core/infer';
 import { type Conv2dParams, resolveConvPadding } from '../../core/layers/conv';
+import { type PoolParams, poolWindows } from '../../core/layers/pool';
 import { type Padding4, type Pair, samePadding } from '../../core/shape';
 import type { NamedTensor } from '../../core/weights/safetensors';
 import {
@@ -117,12 +118,6 @@ const zeroPadding = (p: Padding4) => ({
 });
 const activation = (name: string) => ({ className: 'Activation', config: { activation: name } });
 
-interface PoolParams {
-  kernel_size: Pair;
-  stride: Pair | null;
-  padding: Pair;
-}
-
 const emitters: EmitterTable<KerasGraph> = {
   Input(node, g) {
     const [, c, h, w] = node.outputShape;
@@ -187,8 +182,10 @@ const emitters: EmitterTable<KerasGraph> = {
   MaxPool2d(node, g) {
     const p = node.params as unknown as PoolParams;
     const strides = p.stride ?? p.kernel_size;
-    const [ph, pw] = p.padding;
-    if (ph === 0 && pw === 0) {
+    const [, , h, w] = node.inputShapes[0];
+    // ceil_mode's overhang is padding too: it never wins a max.
+    const { padding: pad } = poolWindows([h, w], p);
+    if (isZero(pad)) {
       g.chain(node, [
         {
           className: 'MaxPooling2D',
@@ -209,8 +206,8 @@ const emitters: EmitterTable<KerasGraph> = {
           pool_size: p.kernel_size,
           strides,
           padding: [
-            [ph, ph],
-            [pw, pw],
+            [pad.top, pad.bottom],
+            [pad.left, pad.right],
           ],
         },
       },
@@ -218,23 +215,30 @@ const emitters: EmitterTable<KerasGraph> = {
   },
   AvgPool2d(node, g) {
     const p = node.params as unknown as PoolParams;
-    const [ph, pw] = p.padding;
+    const strides = p.stride ?? p.kernel_size;
+    const [, , h, w] = node.inputShapes[0];
+    const { padding: pad, rescale } = poolWindows([h, w], p);
+    if (rescale) {
+      // A ceil_mode window past the padded input averages only what it covers.
+      g.chain(node, [
+        {
+          className: g.custom('TorchAvgPool2D'),
+          config: { pool_size: p.kernel_size, strides, padding: p.padding, ceil_mode: true },
+        },
+      ]);
+      return;
+    }
     const pool = {
       className: 'AveragePooling2D',
       config: {
         pool_size: p.kernel_size,
-        strides: p.stride ?? p.kernel_size,
+        strides,
         padding: 'valid',
         data_format: 'channels_last',
       },
     };
     // count_include_pad: the padded zeros count in the average, so zero-padding first is exact.
-    g.chain(
-      node,
-      ph === 0 && pw === 0
-        ? [pool]
-        : [zeroPadding({ top: ph, bottom: ph, left: pw, right: pw }), pool],
-    );
+    g.chain(node, isZero(pad) ? [pool] : [zeroPadding(pad), pool]);
   },
   AdaptiveAvgPool2d(node, g) {
     const [oh, ow] = node.params.output_size as Pair;

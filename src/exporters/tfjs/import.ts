@@ -8,6 +8,7 @@
 import type { Project, ProjectEdge, ProjectNode } from '../../core/document/schema';
 import { PROJECT_FORMAT, PROJECT_VERSION, projectSchema } from '../../core/document/schema';
 import { inferGraph, inferValidGraph, type PrimitiveNode } from '../../core/infer';
+import { poolWindows } from '../../core/layers/pool';
 import type { NamedTensor, TensorMap } from '../../core/weights/safetensors';
 import { stateKey, transposeTensor } from '../common';
 import { kerasName } from './export';
@@ -531,6 +532,16 @@ function convertLayer(
       fusedActivation(id);
       return;
     }
+    case 'TorchAvgPool2D': {
+      const kernel = pair(cfg.pool_size, 'pool_size', lname);
+      node('AvgPool2d', {
+        kernel_size: kernel,
+        stride: pair(cfg.strides ?? kernel, 'strides', lname),
+        padding: pair(cfg.padding ?? 0, 'padding', lname),
+        ceil_mode: cfg.ceil_mode === true,
+      });
+      return;
+    }
     case 'MaxPooling2D':
     case 'TorchMaxPool2D':
     case 'AveragePooling2D': {
@@ -539,8 +550,24 @@ function convertLayer(
       const stride = pair(cfg.strides ?? kernel, 'strides', lname);
       const max = layer.class_name !== 'AveragePooling2D';
       let padding: [number, number] = [0, 0];
-      if (Array.isArray(cfg.padding)) padding = symmetric(cfg.padding as Padding, lname);
-      else if (input.padding) {
+      let ceilMode = false;
+      if (Array.isArray(cfg.padding)) {
+        // The studio's export writes ceil_mode's overhang as extra padding after.
+        const [, , h, w] = g.shapeOf(input.node, modelName);
+        const given = cfg.padding as Padding;
+        const before: [number, number] = [given[0][0], given[1][0]];
+        const ceil = poolWindows([h, w], {
+          kernel_size: kernel,
+          stride,
+          padding: before,
+          ceil_mode: true,
+        }).padding;
+        ceilMode =
+          (given[0][1] !== given[0][0] || given[1][1] !== given[1][0]) &&
+          ceil.bottom === given[0][1] &&
+          ceil.right === given[1][1];
+        padding = ceilMode ? before : symmetric(given, lname);
+      } else if (input.padding) {
         if (max)
           throw new ImportError(
             lname,
@@ -556,7 +583,11 @@ function convertLayer(
         const [, , h, w] = g.shapeOf(input.node, modelName);
         padding = symmetric(tfSamePadding([h, w], kernel, stride, [1, 1]), lname);
       }
-      node(max ? 'MaxPool2d' : 'AvgPool2d', { kernel_size: kernel, stride, padding }, [input.node]);
+      node(
+        max ? 'MaxPool2d' : 'AvgPool2d',
+        { kernel_size: kernel, stride, padding, ceil_mode: ceilMode },
+        [input.node],
+      );
       return;
     }
     case 'GlobalAveragePooling2D': {
