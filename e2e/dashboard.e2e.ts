@@ -152,17 +152,17 @@ describeWith([chromium], 'training dashboard in the browser', () => {
       .toBe('Your picture, as the network sees it');
     expect(await page.getByTestId('top-predictions').locator('li').count()).toBe(5);
     // Inverted (light on black, as Fashion-MNIST): the centre is bright, the corner dark.
-    const [centre, corner] = await page
-      .locator('.inspect .probe canvas')
-      .evaluate((canvas: HTMLCanvasElement) => {
+    // The canvas is drawn in an effect after the text above renders: poll until it shows.
+    const pixels = () =>
+      page.locator('.inspect .probe canvas').evaluate((canvas: HTMLCanvasElement) => {
         const context = canvas.getContext('2d')!;
         return [
           context.getImageData(14, 14, 1, 1).data[0],
           context.getImageData(1, 1, 1, 1).data[0],
         ];
       });
-    expect(centre).toBeGreaterThan(200);
-    expect(corner).toBeLessThan(50);
+    await expect.poll(async () => (await pixels())[0]).toBeGreaterThan(200);
+    expect((await pixels())[1]).toBeLessThan(50);
   });
 
   it('overlays a past run on the curves to compare', async () => {

@@ -81,7 +81,7 @@ describeWith([chromium], 'downloading a dataset from the Train panel', () => {
     await expect
       .poll(() => page.getByTestId('run-status').textContent(), { timeout: 30_000 })
       .toBe('Downloading the dataset…');
-    const bar = page.getByRole('progressbar');
+    const bar = page.getByRole('progressbar', { name: 'Download' });
     await expect
       .poll(async () => Number(await bar.getAttribute('aria-valuenow')), { timeout: 30_000 })
       .toBeGreaterThan(20);

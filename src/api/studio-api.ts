@@ -34,9 +34,15 @@ export interface StudioCall {
   args: unknown[];
 }
 
-/** Pushed from host to UI without a request (training progress, file changes). */
-export type StudioPush = {
-  channel: 'training';
-  runId: string;
-  payload: import('../engine/protocol').TrainingEvent;
-};
+/** Pushed from host to UI without a request (training and evaluation progress). */
+export type StudioPush =
+  | {
+      channel: 'training';
+      runId: string;
+      payload: import('../engine/protocol').TrainingEvent;
+    }
+  | {
+      channel: 'evaluation';
+      /** Test images classified so far, of `total`. */
+      payload: { done: number; total: number };
+    };

@@ -37,11 +37,15 @@ function value<T>(result: Result<T>): T {
   return result.value;
 }
 
+/** A run's training events pushed so far. */
+const runEvents = (runId: string): TrainingEvent[] =>
+  pushes.flatMap((p) => (p.channel === 'training' && p.runId === runId ? [p.payload] : []));
+
 /** Resolves with the first event of a run that satisfies `match`. */
 function nextEvent(runId: string, match: (e: TrainingEvent) => boolean): Promise<TrainingEvent> {
   return new Promise((resolve) => {
     const listener = (push: StudioPush) => {
-      if (push.runId === runId && match(push.payload)) {
+      if (push.channel === 'training' && push.runId === runId && match(push.payload)) {
         listeners.delete(listener);
         resolve(push.payload);
       }
@@ -98,15 +102,13 @@ describe('TrainingService', () => {
     )) as typeof done;
     if (done.event !== 'done') throw new Error(`the run ended with ${JSON.stringify(done)}`);
     expect(done.epochs).toBe(2);
-    const kinds = new Set(pushes.filter((p) => p.runId === runId).map((p) => p.payload.event));
+    const kinds = new Set(runEvents(runId).map((e) => e.event));
     expect([...kinds]).toEqual(
       expect.arrayContaining(['start', 'batch', 'epoch', 'layerStats', 'done']),
     );
 
-    const stats = pushes.find(
-      (p) => p.runId === runId && p.payload.event === 'layerStats',
-    )!.payload;
-    if (stats.event !== 'layerStats') throw new Error('unreachable');
+    const stats = runEvents(runId).find((e) => e.event === 'layerStats');
+    if (stats?.event !== 'layerStats') throw new Error('no layerStats event was pushed');
     expect(
       stats.layers.find((l) => l.type === 'Sigmoid')?.saturatedFraction,
     ).toBeGreaterThanOrEqual(0);
@@ -123,7 +125,8 @@ describe('TrainingService', () => {
     expect(metrics.batches.at(-1)!.x).toBeLessThanOrEqual(2);
   });
 
-  it('evaluates the run’s weights to the accuracy the run itself measured', async () => {
+  it('evaluates the run’s weights to the accuracy the run itself measured, pushing its progress', async () => {
+    const before = pushes.length;
     const report = value(
       await service.evaluateClassification({
         ...target,
@@ -135,6 +138,11 @@ describe('TrainingService', () => {
     expect(report.confusion.flat().reduce((a, b) => a + b, 0)).toBe(128);
     expect(report.accuracy).toBeCloseTo(done.valAcc, 5);
     expect(report.loss).toBeCloseTo(done.valLoss, 3);
+    const progress = pushes
+      .slice(before)
+      .flatMap((p) => (p.channel === 'evaluation' ? [p.payload] : []));
+    expect(progress.at(-1)).toEqual({ done: 128, total: 128 });
+    expect(progress.every((p, i) => i === 0 || p.done > progress[i - 1].done)).toBe(true);
     for (const m of report.misclassified) {
       expect(m.label).not.toBe(m.predicted);
       expect(Buffer.from(m.image.base64, 'base64')).toHaveLength(28 * 28);

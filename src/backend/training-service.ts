@@ -241,10 +241,17 @@ export class TrainingService implements TrainingApi {
       const subject = await this.subjectFor(request, request.weights);
       const { model, dataset, resize } = subject;
       const classes = dataset.info.classes;
+      let lastPush = 0;
       const result = await classify(tf, model, dataset.val, classes.length, {
         resize,
         limit: request.limit ?? 1000,
         batchSize: evaluationBatchSize(model.inference.totals.macs),
+        onProgress: (done, total) => {
+          // About ten a second, and always the last.
+          if (done < total && performance.now() - lastPush < 100) return;
+          lastPush = performance.now();
+          this.options.push({ channel: 'evaluation', payload: { done, total } });
+        },
       });
       return {
         weights: request.weights,

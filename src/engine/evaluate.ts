@@ -24,6 +24,8 @@ export interface ClassifyOptions {
   limit?: number;
   /** How many misclassified examples to keep (most confident mistakes first). */
   maxMisclassified?: number;
+  /** Called after every batch with the images classified so far. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface Misclassified {
@@ -95,6 +97,7 @@ export async function classify(
     const p = (await probabilities.data()) as Float32Array;
     const l = (await losses.data()) as Float32Array;
     tf.dispose([probabilities, losses]);
+    options.onProgress?.(start + n, count);
     // Let the host answer other calls and pass training events on between batches.
     await new Promise((resolve) => setTimeout(resolve, 0));
     for (let i = 0; i < n; i++) {

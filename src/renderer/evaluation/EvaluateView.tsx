@@ -7,6 +7,7 @@
 import { useEffect, useState } from 'react';
 import type { RunSummary, TrainingTarget } from '../../api/training-api';
 import { useApi } from '../api/context';
+import { ProgressBar } from '../app/ProgressBar';
 import { useStudio } from '../state/store';
 import {
   connectTraining,
@@ -34,7 +35,7 @@ export default function EvaluateView() {
   const project = useStudio((s) => s.project);
   const projectPath = useStudio((s) => s.path);
   const runs = useTraining((s) => s.runs);
-  const { weights, pinned, limit, report, inspect, probe, busy, error } = useEvaluation();
+  const { weights, pinned, limit, report, inspect, probe, busy, progress, error } = useEvaluation();
   const [testIndex, setTestIndex] = useState(0);
   const [dragging, setDragging] = useState(false);
   const target: TrainingTarget = { project, projectPath: projectPath ?? undefined };
@@ -122,6 +123,17 @@ export default function EvaluateView() {
           >
             {busy === 'classify' ? 'Classifying…' : 'Classify test images'}
           </button>
+          {busy === 'classify' ? (
+            <span className="evaluation-progress" data-testid="evaluation-progress">
+              <ProgressBar
+                fraction={progress ? progress.done / progress.total : 0}
+                label="Classification"
+              />
+              {progress
+                ? `${progress.done.toLocaleString()} / ${progress.total.toLocaleString()} images`
+                : 'loading the weights and the test set…'}
+            </span>
+          ) : null}
           {report ? (
             <span className="headline" data-testid="evaluation-accuracy">
               Accuracy <b>{(report.accuracy * 100).toFixed(1)}%</b> on{' '}

@@ -22,6 +22,8 @@ export interface EvaluationState {
   inspect?: InspectReport;
   probe: ProbeImage;
   busy: 'classify' | 'inspect' | null;
+  /** While classifying: test images done so far, of total (pushed by the host). */
+  progress?: { done: number; total: number };
   error?: string;
 }
 
@@ -58,9 +60,17 @@ export async function runClassification(
 ): Promise<void> {
   const { weights, limit } = get();
   if (!weights) return;
-  set({ busy: 'classify', error: undefined });
+  set({ busy: 'classify', error: undefined, progress: undefined });
+  const stopFollowing = client.onPush((push) => {
+    if (push.channel === 'evaluation') set({ progress: push.payload });
+  });
   const result = await client.evaluateClassification({ ...target, weights, limit });
-  set(result.ok ? { report: result.value, busy: null } : { error: result.error, busy: null });
+  stopFollowing();
+  set(
+    result.ok
+      ? { report: result.value, busy: null, progress: undefined }
+      : { error: result.error, busy: null, progress: undefined },
+  );
 }
 
 export async function inspectImage(

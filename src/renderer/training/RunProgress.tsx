@@ -4,6 +4,7 @@
  * said out loud when the chosen backend could not be used).
  */
 import type { TrainOptions } from '../../engine/protocol';
+import { ProgressBar } from '../app/ProgressBar';
 import { controlRun, startRun, useTraining } from './store';
 
 export function formatDuration(seconds: number): string {
@@ -76,15 +77,7 @@ export function RunProgress({ options, canStart }: { options: TrainOptions; canS
           {download ? 'Downloading the dataset…' : statusText(live?.status)}
         </span>
       </div>
-      <div
-        className="progress"
-        role="progressbar"
-        aria-valuemin={0}
-        aria-valuemax={100}
-        aria-valuenow={Math.round(fraction * 100)}
-      >
-        <div className="progress-fill" style={{ width: `${fraction * 100}%` }} />
-      </div>
+      <ProgressBar fraction={fraction} label={download ? 'Download' : 'Training'} />
       {download ? (
         <p className="hint" data-testid="download-progress">
           {download.file}: {megabytes(download.loaded)}

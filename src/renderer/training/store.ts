@@ -167,7 +167,7 @@ export function setSmoothing(smoothing: number): void {
 }
 
 /** Pushes received since the last frame; applied together, so React renders at most once per frame. */
-let pending: StudioPush[] = [];
+let pending: Extract<StudioPush, { channel: 'training' }>[] = [];
 let flushScheduled = false;
 
 function onPush(push: StudioPush): void {
