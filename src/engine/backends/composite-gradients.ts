@@ -2,7 +2,7 @@
  * Convolution and pooling gradients written with ordinary tfjs ops, so they
  * run on any backend at the speed of its forward kernels. The wasm backend
  * lacks Conv2DBackpropFilter and both depthwise backprop kernels, and its
- * Conv2DBackpropInput, AvgPoolGrad and MaxPoolGrad are plain loops many times
+ * Conv2DBackpropInput and AvgPoolGrad are plain loops many times
  * slower than its XNNPACK convolution (training-kernels.ts registers
  * these functions in their place). Every function takes any stride,
  * dilation and padding. Layout is NHWC; filters are [kh, kw, in, out].
@@ -50,19 +50,14 @@ function padOrCrop(
   bottom: number,
   left: number,
   right: number,
-  padValue = 0,
 ): tf.Tensor4D {
   if (top === 0 && bottom === 0 && left === 0 && right === 0) return x;
-  const padded = tf.pad(
-    x,
-    [
-      [0, 0],
-      [Math.max(top, 0), Math.max(bottom, 0)],
-      [Math.max(left, 0), Math.max(right, 0)],
-      [0, 0],
-    ],
-    padValue,
-  );
+  const padded = tf.pad(x, [
+    [0, 0],
+    [Math.max(top, 0), Math.max(bottom, 0)],
+    [Math.max(left, 0), Math.max(right, 0)],
+    [0, 0],
+  ]);
   const [n, h, w, c] = padded.shape;
   const cropTop = Math.max(-top, 0);
   const cropLeft = Math.max(-left, 0);
@@ -77,9 +72,9 @@ function padOrCrop(
  * The input padded and cropped to exactly the rows and columns the
  * convolution reads: a strided convolution may leave trailing ones unused.
  */
-function readWindow(x: tf.Tensor4D, info: backend_util.Conv2DInfo, padValue = 0): tf.Tensor4D {
+function readWindow(x: tf.Tensor4D, info: backend_util.Conv2DInfo): tf.Tensor4D {
   const [top, bottom, left, right] = windowMargins(info);
-  return padOrCrop(x, top, bottom, left, right, padValue);
+  return padOrCrop(x, top, bottom, left, right);
 }
 
 /** Padding (positive) or cropping (negative) on each side that gives the read window. */
@@ -339,42 +334,5 @@ export function avgPoolInputGradient(
       strides: [sh, sw],
       pad: 'valid',
     });
-  });
-}
-
-/**
- * dL/dx of a max pool: each window's gradient goes to its first maximum in
- * row-major order (as tfjs and PyTorch do), padding counts as -Infinity.
- */
-export function maxPoolInputGradient(
-  x: tf.Tensor4D,
-  y: tf.Tensor4D,
-  dy: tf.Tensor4D,
-  g: PoolGeometry,
-): tf.Tensor4D {
-  return tf.tidy(() => {
-    const info = poolGeometry(x.shape, g);
-    const window = readWindow(x, info, Number.NEGATIVE_INFINITY);
-    const [, wh, ww] = window.shape;
-    let unclaimed: tf.Tensor = tf.onesLike(dy);
-    let dWindow = tf.zeros(window.shape) as tf.Tensor4D;
-    const taps = tapSlices(window, info);
-    for (let index = 0; index < taps.length; index++) {
-      const i = Math.floor(index / info.filterWidth) * info.dilationHeight;
-      const j = (index % info.filterWidth) * info.dilationWidth;
-      const claims = tf.mul(tf.cast(tf.equal(taps[index], y), 'float32'), unclaimed);
-      unclaimed = tf.sub(unclaimed, claims);
-      const spread = dilateSpatial(
-        tf.mul(claims, dy) as tf.Tensor4D,
-        info.strideHeight,
-        info.strideWidth,
-      );
-      dWindow = tf.add(
-        dWindow,
-        padOrCrop(spread, i, wh - i - spread.shape[1], j, ww - j - spread.shape[2]),
-      );
-    }
-    const [top, bottom, left, right] = windowMargins(info);
-    return padOrCrop(dWindow, -top, -bottom, -left, -right);
   });
 }

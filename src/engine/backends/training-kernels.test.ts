@@ -222,6 +222,11 @@ describe('every other gradient a CNN needs runs on wasm and matches cpu', () => 
       [x],
     ],
     [
+      'maxPool 3×3 stride 2 padding 1, all windows of a channel negative',
+      (a) => tf.maxPool(tf.sub(a, 2) as tf.Tensor4D, 3, 2, 1),
+      [x],
+    ],
+    [
       'avgPool 2×2 stride 2 (LeNet)',
       (a) => tf.avgPool(a as tf.Tensor4D, 2, 2, 'valid'),
       [[2, 8, 8, 3]],
@@ -417,6 +422,77 @@ describeWith([pytorch], 'wasm and cpu convolution gradients match PyTorch', () =
         expect(relativeError(dx, Float32Array.from(torch[i].dx)), backend).toBeLessThan(1e-5);
         expect(relativeError(dw, Float32Array.from(torch[i].dw)), backend).toBeLessThan(1e-5);
       }
+    });
+  });
+});
+
+/**
+ * Pooling and normalisation gradients against PyTorch: [{op, x, xShape, r}] ->
+ * [{y, dx}], NHWC in and out. 'maxpool3s2p1' is ResNet's stem pool
+ * (MaxPool2d(3, 2, 1)); 'maxpool2s2' follows a ReLU, so windows tie at 0.
+ */
+const TORCH_POOL_NORM = `
+import json, sys, torch
+out = []
+for c in json.load(sys.stdin):
+    x = torch.tensor(c['x']).reshape(c['xShape']).permute(0, 3, 1, 2).contiguous().requires_grad_()
+    if c['op'] == 'maxpool3s2p1':
+        y = torch.nn.functional.max_pool2d(x, 3, 2, 1)
+    else:
+        y = torch.nn.functional.max_pool2d(torch.relu(x), 2, 2)
+    r = torch.tensor(c['r']).reshape(y.permute(0, 2, 3, 1).shape).permute(0, 3, 1, 2)
+    (y * r).sum().backward()
+    out.append({'y': y.permute(0, 2, 3, 1).flatten().tolist(),
+                'dx': x.grad.permute(0, 2, 3, 1).flatten().tolist()})
+json.dump(out, sys.stdout)
+`;
+
+describeWith([pytorch], 'wasm pooling gradients match PyTorch', () => {
+  const cases: { op: string; x: Shape; f: (x: tf.Tensor) => tf.Tensor }[] = [
+    {
+      op: 'maxpool3s2p1',
+      x: [2, 12, 11, 5],
+      f: (x) =>
+        tf.maxPool(
+          tf.pad(x, explicit(1, 1, 1, 1), Number.NEGATIVE_INFINITY) as tf.Tensor4D,
+          3,
+          2,
+          'valid',
+        ),
+    },
+    {
+      op: 'maxpool2s2',
+      x: [2, 8, 8, 3],
+      f: (x) => tf.maxPool(tf.relu(x) as tf.Tensor4D, 2, 2, 'valid'),
+    },
+  ];
+  const ours: { y: Float32Array; dx: Float32Array }[] = [];
+  let torch: { y: number[]; dx: number[] }[] = [];
+
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    const requests = cases.map((c) => {
+      const x = values(c.x, 21);
+      return tf.tidy(() => {
+        const xt = tf.tensor(x, c.x);
+        const y = c.f(xt);
+        const r = values(y.shape, 22);
+        const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(c.f(a), tf.tensor(r, y.shape))))(xt);
+        ours.push({ y: y.dataSync() as Float32Array, dx: dx.dataSync() as Float32Array });
+        return { op: c.op, x: Array.from(x), xShape: c.x, r: Array.from(r) };
+      });
+    });
+    const out = execFileSync(PYTHON, ['-c', TORCH_POOL_NORM], {
+      input: JSON.stringify(requests),
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    torch = JSON.parse(out.toString());
+  });
+
+  cases.forEach((c, i) => {
+    it(c.op, () => {
+      expect(relativeError(ours[i].y, Float32Array.from(torch[i].y))).toBeLessThan(1e-6);
+      expect(relativeError(ours[i].dx, Float32Array.from(torch[i].dx))).toBeLessThan(1e-6);
     });
   });
 });

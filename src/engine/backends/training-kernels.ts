@@ -18,7 +18,6 @@ import type {
   DepthwiseConv2dNativeBackpropInputAttrs,
   KernelConfig,
   KernelFunc,
-  MaxPoolGradAttrs,
   NamedAttrMap,
   TensorInfo,
 } from '@tensorflow/tfjs-core';
@@ -29,9 +28,9 @@ import {
   conv2dInputGradient,
   depthwiseFilterGradient,
   depthwiseInputGradient,
-  maxPoolInputGradient,
   poolWindowsUnpadded,
 } from './composite-gradients';
+import { maxPoolGrad } from './heap-kernels';
 
 const BACKEND = 'wasm';
 const MIN_COMPOSITE_INPUT_CHANNELS = 4;
@@ -123,12 +122,8 @@ const faster: { kernelName: string; make: (original: KernelFunc) => KernelFunc }
   },
   {
     kernelName: tf.MaxPoolGrad,
-    make:
-      () =>
-      ({ inputs, attrs }) =>
-        composite([inputs.input!, inputs.output!, inputs.dy!], (x, y, dy) =>
-          maxPoolInputGradient(x, y, dy, attrs as unknown as MaxPoolGradAttrs),
-        ),
+    make: (original) => (args) =>
+      (args.inputs.input as TensorInfo).dtype === 'float32' ? maxPoolGrad(args) : original(args),
   },
   {
     // XNNPACK multiplies untransposed operands only; tfjs's fallback loop for
