@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { describeWith, PYTHON, pytorch } from '../../../test/support/requirements';
+import { batchNormTraining } from '../../core/layers/norm';
 import { initBackend } from './index';
 
 type Shape = number[];
@@ -250,6 +251,12 @@ describe('every other gradient a CNN needs runs on wasm and matches cpu', () => 
       [x, [3], [3]],
     ],
     [
+      "the studio's training batch norm (closed-form gradient)",
+      (a, g, b) =>
+        batchNormTraining(tf, a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5).y,
+      [x, [3], [3]],
+    ],
+    [
       'fused batchNorm op',
       (a, m, v, g, b) => tf.batchNorm(a, m, tf.abs(v), b, g, 1e-5),
       [x, [3], [3], [3], [3]],
@@ -323,11 +330,12 @@ describe('wasm kernels keep memory flat', () => {
     const x = tf.tensor(values([2, 9, 9, 3], 4), [2, 9, 9, 3]) as tf.Tensor4D;
     const step = () =>
       tf.tidy(() => {
-        const { grads } = tf.variableGrads(() =>
-          tf.sum(
-            tf.maxPool(tf.conv2d(x, w as tf.Tensor4D, 2, explicit(1, 1, 1, 1)), 2, 2, 'valid'),
-          ),
-        );
+        const { grads } = tf.variableGrads(() => {
+          const c = tf.conv2d(x, w as tf.Tensor4D, 2, explicit(1, 1, 1, 1));
+          const { y, mean, variance } = batchNormTraining(tf, c, tf.ones([4]), tf.zeros([4]), 1e-5);
+          tf.dispose([mean, variance]);
+          return tf.sum(tf.maxPool(y as tf.Tensor4D, 2, 2, 'valid'));
+        });
         w.assign(tf.sub(w, tf.mul(grads[w.name], 0.01)));
       });
     step();
@@ -427,31 +435,47 @@ describeWith([pytorch], 'wasm and cpu convolution gradients match PyTorch', () =
 });
 
 /**
- * Pooling and normalisation gradients against PyTorch: [{op, x, xShape, r}] ->
- * [{y, dx}], NHWC in and out. 'maxpool3s2p1' is ResNet's stem pool
- * (MaxPool2d(3, 2, 1)); 'maxpool2s2' follows a ReLU, so windows tie at 0.
+ * Pooling and normalisation gradients against PyTorch: [{op, inputs, shapes, r}]
+ * -> [{y, grads}], NHWC in and out. 'maxpool3s2p1' is ResNet's stem pool
+ * (MaxPool2d(3, 2, 1)); 'maxpool2s2' follows a ReLU, so windows tie at 0;
+ * 'batchnorm' is BatchNorm2d (x NHWC) or BatchNorm1d (x N×F) in training mode
+ * (eps 1e-5), inputs x, weight, bias.
  */
 const TORCH_POOL_NORM = `
 import json, sys, torch
+F = torch.nn.functional
 out = []
 for c in json.load(sys.stdin):
-    x = torch.tensor(c['x']).reshape(c['xShape']).permute(0, 3, 1, 2).contiguous().requires_grad_()
+    ts = [torch.tensor(v).reshape(s) for v, s in zip(c['inputs'], c['shapes'])]
+    nhwc = ts[0].dim() == 4
+    if nhwc:
+        ts[0] = ts[0].permute(0, 3, 1, 2).contiguous()
+    for t in ts:
+        t.requires_grad_()
+    x = ts[0]
     if c['op'] == 'maxpool3s2p1':
-        y = torch.nn.functional.max_pool2d(x, 3, 2, 1)
+        y = F.max_pool2d(x, 3, 2, 1)
+    elif c['op'] == 'maxpool2s2':
+        y = F.max_pool2d(torch.relu(x), 2, 2)
     else:
-        y = torch.nn.functional.max_pool2d(torch.relu(x), 2, 2)
-    r = torch.tensor(c['r']).reshape(y.permute(0, 2, 3, 1).shape).permute(0, 3, 1, 2)
+        y = F.batch_norm(x, None, None, ts[1], ts[2], training=True, eps=1e-5)
+    # NHWC <-> NCHW for 4-D tensors; N×F as is.
+    tf_layout = (lambda t: t.permute(0, 2, 3, 1)) if nhwc else (lambda t: t)
+    r = torch.tensor(c['r']).reshape(tf_layout(y).shape)
+    if nhwc:
+        r = r.permute(0, 3, 1, 2)
     (y * r).sum().backward()
-    out.append({'y': y.permute(0, 2, 3, 1).flatten().tolist(),
-                'dx': x.grad.permute(0, 2, 3, 1).flatten().tolist()})
+    grads = [t.grad.permute(0, 2, 3, 1) if t.dim() == 4 else t.grad for t in ts]
+    out.append({'y': tf_layout(y).flatten().tolist(),
+                'grads': [g.flatten().tolist() for g in grads]})
 json.dump(out, sys.stdout)
 `;
 
-describeWith([pytorch], 'wasm pooling gradients match PyTorch', () => {
-  const cases: { op: string; x: Shape; f: (x: tf.Tensor) => tf.Tensor }[] = [
+describeWith([pytorch], 'wasm pooling and batch-norm gradients match PyTorch', () => {
+  const cases: { op: string; shapes: Shape[]; f: (...xs: tf.Tensor[]) => tf.Tensor }[] = [
     {
       op: 'maxpool3s2p1',
-      x: [2, 12, 11, 5],
+      shapes: [[2, 12, 11, 5]],
       f: (x) =>
         tf.maxPool(
           tf.pad(x, explicit(1, 1, 1, 1), Number.NEGATIVE_INFINITY) as tf.Tensor4D,
@@ -462,24 +486,46 @@ describeWith([pytorch], 'wasm pooling gradients match PyTorch', () => {
     },
     {
       op: 'maxpool2s2',
-      x: [2, 8, 8, 3],
+      shapes: [[2, 8, 8, 3]],
       f: (x) => tf.maxPool(tf.relu(x) as tf.Tensor4D, 2, 2, 'valid'),
     },
+    {
+      op: 'batchnorm',
+      shapes: [[3, 5, 6, 4], [4], [4]],
+      f: (x, g, b) =>
+        batchNormTraining(tf, x as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5).y,
+    },
+    {
+      op: 'batchnorm',
+      shapes: [[6, 5], [5], [5]],
+      f: (x, g, b) => batchNormTraining(tf, x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5).y,
+    },
   ];
-  const ours: { y: Float32Array; dx: Float32Array }[] = [];
-  let torch: { y: number[]; dx: number[] }[] = [];
+  const ours: { y: Float32Array; grads: Float32Array[] }[] = [];
+  let torch: { y: number[]; grads: number[][] }[] = [];
 
   beforeAll(async () => {
     await tf.setBackend('wasm');
     const requests = cases.map((c) => {
-      const x = values(c.x, 21);
+      // Off-centre values, so that the batch mean matters.
+      const inputs = c.shapes.map((shape, i) => values(shape, 21 + i).map((v) => 2 * v + 0.5));
       return tf.tidy(() => {
-        const xt = tf.tensor(x, c.x);
-        const y = c.f(xt);
-        const r = values(y.shape, 22);
-        const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(c.f(a), tf.tensor(r, y.shape))))(xt);
-        ours.push({ y: y.dataSync() as Float32Array, dx: dx.dataSync() as Float32Array });
-        return { op: c.op, x: Array.from(x), xShape: c.x, r: Array.from(r) };
+        const xs = inputs.map((v, i) => tf.tensor(v, c.shapes[i]));
+        const y = c.f(...xs);
+        const r = values(y.shape, 29);
+        const grads = tf.grads((...a: tf.Tensor[]) =>
+          tf.sum(tf.mul(c.f(...a), tf.tensor(r, y.shape))),
+        )(xs);
+        ours.push({
+          y: y.dataSync() as Float32Array,
+          grads: grads.map((g) => g.dataSync() as Float32Array),
+        });
+        return {
+          op: c.op,
+          inputs: inputs.map((v) => Array.from(v)),
+          shapes: c.shapes,
+          r: Array.from(r),
+        };
       });
     });
     const out = execFileSync(PYTHON, ['-c', TORCH_POOL_NORM], {
@@ -490,9 +536,14 @@ describeWith([pytorch], 'wasm pooling gradients match PyTorch', () => {
   });
 
   cases.forEach((c, i) => {
-    it(c.op, () => {
-      expect(relativeError(ours[i].y, Float32Array.from(torch[i].y))).toBeLessThan(1e-6);
-      expect(relativeError(ours[i].dx, Float32Array.from(torch[i].dx))).toBeLessThan(1e-6);
+    it(`${c.op} ${c.shapes[0].join('×')}`, () => {
+      expect(relativeError(ours[i].y, Float32Array.from(torch[i].y))).toBeLessThan(1e-5);
+      ours[i].grads.forEach((g, j) => {
+        expect(
+          relativeError(g, Float32Array.from(torch[i].grads[j])),
+          `gradient of input ${j}`,
+        ).toBeLessThan(1e-5);
+      });
     });
   });
 });
