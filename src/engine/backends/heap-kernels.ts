@@ -4,10 +4,12 @@
  * runs once over the data, where a composite needs many passes (or, for max
  * pooling, kernels that are wrong: wasm's MaxPoolWithArgmax starts each
  * window's maximum at FLT_MIN, so it misplaces windows of values <= 0).
+ * Views of the heap are taken after makeOutput: allocating may grow the
+ * heap, which detaches older views.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@tensorflow/tfjs-core';
-import { backend_util } from '@tensorflow/tfjs-core';
+import type { KernelFunc, MaxPoolGradAttrs, SumAttrs, TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, util } from '@tensorflow/tfjs-core';
 
 /**
  * dL/dx of a max pool: each window's dy goes to its first maximum in
@@ -31,7 +33,6 @@ export const maxPoolGrad: KernelFunc = ({ inputs, attrs, backend }) => {
     a.dimRoundingMode,
   );
   const dxInfo = wasm.makeOutput(input.shape, 'float32');
-  // Views after makeOutput: allocating may grow the heap, detaching older views.
   const x = wasm.typedArrayFromHeap(input) as Float32Array;
   const g = wasm.typedArrayFromHeap(dy) as Float32Array;
   const dx = wasm.typedArrayFromHeap(dxInfo) as Float32Array;
@@ -71,3 +72,39 @@ export const maxPoolGrad: KernelFunc = ({ inputs, attrs, backend }) => {
   }
   return dxInfo;
 };
+
+/**
+ * Sum or mean over a float32 input's leading axes (BatchNorm statistics and
+ * gradients, bias gradients: N, H and W of NHWC), accumulated in double
+ * precision as the cpu backend does; other reductions go to `original`.
+ * wasm's own kernels first transpose the reduced axes innermost, a full copy:
+ * 80 ms against about 5 ms for 32×48×48×64. (A product with a row of ones
+ * would be as fast, but XNNPACK caches the packed right operand by tensor id
+ * alone, so a second product with the same tensor in another shape reads
+ * stale data.)
+ */
+export function leadingAxesReduction(original: KernelFunc, mean: boolean): KernelFunc {
+  return (args) => {
+    const input = args.inputs.x as TensorInfo;
+    const { axis, keepDims } = args.attrs as unknown as SumAttrs;
+    const axes = util.parseAxisParam(axis, input.shape).sort((a, b) => a - b);
+    const k = axes.length;
+    const rank = input.shape.length;
+    if (input.dtype !== 'float32' || k === 0 || k === rank || axes.some((a, i) => a !== i)) {
+      return original(args);
+    }
+    const wasm = args.backend as BackendWasm;
+    const rest = input.shape.slice(k);
+    const out = wasm.makeOutput(keepDims ? [...axes.map(() => 1), ...rest] : rest, 'float32');
+    const x = wasm.typedArrayFromHeap(input) as Float32Array;
+    const y = wasm.typedArrayFromHeap(out) as Float32Array;
+    const cols = y.length;
+    const rows = x.length / cols;
+    const acc = new Float64Array(cols);
+    for (let r = 0, o = 0; r < rows; r++, o += cols) {
+      for (let c = 0; c < cols; c++) acc[c] += x[o + c];
+    }
+    for (let c = 0; c < cols; c++) y[c] = mean ? acc[c] / rows : acc[c];
+    return out;
+  };
+}

@@ -303,6 +303,15 @@ describe('every other gradient a CNN needs runs on wasm and matches cpu', () => 
       ],
     ],
     [
+      'sum and mean over leading axes (batch-norm statistics, bias gradients), keepDims',
+      (a, b) =>
+        tf.add(
+          tf.add(tf.sum(a, [0, 1, 2]), tf.mean(a, [0, 1], true)),
+          tf.add(tf.sum(tf.mul(a, 3), [0], true), tf.mean(b, 0)),
+        ),
+      [x, [7, 3]],
+    ],
+    [
       'global average pool and dropout-style mask',
       (a) => tf.mul(tf.mean(a, [1, 2]), tf.tensor([1, 0, 2])),
       [x],

@@ -30,7 +30,7 @@ import {
   depthwiseInputGradient,
   poolWindowsUnpadded,
 } from './composite-gradients';
-import { maxPoolGrad } from './heap-kernels';
+import { leadingAxesReduction, maxPoolGrad } from './heap-kernels';
 
 const BACKEND = 'wasm';
 const MIN_COMPOSITE_INPUT_CHANNELS = 4;
@@ -125,6 +125,8 @@ const faster: { kernelName: string; make: (original: KernelFunc) => KernelFunc }
     make: (original) => (args) =>
       (args.inputs.input as TensorInfo).dtype === 'float32' ? maxPoolGrad(args) : original(args),
   },
+  { kernelName: tf.Sum, make: (original) => leadingAxesReduction(original, false) },
+  { kernelName: tf.Mean, make: (original) => leadingAxesReduction(original, true) },
   {
     // XNNPACK multiplies untransposed operands only; tfjs's fallback loop for
     // transposed ones (every dense layer's gradient) is 10-25 times slower.
