@@ -8,8 +8,15 @@
  * heap, which detaches older views.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { KernelFunc, MaxPoolGradAttrs, SumAttrs, TensorInfo } from '@tensorflow/tfjs-core';
-import { backend_util, util } from '@tensorflow/tfjs-core';
+import type {
+  KernelFunc,
+  MaxPoolGradAttrs,
+  ReverseAttrs,
+  SliceAttrs,
+  SumAttrs,
+  TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { backend_util, slice_util, util } from '@tensorflow/tfjs-core';
 
 /**
  * dL/dx of a max pool: each window's dy goes to its first maximum in
@@ -108,3 +115,110 @@ export function leadingAxesReduction(original: KernelFunc, mean: boolean): Kerne
     return out;
   };
 }
+
+/**
+ * Copies `rows` runs of `run` elements from x to out: run r starts at
+ * sourceStart(r) in x and at r * run in out.
+ */
+function copyRuns(
+  backend: BackendWasm,
+  x: TensorInfo,
+  outShape: number[],
+  rows: number,
+  run: number,
+  sourceStart: (row: number) => number,
+): TensorInfo {
+  const out = backend.makeOutput(outShape, x.dtype);
+  const src = backend.typedArrayFromHeap(x);
+  const dst = backend.typedArrayFromHeap(out);
+  for (let r = 0; r < rows; r++) {
+    const from = sourceStart(r);
+    dst.set(src.subarray(from, from + run), r * run);
+  }
+  return out;
+}
+
+/** Coordinates of flat index `row` in a row-major array of shape `dims`. */
+function coordinates(row: number, dims: number[]): number[] {
+  const coords = new Array<number>(dims.length);
+  for (let d = dims.length - 1; d >= 0; d--) {
+    coords[d] = row % dims[d];
+    row = Math.floor(row / dims[d]);
+  }
+  return coords;
+}
+
+/**
+ * Slice as copies of contiguous runs read straight from the heap. wasm's own
+ * kernel first copies the whole input out of the heap (readSync): 12 ms to
+ * take one 3×3 tap of a 3×3×512×512 filter, 0.2 ms here.
+ */
+export function slice(original: KernelFunc): KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as TensorInfo;
+    const a = args.attrs as unknown as SliceAttrs;
+    const [begin, size] = slice_util.parseSliceParams(x as never, a.begin, a.size);
+    const rank = x.shape.length;
+    if (x.dtype === 'string' || rank === 0 || util.sizeFromShape(size) === 0) return original(args);
+    // Trailing axes taken whole join the run.
+    let d = rank - 1;
+    let inner = 1;
+    while (d > 0 && begin[d] === 0 && size[d] === x.shape[d]) inner *= x.shape[d--];
+    const strides = util.computeStrides(x.shape);
+    const outer = size.slice(0, d);
+    const rows = util.sizeFromShape(outer);
+    const startD = begin[d] * inner;
+    return copyRuns(args.backend as BackendWasm, x, size, rows, size[d] * inner, (row) => {
+      const c = coordinates(row, outer);
+      let from = startD;
+      for (let j = 0; j < d; j++) from += (begin[j] + c[j]) * strides[j];
+      return from;
+    });
+  };
+}
+
+/**
+ * Reverse of leading axes (a convolution's filter flipped over kh and kw)
+ * as block copies; wasm's own kernel moves one element at a time, 120-170 ms
+ * for a 3×3×512×512 filter. Reversing an axis with fewer than 16 elements
+ * after it stays with wasm's kernel.
+ */
+export function reverse(original: KernelFunc): KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as TensorInfo;
+    const dims = util.parseAxisParam((args.attrs as unknown as ReverseAttrs).dims, x.shape);
+    if (x.dtype === 'string' || dims.length === 0) return original(args);
+    const last = Math.max(...dims);
+    const inner = util.sizeFromShape(x.shape.slice(last + 1));
+    if (inner < 16) return original(args);
+    const outer = x.shape.slice(0, last + 1);
+    const strides = util.computeStrides(outer);
+    const flipped = outer.map((_, d) => dims.includes(d));
+    return copyRuns(
+      args.backend as BackendWasm,
+      x,
+      x.shape,
+      util.sizeFromShape(outer),
+      inner,
+      (row) => {
+        const c = coordinates(row, outer);
+        let from = c[last];
+        if (flipped[last]) from = outer[last] - 1 - from;
+        for (let j = 0; j < last; j++)
+          from += (flipped[j] ? outer[j] - 1 - c[j] : c[j]) * strides[j];
+        return from * inner;
+      },
+    );
+  };
+}
+
+/**
+ * Identity sharing the input's memory, as the cpu backend's does; wasm's
+ * copies it. tfjs clones every tensor it saves for the backward pass (a
+ * ResNet-18 step clones hundreds), and tensors are immutable.
+ */
+export const identity: KernelFunc = ({ inputs, backend }) => {
+  const x = inputs.x as TensorInfo;
+  (backend as BackendWasm).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+};

@@ -283,6 +283,22 @@ describe('every other gradient a CNN needs runs on wasm and matches cpu', () => 
       },
       [x],
     ],
+    [
+      'reverse: leading axes (a flipped filter), a middle axis, the last axes',
+      (a) =>
+        tf.addN([tf.reverse(a, [0, 1]), tf.reverse(a, 1), tf.reverse(tf.reverse(a, 3), [1, 2])]),
+      [x],
+    ],
+    [
+      'slice: an inner window, whole trailing axes, one batch row',
+      (a) =>
+        tf.concat([
+          tf.reshape(tf.slice(a, [1, 2, 3, 1], [1, 4, 5, 2]), [-1]),
+          tf.reshape(tf.slice(a, [0, 3, 0, 0], [2, 2, -1, -1]), [-1]),
+          tf.reshape(tf.slice(a, [1, 0, 0, 0], [1, -1, -1, -1]), [-1]),
+        ]),
+      [x],
+    ],
     ['transpose and reshape', (a) => tf.reshape(tf.transpose(a, [0, 3, 1, 2]), [2, -1]), [x]],
     [
       'resizeBilinear (the input pipeline resize)',
@@ -333,6 +349,18 @@ describe('every other gradient a CNN needs runs on wasm and matches cpu', () => 
 });
 
 describe('wasm kernels keep memory flat', () => {
+  it('a clone shares the memory of its input (tfjs clones every tensor it saves for the backward pass)', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as { getMemoryOffset(dataId: object): number };
+    const a = tf.tensor(values([4, 5], 1), [4, 5]);
+    const b = tf.clone(a);
+    expect(backend.getMemoryOffset(b.dataId)).toBe(backend.getMemoryOffset(a.dataId));
+    const expected = a.dataSync().slice();
+    a.dispose();
+    expect(b.dataSync()).toEqual(expected);
+    b.dispose();
+  });
+
   it('a training step leaves no tensors behind', async () => {
     await tf.setBackend('wasm');
     const w = tf.variable(tf.tensor(values([3, 3, 3, 4], 3), [3, 3, 3, 4]));

@@ -30,7 +30,7 @@ import {
   depthwiseInputGradient,
   poolWindowsUnpadded,
 } from './composite-gradients';
-import { leadingAxesReduction, maxPoolGrad } from './heap-kernels';
+import { identity, leadingAxesReduction, maxPoolGrad, reverse, slice } from './heap-kernels';
 
 const BACKEND = 'wasm';
 const MIN_COMPOSITE_INPUT_CHANNELS = 4;
@@ -126,6 +126,13 @@ const faster: { kernelName: string; make: (original: KernelFunc) => KernelFunc }
       (args.inputs.input as TensorInfo).dtype === 'float32' ? maxPoolGrad(args) : original(args),
   },
   { kernelName: tf.Sum, make: (original) => leadingAxesReduction(original, false) },
+  { kernelName: tf.Slice, make: slice },
+  { kernelName: tf.Reverse, make: reverse },
+  {
+    kernelName: tf.Identity,
+    make: (original) => (args) =>
+      (args.inputs.x as TensorInfo).dtype === 'string' ? original(args) : identity(args),
+  },
   { kernelName: tf.Mean, make: (original) => leadingAxesReduction(original, true) },
   {
     // XNNPACK multiplies untransposed operands only; tfjs's fallback loop for
