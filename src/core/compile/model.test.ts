@@ -195,4 +195,20 @@ describe('compileModel', () => {
     // Successive batches draw new masks.
     expect(values(a.forward(x, true))).not.toEqual(trained);
   });
+
+  it('computes no gradient for the input images in training (the first convolution has a bias)', async () => {
+    const model = compileModel(tf, inferValidGraph(lenet));
+    const x = tf.randomUniform([2, 28, 28, 1]) as tfc.Tensor4D;
+    const { kernelNames } = await tf.profile(() => {
+      const { value, grads } = tf.variableGrads(
+        () => tf.sum(model.forward(x, true)) as tfc.Scalar,
+        model.trainable,
+      );
+      tf.dispose([value, ...Object.values(grads)]);
+    });
+    expect(kernelNames).toContain('Conv2DBackpropFilter');
+    expect(kernelNames).not.toContain('Conv2DBackpropInput');
+    x.dispose();
+    model.dispose();
+  });
 });
