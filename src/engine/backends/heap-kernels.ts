@@ -85,7 +85,7 @@ export const maxPoolGrad: KernelFunc = ({ inputs, attrs, backend }) => {
  * gradients, bias gradients: N, H and W of NHWC), accumulated in double
  * precision as the cpu backend does; other reductions go to `original`.
  * wasm's own kernels first transpose the reduced axes innermost, a full copy:
- * 80 ms against about 5 ms for 32×48×48×64. (A product with a row of ones
+ * 80 ms against 16 ms for 32×48×48×64. (A product with a row of ones
  * would be as fast, but XNNPACK caches the packed right operand by tensor id
  * alone, so a second product with the same tensor in another shape reads
  * stale data.)
@@ -108,7 +108,16 @@ export function leadingAxesReduction(original: KernelFunc, mean: boolean): Kerne
     const cols = y.length;
     const rows = x.length / cols;
     const acc = new Float64Array(cols);
-    for (let r = 0, o = 0; r < rows; r++, o += cols) {
+    let r = 0;
+    let o = 0;
+    // Four rows at a time: a quarter of the accumulator traffic, twice as fast.
+    for (; r + 4 <= rows; r += 4, o += 4 * cols) {
+      for (let c = 0; c < cols; c++) {
+        const i = o + c;
+        acc[c] += x[i] + x[i + cols] + (x[i + 2 * cols] + x[i + 3 * cols]);
+      }
+    }
+    for (; r < rows; r++, o += cols) {
       for (let c = 0; c < cols; c++) acc[c] += x[o + c];
     }
     for (let c = 0; c < cols; c++) y[c] = mean ? acc[c] / rows : acc[c];
