@@ -160,6 +160,22 @@ const convCases: ConvCase[] = [
     dilation: [1, 1],
   },
   {
+    name: '3×3 map, 256 channels in (wasm: forward as a matrix product)',
+    x: [2, 3, 3, 256],
+    filter: [3, 3, 256, 4],
+    stride: [1, 1],
+    pad: explicit(1, 1, 1, 1),
+    dilation: [1, 1],
+  },
+  {
+    name: '3×3 map, 256 channels out (wasm: input gradient as a matrix product)',
+    x: [2, 3, 3, 4],
+    filter: [3, 3, 4, 256],
+    stride: [1, 1],
+    pad: explicit(1, 1, 1, 1),
+    dilation: [1, 1],
+  },
+  {
     name: "'same' stride 2",
     x: [1, 12, 12, 2],
     filter: [3, 3, 2, 5],
