@@ -2,11 +2,13 @@
  * Training kernels for the tfjs wasm and cpu backends (4.22). wasm lacks
  * Conv2DBackpropFilter and both depthwise backprop kernels, and its
  * Conv2DBackpropInput, AvgPoolGrad, MaxPoolGrad and transposed BatchMatMul
- * are scalar loops 10-30 times slower than its XNNPACK convolution and matrix
- * product. The Conv2DBackpropFilter of cpu and webgpu is 1.1-35 times slower
- * than the same gradient written as a convolution. Each kernel here is a composite
- * (composite-gradients.ts) of the backend's fast kernels; docs/backends.md
- * has the measurements.
+ * are scalar loops 3-30 times slower than its XNNPACK convolution and matrix
+ * product; its Sum, Mean, Slice, Reverse and Identity copy far more than they
+ * need to. The Conv2DBackpropFilter of cpu and webgpu is 1.1-35 times slower
+ * than the same gradient written as a convolution. Most kernels here are
+ * composites (composite-gradients.ts) of the backend's fast kernels; a few are
+ * JavaScript loops over wasm's memory (heap-kernels.ts). docs/backends.md has
+ * the measurements.
  */
 
 import type {
