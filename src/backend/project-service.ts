@@ -5,7 +5,7 @@
  * folder, which is then renamed over the target, so a crash never leaves half
  * a project. Recent files and the autosave live in a separate state folder.
  */
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, rm, stat, } from 'node:fs/promises';
 import path from 'node:path';
 import type {
   HostInfo,
@@ -16,7 +16,7 @@ import type {
   Recovery,
 } from '../api/project-api';
 import { fail, ok, type Result } from '../api/result';
-import { explainWriteError } from '../engine/write-errors';
+import { writeFileAtomicAsync } from '../engine/file-writes';
 
 export interface PresetSource {
   list(): PresetInfo[];
@@ -102,7 +102,7 @@ export class ProjectService implements ProjectApi {
         );
       }
       try {
-        await atomicWrite(file, text);
+        await writeFileAtomicAsync(file, text);
       } catch (err) {
         throw new Error(describeFsError(err, relative, 'save'));
       }
@@ -124,7 +124,7 @@ export class ProjectService implements ProjectApi {
   async autosave(text: string, file: string | null): Promise<Result<void>> {
     return guard(async () => {
       const recovery: Recovery = { text, path: file, savedAt: Date.now() };
-      await atomicWrite(this.statePath('autosave.json'), JSON.stringify(recovery));
+      await writeFileAtomicAsync(this.statePath('autosave.json'), JSON.stringify(recovery));
     });
   }
 
@@ -197,20 +197,10 @@ export class ProjectService implements ProjectApi {
 
   private async remember(relative: string): Promise<void> {
     const recent = [relative, ...(await this.readRecent()).filter((p) => p !== relative)];
-    await atomicWrite(this.statePath('recent.json'), JSON.stringify(recent.slice(0, MAX_RECENT)));
-  }
-}
-
-/** Writes next to the target, then renames over it: readers see the old file or the new one, never half. */
-export async function atomicWrite(file: string, text: string): Promise<void> {
-  const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(temp, text, 'utf8');
-    await rename(temp, file);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw explainWriteError(err, file);
+    await writeFileAtomicAsync(
+      this.statePath('recent.json'),
+      JSON.stringify(recent.slice(0, MAX_RECENT)),
+    );
   }
 }
 

@@ -7,7 +7,7 @@
  * compiled model on a backend that needs no GPU.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, ok, type Result } from '../api/result';
 import type { StudioPush } from '../api/studio-api';
@@ -42,12 +42,12 @@ import {
   noiseImage,
   topPredictions,
 } from '../engine/evaluate';
+import { writeFileAtomicAsync } from '../engine/file-writes';
 import { startTrainingJob, type TrainingJob } from '../engine/job';
 import type { DatasetName, TrainingEvent, TrainOptions } from '../engine/protocol';
 import { checkpointPath, loadCheckpoint } from '../engine/training/checkpoint';
 import { resolveTrainOptions } from '../engine/training/options';
 import { RUN_FILES } from '../engine/training/trainer';
-import { explainingWrites } from '../engine/write-errors';
 
 export interface TrainingServiceOptions {
   projectFolder: string;
@@ -482,16 +482,9 @@ function summarise(
   };
 }
 
-let recordWrites = 0;
-
 /** Written to a temporary file and renamed, so a reader never sees half of it. */
-async function writeRecord(dir: string, record: RunRecord): Promise<void> {
-  const file = path.join(dir, RUN_FILE);
-  const temporary = `${file}.${process.pid}.${++recordWrites}.tmp`;
-  await explainingWrites(file, async () => {
-    await writeFile(temporary, `${JSON.stringify(record, null, 2)}\n`);
-    await rename(temporary, file);
-  });
+function writeRecord(dir: string, record: RunRecord): Promise<void> {
+  return writeFileAtomicAsync(path.join(dir, RUN_FILE), `${JSON.stringify(record, null, 2)}\n`);
 }
 
 async function readRecord(dir: string): Promise<RunRecord | undefined> {

@@ -6,12 +6,12 @@
  * Fashion-MNIST subset bundled with the studio; 'folder' reads labelled
  * images. Images are float32 in [0, 1] (the course's ToTensor), NHWC.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { writeFileAtomic } from '../file-writes';
 import type { DatasetInfo, DatasetName } from '../protocol';
 import { shippedFileCandidates } from '../shipped-files';
-import { explainingWrites } from '../write-errors';
 import { loadImageFolder } from './folder';
 import { IdxError, parseIdx } from './idx';
 
@@ -166,16 +166,7 @@ async function download(
     throw new Error(`${url} ended after ${loaded} of ${total} bytes`);
   }
   // Written whole, then renamed: an interrupted download never looks complete.
-  const partial = `${target}.partial`;
-  explainingWrites(target, () => {
-    try {
-      writeFileSync(partial, Buffer.concat(chunks));
-      renameSync(partial, target);
-    } catch (error) {
-      rmSync(partial, { force: true });
-      throw error;
-    }
-  });
+  writeFileAtomic(target, Buffer.concat(chunks));
 }
 
 async function downloadAll(

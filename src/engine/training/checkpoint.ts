@@ -5,15 +5,15 @@
  * seed and options). One file written to a temporary name and renamed, so a
  * checkpoint is either the old one or the new one, never half of each.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   decodeSafetensors,
   encodeSafetensors,
   type TensorMap,
 } from '../../core/weights/safetensors';
+import { writeFileAtomic } from '../file-writes';
 import type { TrainingEvent, TrainOptions } from '../protocol';
-import { explainingWrites } from '../write-errors';
 import type { OptimizerName, OptimizerState } from './optimizers';
 
 export const CHECKPOINT_DIR = 'checkpoint';
@@ -49,21 +49,6 @@ export interface Checkpoint {
 
 export function checkpointPath(outDir: string): string {
   return join(outDir, CHECKPOINT_DIR, CHECKPOINT_FILE);
-}
-
-/** Writes a file so that readers see either its old or its new content. */
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const temporary = `${path}.${process.pid}.tmp`;
-  explainingWrites(path, () => {
-    try {
-      writeFileSync(temporary, data);
-      renameSync(temporary, path);
-    } catch (error) {
-      // A half-written temporary file would only take more of a full disk.
-      rmSync(temporary, { force: true });
-      throw error;
-    }
-  });
 }
 
 export function saveCheckpoint(outDir: string, checkpoint: Checkpoint): string {

@@ -5,9 +5,9 @@
  */
 import { join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
+import { writeFileAtomic } from '../file-writes';
 import { findShippedFile } from '../shipped-files';
 import type { EpochEvent } from './checkpoint';
-import { writeFileAtomic } from './checkpoint';
 
 const WIDTH = 560;
 const HEIGHT = 320;

@@ -15,15 +15,9 @@ import type { TF } from '../../core/layers/types';
 import { encodeSafetensors, type TensorMap } from '../../core/weights/safetensors';
 import { initBackend } from '../backends';
 import { batchIndices, type Dataset, loadDataset } from '../data';
+import { explainingWrites, explainWriteError, WriteError, writeFileAtomic } from '../file-writes';
 import type { TrainingEvent, TrainOptions } from '../protocol';
-import { explainingWrites, explainWriteError, WriteError } from '../write-errors';
-import {
-  type EpochEvent,
-  loadCheckpoint,
-  type RunPosition,
-  saveCheckpoint,
-  writeFileAtomic,
-} from './checkpoint';
+import { type EpochEvent, loadCheckpoint, type RunPosition, saveCheckpoint } from './checkpoint';
 import { writeCurves } from './curves';
 import { correctCount, crossEntropy } from './losses';
 import { createOptimizer, type Optimizer } from './optimizers';

@@ -1,8 +1,12 @@
 /**
- * File writes that fail, said for a person: which file, why in plain words,
+ * Writing files: whole or not at all (a temporary file renamed over the
+ * target), and failures said for a person: which file, why in plain words,
  * and what to do. Every writer of the studio (run folders, checkpoints,
  * projects, exports, dataset downloads) reports through this. Node only.
  */
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 
 const REASONS: Record<string, string> = {
   ENOSPC: 'the disk is full; free some space or choose a folder on another disk',
@@ -45,6 +49,39 @@ export function explainingWrites<T>(file: string, write: () => T): T {
     }
     return result;
   } catch (error) {
+    throw explainWriteError(error, file);
+  }
+}
+
+/** Writes a file so that readers see either its old or its new content, never half. */
+export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+  const temporary = `${path}.${process.pid}.tmp`;
+  explainingWrites(path, () => {
+    try {
+      writeFileSync(temporary, data);
+      renameSync(temporary, path);
+    } catch (error) {
+      // A half-written temporary file would only take more of a full disk.
+      rmSync(temporary, { force: true });
+      throw error;
+    }
+  });
+}
+
+let asyncWrites = 0;
+
+/**
+ * The same without blocking, creating the folder if needed. Each call has its
+ * own temporary file, so writes of one file in flight together do not collide.
+ */
+export async function writeFileAtomicAsync(file: string, text: string): Promise<void> {
+  const temporary = `${file}.${process.pid}.${++asyncWrites}.tmp`;
+  try {
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(temporary, text, 'utf8');
+    await rename(temporary, file);
+  } catch (error) {
+    await rm(temporary, { force: true });
     throw explainWriteError(error, file);
   }
 }

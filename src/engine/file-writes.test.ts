@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { explainingWrites, WriteError } from './write-errors';
+import { explainingWrites, WriteError } from './file-writes';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'cs-write-errors-'));
+const dir = mkdtempSync(join(tmpdir(), 'cs-file-writes-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // Linux's /dev/full fails every write with ENOSPC: the kernel's own "disk full".
