@@ -5,7 +5,7 @@
  * folder, which is then renamed over the target, so a crash never leaves half
  * a project. Recent files and the autosave live in a separate state folder.
  */
-import { open, readdir, readFile, rm, stat, } from 'node:fs/promises';
+import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type {
   HostInfo,

@@ -7,7 +7,7 @@
  * compiled model on a backend that needs no GPU.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat, } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fail, ok, type Result } from '../api/result';
 import type { StudioPush } from '../api/studio-api';
@@ -45,6 +45,7 @@ import {
 import { writeFileAtomicAsync } from '../engine/file-writes';
 import { startTrainingJob, type TrainingJob } from '../engine/job';
 import type { DatasetName, TrainingEvent, TrainOptions } from '../engine/protocol';
+import { rateLimit } from '../engine/rate-limit';
 import { checkpointPath, loadCheckpoint } from '../engine/training/checkpoint';
 import { resolveTrainOptions } from '../engine/training/options';
 import { RUN_FILES } from '../engine/training/trainer';
@@ -241,15 +242,13 @@ export class TrainingService implements TrainingApi {
       const subject = await this.subjectFor(request, request.weights);
       const { model, dataset, resize } = subject;
       const classes = dataset.info.classes;
-      let lastPush = 0;
+      const pushDue = rateLimit(10);
       const result = await classify(tf, model, dataset.val, classes.length, {
         resize,
         limit: request.limit ?? 1000,
         batchSize: evaluationBatchSize(model.inference.totals.macs),
         onProgress: (done, total) => {
-          // About ten a second, and always the last.
-          if (done < total && performance.now() - lastPush < 100) return;
-          lastPush = performance.now();
+          if (!pushDue(done === total)) return;
           this.options.push({ channel: 'evaluation', payload: { done, total } });
         },
       });

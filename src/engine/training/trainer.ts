@@ -17,6 +17,7 @@ import { initBackend } from '../backends';
 import { batchIndices, type Dataset, loadDataset } from '../data';
 import { explainingWrites, explainWriteError, WriteError, writeFileAtomic } from '../file-writes';
 import type { TrainingEvent, TrainOptions } from '../protocol';
+import { rateLimit } from '../rate-limit';
 import { type EpochEvent, loadCheckpoint, type RunPosition, saveCheckpoint } from './checkpoint';
 import { writeCurves } from './curves';
 import { correctCount, crossEntropy } from './losses';
@@ -27,7 +28,7 @@ import { gatherBatch, type StepResult, trainStep } from './step';
 export type FinalEvent = Extract<TrainingEvent, { event: 'done' | 'stopped' | 'error' }>;
 type EventSink = (event: TrainingEvent) => void;
 
-/** At most this many 'batch' events per second. */
+/** At most this many 'batch' (and 'download') events per second. */
 const BATCH_EVENTS_PER_SECOND = 10;
 /** Run-folder files (besides checkpoint/). */
 export const RUN_FILES = {
@@ -144,7 +145,7 @@ export class Trainer {
   /** Rows per forward/backward pass when a whole batch does not fit (undefined: it fits). */
   private microBatch: number | undefined;
   private position!: RunPosition;
-  private lastBatchEvent = 0;
+  private readonly batchEventDue = rateLimit(BATCH_EVENTS_PER_SECOND);
   private startedAt = 0;
   /** Seconds per trained sample, including validation, from the epochs so far. */
   private secondsPerSample = 0;
@@ -192,7 +193,7 @@ export class Trainer {
     const backend = await initBackend(options.backend);
     this.tf = backend.tf;
     this.backend = backend.backend;
-    let lastDownloadEvent = 0;
+    const downloadEventDue = rateLimit(BATCH_EVENTS_PER_SECOND);
     this.data = await loadDataset({
       dataset: options.dataset,
       dataDir: options.dataDir,
@@ -200,10 +201,8 @@ export class Trainer {
       limitVal: options.limitVal,
       onProgress: (progress) => {
         if (progress.stage !== 'download') return;
-        const now = performance.now();
         const edge = progress.loaded === 0 || progress.loaded === progress.total;
-        if (!edge && now - lastDownloadEvent < 1000 / BATCH_EVENTS_PER_SECOND) return;
-        lastDownloadEvent = now;
+        if (!downloadEventDue(edge)) return;
         const { file, url, loaded, total } = progress;
         this.emit({ event: 'download', file, url, loaded, total });
       },
@@ -342,12 +341,7 @@ export class Trainer {
       position.partial.seen += rows.length;
       const trainSeconds = (performance.now() - epochStart) / 1000;
       const rate = (position.partial.seen - samplesBefore) / Math.max(trainSeconds, 1e-9);
-      const now = performance.now();
-      if (
-        now - this.lastBatchEvent >= 1000 / BATCH_EVENTS_PER_SECOND ||
-        position.batch === order.length - 1
-      ) {
-        this.lastBatchEvent = now;
+      if (this.batchEventDue(position.batch === order.length - 1)) {
         this.emit({
           event: 'batch',
           epoch: position.epoch + 1,
