@@ -52,18 +52,18 @@ export function ceilPoolLength(input: number, kernel: number, stride: number, pa
 }
 
 /**
- * Where each of `count` pooling windows along one axis ends past the padded
- * input (ceil_mode's last window may reach beyond it): the extra zeros or −∞
- * to append, and every window's length within input + padding (its divisor
- * when padded zeros count, PyTorch's count_include_pad).
+ * ceil_mode's pooling windows along one axis: how far the last one runs past
+ * the padded input (the extra zeros or −∞ to append), and every window's
+ * length within input + padding (its divisor when padded zeros count,
+ * PyTorch's count_include_pad).
  */
 export function ceilPoolWindows(
   input: number,
   kernel: number,
   stride: number,
   pad: number,
-  count: number,
 ): { overhang: number; lengths: number[] } {
+  const count = ceilPoolLength(input, kernel, stride, pad);
   const overhang = Math.max(0, (count - 1) * stride + kernel - (input + 2 * pad));
   const lengths = Array.from(
     { length: count },

@@ -102,9 +102,8 @@ function makePool(kind: 'max' | 'avg') {
       if (kind === 'max') return tf.maxPool(padded, p.kernel_size, strideOf(p), 'valid');
       const pooled = tf.avgPool(padded, p.kernel_size, strideOf(p), 'valid');
       // A window running past the padded input (ceil_mode) averages only what it covers.
-      return windows.rescale
-        ? tf.mul(pooled, tf.tensor4d(windows.rescale, windows.rescaleShape))
-        : pooled;
+      const { rescale } = windows;
+      return rescale ? tf.mul(pooled, tf.tensor4d(rescale.factors, rescale.shape)) : pooled;
     },
     explain: ([input], p) =>
       explainWindow(
@@ -122,28 +121,26 @@ function makePool(kind: 'max' | 'avg') {
  * How a pooling layer reads an H×W input: the padding on each side (ceil_mode
  * adds a last window's overhang at the bottom and right) and, where such a
  * window covers fewer than kh·kw padded positions, the factor kh·kw / covered
- * that turns AvgPool's plain mean into PyTorch's (per output position, [1, oh, ow, 1]).
- * The exporters build the same computation from it.
+ * per output position ([1, oh, ow, 1]) that turns AvgPool's plain mean into
+ * PyTorch's. The exporters build the same computation from it.
  */
 export function poolWindows(
   [h, w]: Pair,
   p: PoolParams,
-): { padding: Padding4; rescale?: Float32Array; rescaleShape: [1, number, number, 1] } {
-  const [ph, pw] = p.padding;
+): { padding: Padding4; rescale?: { factors: Float32Array; shape: [1, number, number, 1] } } {
+  const padding = symmetricPadding(p.padding);
+  if (!p.ceil_mode) return { padding };
   const [kh, kw] = p.kernel_size;
   const [sh, sw] = strideOf(p);
-  const padding = symmetricPadding(p.padding);
-  if (!p.ceil_mode) return { padding, rescaleShape: [1, 0, 0, 1] };
-  const rows = ceilPoolWindows(h, kh, sh, ph, ceilPoolLength(h, kh, sh, ph));
-  const cols = ceilPoolWindows(w, kw, sw, pw, ceilPoolLength(w, kw, sw, pw));
+  const rows = ceilPoolWindows(h, kh, sh, p.padding[0]);
+  const cols = ceilPoolWindows(w, kw, sw, p.padding[1]);
   padding.bottom += rows.overhang;
   padding.right += cols.overhang;
-  const rescaleShape: [1, number, number, 1] = [1, rows.lengths.length, cols.lengths.length, 1];
-  if (rows.overhang === 0 && cols.overhang === 0) return { padding, rescaleShape };
-  const rescale = Float32Array.from(
+  if (rows.overhang === 0 && cols.overhang === 0) return { padding };
+  const factors = Float32Array.from(
     rows.lengths.flatMap((lh) => cols.lengths.map((lw) => (kh * kw) / (lh * lw))),
   );
-  return { padding, rescale, rescaleShape };
+  return { padding, rescale: { factors, shape: [1, rows.lengths.length, cols.lengths.length, 1] } };
 }
 
 export const MaxPool2d = makePool('max');

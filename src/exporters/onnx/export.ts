@@ -145,12 +145,13 @@ function pool(kind: 'max' | 'avg', node: PrimitiveNode, g: OnnxGraph): void {
     g.add(node, 'AveragePool', g.inputsOf(node), average);
     return;
   }
-  const [, oh, ow] = windows.rescaleShape;
+  const [, oh, ow] = windows.rescale.shape;
   const pooled = `${node.id}/pooled`;
   g.addRaw(pooled, 'AveragePool', g.inputsOf(node), pooled, average);
+  // NHWC [1, oh, ow, 1] and NCHW [1, 1, oh, ow] lay the factors out alike.
   const rescale = g.constant(`${node.id}/rescale`, {
     shape: [1, 1, oh, ow],
-    data: windows.rescale,
+    data: windows.rescale.factors,
   });
   g.add(node, 'Mul', [pooled, rescale]);
 }
