@@ -1,6 +1,7 @@
 /** `convnet-studio export <run-dir|file.json|preset> --format tfjs|onnx|pytorch --out DIR`. */
 import type { Command } from 'commander';
 import { ProjectError } from '../../core/issues';
+import { formatBytes } from '../../core/summary';
 import { byteLength, exportFormats, formatLabels, isExportFormat } from '../../exporters/index';
 import { bundleFor, readExportSource, writeBundle } from '../../exporters/node-io';
 import { CliError, ProjectSourceError } from '../errors';
@@ -61,10 +62,4 @@ Examples:
         );
       }
     });
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }

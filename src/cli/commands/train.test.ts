@@ -188,6 +188,6 @@ describe('convnet-studio train with a dataset that is nowhere on this computer',
     const r = await train('--out', tempDir());
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`downloading ${baseUrl}train-images-idx3-ubyte.gz\n`);
-    expect(r.stdout).toMatch(/downloaded train-images-idx3-ubyte\.gz \(\d+\.\d MB\)\n/);
+    expect(r.stdout).toMatch(/downloaded train-images-idx3-ubyte\.gz \(\d+\.\d (KiB|MiB)\)\n/);
   });
 });

@@ -8,6 +8,7 @@ import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { inferValidGraph } from '../../core/infer';
 import { ProjectError } from '../../core/issues';
+import { formatBytes } from '../../core/summary';
 import { startTrainingJob } from '../../engine/job';
 import type { TrainingEvent, TrainOptions } from '../../engine/protocol';
 import { resolveTrainOptions } from '../../engine/training/options';
@@ -70,8 +71,6 @@ const formatSeconds = (s: number) => {
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}:${String(sec).padStart(2, '0')}`;
 };
 
-const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
-
 /** A text progress bar of `width` cells. */
 const bar = (fraction: number, width = 30) => {
   const filled = Math.round(Math.min(1, fraction) * width);
@@ -94,8 +93,8 @@ export function createProgressPrinter(
     switch (event.event) {
       case 'download': {
         const size = event.total
-          ? `${megabytes(event.loaded)} of ${megabytes(event.total)}`
-          : megabytes(event.loaded);
+          ? `${formatBytes(event.loaded)} of ${formatBytes(event.total)}`
+          : formatBytes(event.loaded);
         if (isTTY) {
           write(
             `\r\x1b[2Kdownloading ${event.file} ${event.total ? `${bar(event.loaded / event.total)} ` : ''}${size}`,
@@ -104,7 +103,7 @@ export function createProgressPrinter(
         } else if (event.loaded === 0) {
           write(`downloading ${event.url}\n`);
         } else if (event.loaded === event.total) {
-          write(`downloaded ${event.file} (${megabytes(event.total)})\n`);
+          write(`downloaded ${event.file} (${formatBytes(event.total)})\n`);
         }
         return;
       }

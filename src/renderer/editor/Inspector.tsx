@@ -2,9 +2,10 @@
 import { useState } from 'react';
 import type { Field } from '../../core/layers/fields';
 import { getLayerDef } from '../../core/layers/registry';
+import { formatBytes } from '../../core/summary';
 import { useStudio } from '../state/store';
 import { FieldEditor } from './FieldEditor';
-import { bytesText, countText, scaled, shapeText } from './format';
+import { countText, scaled, shapeText } from './format';
 
 export function Inspector({ onOpenBlock }: { onOpenBlock(nodeId: string): void }) {
   const selection = useStudio((s) => s.selection);
@@ -71,7 +72,7 @@ function NodeInspector({
           <dt>Receptive field</dt>
           <dd>{info.receptiveField ? info.receptiveField.join('×') : '—'}</dd>
           <dt>Activations</dt>
-          <dd>{bytesText(info.memoryBytes)}</dd>
+          <dd>{formatBytes(info.memoryBytes)}</dd>
         </dl>
       )}
       <div className="field">

@@ -1,8 +1,9 @@
 /** The layer summary under the canvas: every layer's output, parameters, MACs, receptive field and memory, with totals. */
 import { Fragment, useState } from 'react';
 import type { NodeInfo } from '../../core/infer';
+import { formatBytes } from '../../core/summary';
 import { useStudio } from '../state/store';
-import { bytesText, countText, scaled, shapeText } from './format';
+import { countText, scaled, shapeText } from './format';
 
 export function SummaryPanel() {
   const inference = useStudio((s) => s.inference);
@@ -54,7 +55,7 @@ export function SummaryPanel() {
           <td className="num">{countText(node.paramCount)}</td>
           <td className="num">{scaled(node.macs)}</td>
           <td className="num">{node.receptiveField ? node.receptiveField.join('×') : ''}</td>
-          <td className="num">{bytesText(node.memoryBytes)}</td>
+          <td className="num">{formatBytes(node.memoryBytes)}</td>
         </tr>
         {expandable &&
           open.has(node.id) &&
@@ -91,7 +92,7 @@ export function SummaryPanel() {
             </td>
             <td className="num">{scaled(inference.totals.macs)}</td>
             <td />
-            <td className="num">{bytesText(inference.totals.memoryBytes)}</td>
+            <td className="num">{formatBytes(inference.totals.memoryBytes)}</td>
           </tr>
         </tfoot>
       </table>

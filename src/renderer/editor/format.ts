@@ -25,17 +25,6 @@ export function scaled(n: number, unit = ''): string {
   return `${n} ${unit}`.trim();
 }
 
-export function bytesText(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
-}
-
 const shortNames: Record<string, string> = {
   out_channels: 'out',
   out_features: 'out',

@@ -13,16 +13,11 @@ import type {
   ExportWeights,
 } from '../../api/export-api';
 import type { RunSummary } from '../../api/training-api';
+import { formatBytes } from '../../core/summary';
 import { useApi } from '../api/context';
 import { confirmDiscard, openProjectText, slug } from '../files/project-files';
 import { useStudio } from '../state/store';
 import './export.css';
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
 
 /** The last TF.js model opened here: its project's name and where its weights were saved. */
 let lastImport: { projectName: string; folder: string } | null = null;

@@ -3,6 +3,7 @@
  * then epoch, batch, ETA, samples per second) and where it runs (backend, device, and a fallback
  * said out loud when the chosen backend could not be used).
  */
+import { formatBytes } from '../../core/summary';
 import type { TrainOptions } from '../../engine/protocol';
 import { ProgressBar } from '../app/ProgressBar';
 import { controlRun, startRun, useTraining } from './store';
@@ -15,8 +16,6 @@ export function formatDuration(seconds: number): string {
   if (m < 60) return `${m} min ${String(s % 60).padStart(2, '0')} s`;
   return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 }
-
-const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 export function RunProgress({ options, canStart }: { options: TrainOptions; canStart: boolean }) {
   const live = useTraining((s) => s.live);
@@ -80,8 +79,8 @@ export function RunProgress({ options, canStart }: { options: TrainOptions; canS
       <ProgressBar fraction={fraction} label={download ? 'Download' : 'Training'} />
       {download ? (
         <p className="hint" data-testid="download-progress">
-          {download.file}: {megabytes(download.loaded)}
-          {download.total ? ` of ${megabytes(download.total)}` : ''} from {download.url}
+          {download.file}: {formatBytes(download.loaded)}
+          {download.total ? ` of ${formatBytes(download.total)}` : ''} from {download.url}
         </p>
       ) : null}
       <div className="run-facts" data-testid="run-facts">
