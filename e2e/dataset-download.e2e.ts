@@ -86,7 +86,9 @@ describeWith([chromium], 'downloading a dataset from the Train panel', () => {
       .poll(async () => Number(await bar.getAttribute('aria-valuenow')), { timeout: 30_000 })
       .toBeGreaterThan(20);
     expect(await page.getByTestId('download-progress').textContent()).toMatch(
-      new RegExp(`^train-images-idx3-ubyte\\.gz: [\\d.]+ (B|KiB|MiB) of \\d+\\.\\d (KiB|MiB) from ${baseUrl}`),
+      new RegExp(
+        `^train-images-idx3-ubyte\\.gz: [\\d.]+ (B|KiB|MiB) of \\d+\\.\\d (KiB|MiB) from ${baseUrl}`,
+      ),
     );
     mkdirSync(IMAGES, { recursive: true });
     await page.screenshot({ path: path.join(IMAGES, 'dashboard-download.png') });
