@@ -10,13 +10,13 @@
  * has no filter gradient of its own, so there it is the studio's.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { BackendChoice } from '../src/api/training-protocol';
 import { initBackend } from '../src/engine/backends';
 import {
   conv2dFilterGradient,
   conv2dInputGradient,
 } from '../src/engine/backends/composite-gradients';
 import { replacedKernels } from '../src/engine/backends/training-kernels';
-import type { BackendChoice } from '../src/engine/protocol';
 
 type Shape4 = [number, number, number, number];
 type Layer = [name: string, x: Shape4, filter: Shape4, stride: number, pad: number];

@@ -14,7 +14,7 @@ cd "$(git rev-parse --show-toplevel)"
 gpu_pack=${GPU_PACK:-/work/shared/tools/gpu-pack}
 # gpu-pack's bundler options stop at resvg's native file, so it is handed a module
 # without imports to bundle; the CLI and the worker are bundled below, replacing its app.mjs.
-"$gpu_pack" src/engine/protocol.ts
+"$gpu_pack" src/api/training-protocol.ts
 
 banner="import{createRequire as __cr}from'module';import{fileURLToPath as __fu}from'url';import{dirname as __dn}from'path';const require=__cr(import.meta.url);const __filename=__fu(import.meta.url);const __dirname=__dn(__filename);"
 for entry in src/cli/main.ts:app.mjs src/engine/worker.ts:worker.js; do

@@ -39,7 +39,7 @@ export type StudioPush =
   | {
       channel: 'training';
       runId: string;
-      payload: import('../engine/protocol').TrainingEvent;
+      payload: import('./training-protocol').TrainingEvent;
     }
   | {
       channel: 'evaluation';

@@ -4,9 +4,9 @@
  */
 import { z } from 'zod';
 import { type Project, projectSchema } from '../core/document/schema';
-import type { BackendChoice, DatasetName, TrainingEvent, TrainOptions } from '../engine/protocol';
 import type { MethodArgs } from './method-args';
 import type { Result } from './result';
+import type { BackendChoice, DatasetName, TrainingEvent, TrainOptions } from './training-protocol';
 
 /** Which project a call is about: the editor's document (it may be unsaved) and its file. */
 export interface TrainingTarget {

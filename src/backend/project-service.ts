@@ -16,7 +16,7 @@ import type {
   Recovery,
 } from '../api/project-api';
 import { fail, ok, type Result } from '../api/result';
-import { writeFileAtomicAsync } from '../engine/file-writes';
+import { writeFileAtomicAsync } from '../node/file-writes';
 
 export interface PresetSource {
   list(): PresetInfo[];

@@ -5,8 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Result } from '../api/result';
 import type { StudioPush } from '../api/studio-api';
 import type { TrainingTarget } from '../api/training-api';
+import type { TrainingEvent } from '../api/training-protocol';
 import { getPreset } from '../core/presets';
-import type { TrainingEvent } from '../engine/protocol';
 import { TrainingService } from './training-service';
 
 const folder = mkdtempSync(path.join(tmpdir(), 'training-service-'));

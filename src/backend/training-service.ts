@@ -27,6 +27,8 @@ import type {
   TrainingTarget,
   WeightsSource,
 } from '../api/training-api';
+import { resolveTrainOptions } from '../api/training-options';
+import type { DatasetName, TrainingEvent, TrainOptions } from '../api/training-protocol';
 import { type CompiledModel, compileModel } from '../core/compile/model';
 import type { Project } from '../core/document/schema';
 import { inferValidGraph } from '../core/infer';
@@ -42,13 +44,11 @@ import {
   noiseImage,
   topPredictions,
 } from '../engine/evaluate';
-import { writeFileAtomicAsync } from '../engine/file-writes';
 import { startTrainingJob, type TrainingJob } from '../engine/job';
-import type { DatasetName, TrainingEvent, TrainOptions } from '../engine/protocol';
-import { rateLimit } from '../engine/rate-limit';
 import { checkpointPath, loadCheckpoint } from '../engine/training/checkpoint';
-import { resolveTrainOptions } from '../engine/training/options';
 import { RUN_FILES } from '../engine/training/trainer';
+import { writeFileAtomicAsync } from '../node/file-writes';
+import { rateLimit } from '../node/rate-limit';
 
 export interface TrainingServiceOptions {
   projectFolder: string;

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
+import { resolveTrainOptions } from '../api/training-options';
+import type { TrainingEvent } from '../api/training-protocol';
 import { loadValidProject } from '../core/document/load';
 import { startTrainingJob } from './job';
-import type { TrainingEvent } from './protocol';
-import { resolveTrainOptions } from './training/options';
 
 const project = loadValidProject(
   readFileSync(new URL('../../test/fixtures/tiny-cnn.json', import.meta.url), 'utf8'),

@@ -10,7 +10,7 @@ import { ProjectError } from '../core/issues';
 import type { TF } from '../core/layers/types';
 import { getPreset, presetNames } from '../core/presets/index';
 import { decodeSafetensors, encodeSafetensors, type TensorMap } from '../core/weights/safetensors';
-import { explainingWrites } from '../engine/file-writes';
+import { explainingWrites } from '../node/file-writes';
 import type { ExportBundle, ExportFormat } from './common';
 import { buildExport, prepareExport } from './index';
 import { type ImportedTfjsModel, importTfjsModel } from './tfjs/import';

@@ -8,13 +8,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, session } from 'electron';
+import { CONTENT_SECURITY_POLICY } from '../api/content-security-policy';
 import type { HostInfo } from '../api/project-api';
 import { fail } from '../api/result';
 import { type StudioApi, type StudioPush, studioMethods } from '../api/studio-api';
 import { createStudioBackend } from '../backend';
 import { invoke } from '../backend/dispatch';
 import { getPreset } from '../core/presets';
-import { CONTENT_SECURITY_POLICY } from '../server/web-host';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rendererIndex = path.join(here, '../renderer/index.html');

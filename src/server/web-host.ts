@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WebSocket, WebSocketServer } from 'ws';
+import { CONTENT_SECURITY_POLICY } from '../api/content-security-policy';
 import type { StudioApi, StudioPush } from '../api/studio-api';
 import { dispatch } from '../backend/dispatch';
 
@@ -41,19 +42,6 @@ const contentTypes: Record<string, string> = {
   '.wasm': 'application/wasm',
   '.ico': 'image/x-icon',
 };
-
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self' 'wasm-unsafe-eval'",
-  // React Flow positions nodes with inline style attributes.
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self'",
-  "worker-src 'self' blob:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
 
 export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   const root = path.resolve(options.staticDir);

@@ -6,9 +6,10 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
+import { BACKENDS } from '../../api/training-options';
+import type { BackendChoice } from '../../api/training-protocol';
 import { getPreset } from '../../core/presets';
 import { availableBackends, initBackend } from '../../engine/backends';
-import type { BackendChoice } from '../../engine/protocol';
 import {
   type BenchCase,
   benchPyTorch,
@@ -16,7 +17,6 @@ import {
   type PyTorchBenchResult,
   type PyTorchDevice,
 } from '../../engine/training/bench';
-import { BACKENDS } from '../../engine/training/options';
 import { CliError } from '../errors';
 
 /** Each model's input and batch size; ResNet-18 is ~100× costlier per image, so smaller and fewer batches. */

@@ -6,12 +6,12 @@
  */
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
+import { resolveTrainOptions } from '../../api/training-options';
+import type { TrainingEvent, TrainOptions } from '../../api/training-protocol';
 import { inferValidGraph } from '../../core/infer';
 import { ProjectError } from '../../core/issues';
 import { formatBytes } from '../../core/summary';
 import { startTrainingJob } from '../../engine/job';
-import type { TrainingEvent, TrainOptions } from '../../engine/protocol';
-import { resolveTrainOptions } from '../../engine/training/options';
 import { CliError, ProjectSourceError } from '../errors';
 import { loadProjectSource } from '../project-source';
 

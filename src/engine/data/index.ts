@@ -9,9 +9,9 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from '../file-writes';
-import type { DatasetInfo, DatasetName } from '../protocol';
-import { shippedFileCandidates } from '../shipped-files';
+import type { DatasetInfo, DatasetName } from '../../api/training-protocol';
+import { writeFileAtomic } from '../../node/file-writes';
+import { shippedFileCandidates } from '../../node/shipped-files';
 import { loadImageFolder } from './folder';
 import { IdxError, parseIdx } from './idx';
 

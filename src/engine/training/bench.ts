@@ -10,7 +10,7 @@ import { compileModel } from '../../core/compile/model';
 import type { Project } from '../../core/document/schema';
 import { inferValidGraph } from '../../core/infer';
 import type { TF } from '../../core/layers/types';
-import { findShippedFile } from '../shipped-files';
+import { findShippedFile } from '../../node/shipped-files';
 import { crossEntropy } from './losses';
 import { createOptimizer } from './optimizers';
 import { trainStep } from './step';

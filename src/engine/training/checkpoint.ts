@@ -7,13 +7,13 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TrainingEvent, TrainOptions } from '../../api/training-protocol';
 import {
   decodeSafetensors,
   encodeSafetensors,
   type TensorMap,
 } from '../../core/weights/safetensors';
-import { writeFileAtomic } from '../file-writes';
-import type { TrainingEvent, TrainOptions } from '../protocol';
+import { writeFileAtomic } from '../../node/file-writes';
 import type { OptimizerName, OptimizerState } from './optimizers';
 
 export const CHECKPOINT_DIR = 'checkpoint';

@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
-import { writeFileAtomic } from '../file-writes';
-import { findShippedFile } from '../shipped-files';
+import { writeFileAtomic } from '../../node/file-writes';
+import { findShippedFile } from '../../node/shipped-files';
 import type { EpochEvent } from './checkpoint';
 
 const WIDTH = 560;

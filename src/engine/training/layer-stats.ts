@@ -5,9 +5,9 @@
  * step so the numbers describe exactly the batch that updated the weights.
  */
 import type * as tfc from '@tensorflow/tfjs-core';
+import type { LayerStat } from '../../api/training-protocol';
 import type { CompiledModel } from '../../core/compile/model';
 import type { TF } from '../../core/layers/types';
-import type { LayerStat } from '../protocol';
 
 /** Within this distance of a limit a sigmoid/tanh output counts as saturated. */
 const SATURATION_MARGIN = 0.01;

@@ -8,10 +8,10 @@
 // imports); tfjs-layers' Node bundle registers the same set on import.
 import '@tensorflow/tfjs-layers';
 import type * as tfc from '@tensorflow/tfjs-core';
+import type { LayerStat } from '../../api/training-protocol';
 import type { CompiledModel } from '../../core/compile/model';
 import type { TF } from '../../core/layers/types';
 import type { Split } from '../data';
-import type { LayerStat } from '../protocol';
 import { activationSummary, packLayerStats, readLayerStats, reportedLayers } from './layer-stats';
 import type { Optimizer } from './optimizers';
 

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { resolveTrainOptions } from '../../api/training-options';
+import type { TrainingEvent, TrainOptions } from '../../api/training-protocol';
 import { loadValidProject } from '../../core/document/load';
 import { inferValidGraph } from '../../core/infer';
 import { getPreset } from '../../core/presets';
-import type { TrainingEvent, TrainOptions } from '../protocol';
 import { checkpointPath, loadCheckpoint } from './checkpoint';
-import { resolveTrainOptions } from './options';
 import { type FinalEvent, microBatchFor, RUN_FILES, runTraining, TrainingControl } from './trainer';
 
 const project = loadValidProject(

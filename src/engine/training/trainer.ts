@@ -8,16 +8,21 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tfc from '@tensorflow/tfjs-core';
+import type { TrainingEvent, TrainOptions } from '../../api/training-protocol';
 import { type CompiledModel, compileModel } from '../../core/compile/model';
 import type { Project } from '../../core/document/schema';
 import { type GraphInference, inferValidGraph } from '../../core/infer';
 import type { TF } from '../../core/layers/types';
 import { encodeSafetensors, type TensorMap } from '../../core/weights/safetensors';
+import {
+  explainingWrites,
+  explainWriteError,
+  WriteError,
+  writeFileAtomic,
+} from '../../node/file-writes';
+import { rateLimit } from '../../node/rate-limit';
 import { initBackend } from '../backends';
 import { batchIndices, type Dataset, loadDataset } from '../data';
-import { explainingWrites, explainWriteError, WriteError, writeFileAtomic } from '../file-writes';
-import type { TrainingEvent, TrainOptions } from '../protocol';
-import { rateLimit } from '../rate-limit';
 import { type EpochEvent, loadCheckpoint, type RunPosition, saveCheckpoint } from './checkpoint';
 import { writeCurves } from './curves';
 import { correctCount, crossEntropy } from './losses';

@@ -4,7 +4,7 @@
  * vanishing gradient shows as a short bar), and the share of dead ReLUs or
  * saturated sigmoids. The summary line says in words what the bars show.
  */
-import type { LayerStat } from '../../engine/protocol';
+import type { LayerStat } from '../../api/training-protocol';
 import { GradientHistoryChart } from './GradientHistoryChart';
 import { useTraining } from './store';
 

@@ -3,8 +3,9 @@
  * then epoch, batch, ETA, samples per second) and where it runs (backend, device, and a fallback
  * said out loud when the chosen backend could not be used).
  */
+
+import type { TrainOptions } from '../../api/training-protocol';
 import { formatBytes } from '../../core/summary';
-import type { TrainOptions } from '../../engine/protocol';
 import { ProgressBar } from '../app/ProgressBar';
 import { controlRun, startRun, useTraining } from './store';
 

@@ -4,7 +4,7 @@
  * unless changed here) and the backend (what this machine offers, and why
  * the others are not available).
  */
-import type { BackendChoice, DatasetName, TrainOptions } from '../../engine/protocol';
+import type { BackendChoice, DatasetName, TrainOptions } from '../../api/training-protocol';
 import { setOverride, useTraining } from './store';
 
 interface Props {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LayerStat } from '../../engine/protocol';
+import type { LayerStat } from '../../api/training-protocol';
 import { gradientSummary } from './LayerStatsPanel';
 
 const layer = (

@@ -5,7 +5,7 @@
  */
 import type uPlot from 'uplot';
 import type { EpochEvent, RunMetrics } from '../../api/training-api';
-import type { LayerStat } from '../../engine/protocol';
+import type { LayerStat } from '../../api/training-protocol';
 
 /** Exponential moving average with bias correction (as TensorBoard smooths), so early points are not pulled to 0. */
 export function smooth(values: ArrayLike<number>, weight: number): number[] {

@@ -14,7 +14,12 @@ import type {
   RunSummary,
   TrainingTarget,
 } from '../../api/training-api';
-import type { BackendChoice, LayerStat, TrainingEvent, TrainOptions } from '../../engine/protocol';
+import type {
+  BackendChoice,
+  LayerStat,
+  TrainingEvent,
+  TrainOptions,
+} from '../../api/training-protocol';
 import { LayerHistory, RunSeries } from './series';
 
 type StartEvent = Extract<TrainingEvent, { event: 'start' }>;

@@ -3,8 +3,8 @@
  * overrides (command-line flags, the dashboard's form), with every value
  * checked so a mistake is reported before any data is loaded.
  */
-import type { Project } from '../../core/document/schema';
-import type { BackendChoice, DatasetName, TrainOptions } from '../protocol';
+import type { Project } from '../core/document/schema';
+import type { BackendChoice, DatasetName, TrainOptions } from './training-protocol';
 
 export const DATASETS: readonly DatasetName[] = ['fashion-mnist', 'mnist', 'folder', 'sample'];
 export const BACKENDS: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
