@@ -10,7 +10,7 @@
  * has no filter gradient of its own, so there it is the studio's.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendChoice } from '../src/api/training-protocol';
+import type { BackendChoice } from '../src/core/training/options';
 import { initBackend } from '../src/engine/backends';
 import {
   conv2dFilterGradient,

@@ -10,10 +10,10 @@
  * (model: a preset name, default resnet18; the bench's input and batch size).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendChoice } from '../src/api/training-protocol';
 import { compileModel } from '../src/core/compile/model';
 import { inferValidGraph } from '../src/core/infer';
 import { getPreset } from '../src/core/presets';
+import type { BackendChoice } from '../src/core/training/options';
 import { initBackend } from '../src/engine/backends';
 import { crossEntropy } from '../src/engine/training/losses';
 import { createOptimizer } from '../src/engine/training/optimizers';

@@ -4,9 +4,15 @@
  */
 import { z } from 'zod';
 import { type Project, projectSchema } from '../core/document/schema';
+import {
+  type BackendChoice,
+  type DatasetName,
+  type TrainOptions,
+  trainOptionsRequestSchema,
+} from '../core/training/options';
 import type { MethodArgs } from './method-args';
 import type { Result } from './result';
-import type { BackendChoice, DatasetName, TrainingEvent, TrainOptions } from './training-protocol';
+import type { TrainingEvent } from './training-protocol';
 
 /** Which project a call is about: the editor's document (it may be unsaved) and its file. */
 export interface TrainingTarget {
@@ -192,33 +198,11 @@ const imageBytes = z.object({
   channels: z.union([z.literal(1), z.literal(3)]),
   base64: z.string().max(64 * 1024 * 1024),
 });
-const trainOptions = z
-  .object({
-    dataset: z.enum(['fashion-mnist', 'mnist', 'folder', 'sample']),
-    dataDir: z.string().max(4096),
-    epochs: z.number().int().min(1).max(10_000),
-    batchSize: z.number().int().min(1).max(65_536),
-    lr: z.number().positive(),
-    optimizer: z.enum(['sgd', 'adam', 'adamw']),
-    momentum: z.number().min(0).max(1),
-    weightDecay: z.number().min(0),
-    schedule: z.enum(['constant', 'step', 'cosine']),
-    init: z.enum(['pytorch', 'xavier']),
-    resize: z.tuple([z.number().int().min(1).max(4096), z.number().int().min(1).max(4096)]),
-    limitTrain: z.number().int().min(1),
-    limitVal: z.number().int().min(1),
-    backend: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']),
-    seed: z.number().int(),
-    layerStatsEvery: z.number().int().min(0),
-  })
-  .partial()
-  .strict();
-
 /** Argument schemas of the training methods (one zod tuple each); hosts validate calls against them. */
 export const trainingMethodArgs = {
   trainingBackends: z.tuple([]),
   trainingDatasets: z.tuple([z.string().max(4096).optional()]),
-  trainingStart: z.tuple([target.extend({ options: trainOptions })]),
+  trainingStart: z.tuple([target.extend({ options: trainOptionsRequestSchema })]),
   trainingPause: z.tuple([runId]),
   trainingResume: z.tuple([runId]),
   trainingStop: z.tuple([runId]),

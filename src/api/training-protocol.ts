@@ -1,37 +1,9 @@
 /**
- * The training engine's contract: what a run is asked to do and the events it
- * streams. The CLI (--json prints these one per line), the worker, the web
- * host and the studio's dashboard all speak exactly this.
+ * The training engine's contract: the events a run streams. The CLI (--json
+ * prints these one per line), the worker, the web host and the studio's
+ * dashboard all speak exactly this. What a run is asked to do (TrainOptions)
+ * is declared in core/training/options.ts.
  */
-export type BackendChoice = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
-export type DatasetName = 'fashion-mnist' | 'mnist' | 'folder' | 'sample';
-
-export interface TrainOptions {
-  dataset: DatasetName;
-  /** Where to look first for the dataset (DESIGN.md: then the cache, then /usr/share/datasets, then download). */
-  dataDir?: string;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  optimizer: 'sgd' | 'adam' | 'adamw';
-  momentum: number;
-  weightDecay: number;
-  schedule: 'constant' | 'step' | 'cosine';
-  init: 'pytorch' | 'xavier';
-  /** Resize inputs to [height, width] in the pipeline (the course: 224 for VGG, 96 for ResNet). */
-  resize?: [number, number];
-  limitTrain?: number;
-  limitVal?: number;
-  backend: BackendChoice;
-  seed: number;
-  /** Run folder: project.json, weights.safetensors, metrics.jsonl, curves.png, checkpoint/. */
-  outDir?: string;
-  /** Continue from the checkpoint in outDir. */
-  resume?: boolean;
-  /** Emit per-layer activation and gradient statistics every this many batches (0: off). */
-  layerStatsEvery?: number;
-}
-
 export interface DatasetInfo {
   name: string;
   /** Where the files were found, shown to the user. */

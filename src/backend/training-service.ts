@@ -27,12 +27,12 @@ import type {
   TrainingTarget,
   WeightsSource,
 } from '../api/training-api';
-import { resolveTrainOptions } from '../api/training-options';
-import type { DatasetName, TrainingEvent, TrainOptions } from '../api/training-protocol';
+import type { TrainingEvent } from '../api/training-protocol';
 import { type CompiledModel, compileModel } from '../core/compile/model';
 import type { Project } from '../core/document/schema';
 import { inferValidGraph } from '../core/infer';
 import type { TF } from '../core/layers/types';
+import { resolveTrainOptions, type TrainOptions, trainingOptions } from '../core/training/options';
 import { decodeSafetensors, type TensorMap } from '../core/weights/safetensors';
 import { availableBackends, initBackend } from '../engine/backends';
 import { type Dataset, DatasetNotDownloaded, loadDataset } from '../engine/data';
@@ -56,13 +56,6 @@ export interface TrainingServiceOptions {
   dataDir?: string;
   push(message: StudioPush): void;
 }
-
-const DATASETS: { name: DatasetName; label: string }[] = [
-  { name: 'fashion-mnist', label: 'Fashion-MNIST' },
-  { name: 'mnist', label: 'MNIST' },
-  { name: 'sample', label: 'Sample (bundled)' },
-  { name: 'folder', label: 'Image folder (one subfolder per class)' },
-];
 
 /**
  * Images per evaluation batch: about 200 million multiply-accumulates, a
@@ -120,39 +113,41 @@ export class TrainingService implements TrainingApi {
   async trainingDatasets(dataDir?: string): Promise<Result<DatasetStatus[]>> {
     return guard(() =>
       Promise.all(
-        DATASETS.map(async ({ name, label }): Promise<DatasetStatus> => {
-          try {
-            // Listing must not download: that happens when a training starts, with progress.
-            const { info } = await loadDataset({
-              dataset: name,
-              dataDir: dataDir ?? this.options.dataDir,
-              limitTrain: 1,
-              limitVal: 1,
-              download: false,
-            });
-            return {
-              name,
-              label,
-              available: true,
-              source: info.source,
-              trainSize: info.trainSize,
-              valSize: info.valSize,
-              classes: info.classes,
-              inputShape: info.inputShape,
-            };
-          } catch (err) {
-            if (err instanceof DatasetNotDownloaded) {
+        trainingOptions.dataset.choices.map(
+          async ({ value: name, label }): Promise<DatasetStatus> => {
+            try {
+              // Listing must not download: that happens when a training starts, with progress.
+              const { info } = await loadDataset({
+                dataset: name,
+                dataDir: dataDir ?? this.options.dataDir,
+                limitTrain: 1,
+                limitVal: 1,
+                download: false,
+              });
               return {
                 name,
                 label,
                 available: true,
-                downloadFrom: err.url,
-                downloadTo: err.cacheDir,
+                source: info.source,
+                trainSize: info.trainSize,
+                valSize: info.valSize,
+                classes: info.classes,
+                inputShape: info.inputShape,
               };
+            } catch (err) {
+              if (err instanceof DatasetNotDownloaded) {
+                return {
+                  name,
+                  label,
+                  available: true,
+                  downloadFrom: err.url,
+                  downloadTo: err.cacheDir,
+                };
+              }
+              return { name, label, available: false, reason: (err as Error).message };
             }
-            return { name, label, available: false, reason: (err as Error).message };
-          }
-        }),
+          },
+        ),
       ),
     );
   }

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { resolveTrainOptions } from '../api/training-options';
 import type { TrainingEvent } from '../api/training-protocol';
 import { loadValidProject } from '../core/document/load';
+import { resolveTrainOptions } from '../core/training/options';
 import { startTrainingJob } from './job';
 
 const project = loadValidProject(

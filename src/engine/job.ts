@@ -4,8 +4,9 @@
  * this way, so their event loop stays free. Node only.
  */
 import { Worker } from 'node:worker_threads';
-import type { TrainingEvent, TrainOptions } from '../api/training-protocol';
+import type { TrainingEvent } from '../api/training-protocol';
 import type { Project } from '../core/document/schema';
+import type { TrainOptions } from '../core/training/options';
 import type { FinalEvent } from './training/trainer';
 import type { WorkerReply, WorkerRequest } from './worker';
 

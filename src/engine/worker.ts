@@ -4,8 +4,9 @@
  * training never blocks the caller's event loop. Node only.
  */
 import { parentPort } from 'node:worker_threads';
-import type { TrainingEvent, TrainOptions } from '../api/training-protocol';
+import type { TrainingEvent } from '../api/training-protocol';
 import type { Project } from '../core/document/schema';
+import type { TrainOptions } from '../core/training/options';
 import { runTraining, TrainingControl } from './training/trainer';
 
 export type WorkerRequest =

@@ -4,6 +4,7 @@ import { compileModel } from '../core/compile/model';
 import type { Project } from '../core/document/schema';
 import { inferValidGraph } from '../core/infer';
 import type { TF } from '../core/layers/types';
+import { defaultTrainOptions } from '../core/training/options';
 import type { TensorMap } from '../core/weights/safetensors';
 import type { ExportBundle, ExportFormat, ExportInput } from './common';
 import { exportOnnx } from './onnx/export';
@@ -44,10 +45,8 @@ export function prepareExport(tf: TF, project: Project, weights?: TensorMap): Pr
     checkWeights(inference, weights);
     return { input: { project, inference, weights }, freshWeights: false };
   }
-  const model = compileModel(tf, inference, {
-    init: project.training?.init ?? 'pytorch',
-    seed: project.training?.seed ?? 0,
-  });
+  const { init, seed } = { ...defaultTrainOptions, ...project.training };
+  const model = compileModel(tf, inference, { init, seed });
   try {
     return { input: { project, inference, weights: model.getWeights() }, freshWeights: true };
   } finally {

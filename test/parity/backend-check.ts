@@ -9,9 +9,9 @@
 // A bundler drops tfjs-backend-cpu's bare side-effect import (its package.json lists only
 // its ESM files as side effects); importing an export keeps the module that registers it.
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
-import type { BackendChoice } from '../../src/api/training-protocol';
 import { inferValidGraph } from '../../src/core/infer';
 import { presets } from '../../src/core/presets';
+import type { BackendChoice } from '../../src/core/training/options';
 import { initBackend } from '../../src/engine/backends';
 import { compareWithCpu } from './backend-compare';
 import type { ParityCase } from './harness';

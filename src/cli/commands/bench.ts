@@ -6,9 +6,8 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
-import { BACKENDS } from '../../api/training-options';
-import type { BackendChoice } from '../../api/training-protocol';
 import { getPreset } from '../../core/presets';
+import type { BackendChoice } from '../../core/training/options';
 import { availableBackends, initBackend } from '../../engine/backends';
 import {
   type BenchCase,
@@ -18,6 +17,7 @@ import {
   type PyTorchDevice,
 } from '../../engine/training/bench';
 import { CliError } from '../errors';
+import { checkFlagValues } from '../option-flags';
 
 /** Each model's input and batch size; ResNet-18 is ~100× costlier per image, so smaller and fewer batches. */
 const MODELS: Record<
@@ -89,11 +89,7 @@ Examples:
       if (!Number.isInteger(threads) || threads < 1) {
         throw new CliError(`--threads must be a whole number >= 1, got '${flags.threads}'`);
       }
-      if (flags.backend && !(BACKENDS as readonly string[]).includes(flags.backend)) {
-        throw new CliError(
-          `--backend must be one of ${BACKENDS.join(', ')}, got '${flags.backend}'`,
-        );
-      }
+      if (flags.backend) checkFlagValues({ backend: flags.backend as BackendChoice });
       const cases: BenchCase[] = names.map((model) => {
         const spec = MODELS[model];
         return {

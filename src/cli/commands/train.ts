@@ -6,54 +6,15 @@
  */
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
-import { resolveTrainOptions } from '../../api/training-options';
-import type { TrainingEvent, TrainOptions } from '../../api/training-protocol';
+import type { TrainingEvent } from '../../api/training-protocol';
 import { inferValidGraph } from '../../core/infer';
 import { ProjectError } from '../../core/issues';
 import { formatBytes } from '../../core/summary';
+import { resolveTrainOptions, type TrainOptions } from '../../core/training/options';
 import { startTrainingJob } from '../../engine/job';
 import { CliError, ProjectSourceError } from '../errors';
+import { addTrainingFlags, flagError, readTrainingFlags } from '../option-flags';
 import { loadProjectSource } from '../project-source';
-
-interface TrainFlags {
-  dataset?: string;
-  dataDir?: string;
-  epochs?: string;
-  batchSize?: string;
-  lr?: string;
-  optimizer?: string;
-  momentum?: string;
-  weightDecay?: string;
-  schedule?: string;
-  init?: string;
-  resize?: string;
-  limitTrain?: string;
-  limitVal?: string;
-  backend?: string;
-  seed?: string;
-  out?: string;
-  resume?: boolean;
-  layerStats?: string;
-  json?: boolean;
-}
-
-function number(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) {
-    throw new CliError(`--${flag} must be a number, got '${value}'`);
-  }
-  return n;
-}
-
-function parseResize(value: string | undefined): [number, number] | undefined {
-  if (value === undefined) return undefined;
-  const sides = value.split(/[,x×]/).map(Number);
-  if (sides.length !== 2 || sides.some((s) => !Number.isInteger(s) || s < 1)) {
-    throw new CliError(`--resize must be two whole numbers H,W (e.g. 96,96), got '${value}'`);
-  }
-  return sides as [number, number];
-}
 
 /** A fresh run folder name: runs/<name>-<UTC date and time>. */
 function defaultOutDir(arg: string): string {
@@ -167,30 +128,13 @@ export function createProgressPrinter(
 }
 
 export function registerTrain(program: Command): void {
-  program
+  const command = program
     .command('train')
     .description(
       'Train a preset or project on Fashion-MNIST (or MNIST, a folder, the bundled sample)',
     )
-    .argument('<preset|file.json>', 'a preset name (see `presets`) or a project file')
-    .option('--dataset <name>', 'fashion-mnist, mnist, folder or sample')
-    .option('--data-dir <DIR>', 'where to look for the dataset first')
-    .option('--epochs <N>', 'passes over the training set')
-    .option('--batch-size <B>', 'images per step')
-    .option('--lr <X>', 'learning rate')
-    .option('--optimizer <name>', 'sgd, adam or adamw')
-    .option('--momentum <M>', 'SGD momentum')
-    .option('--weight-decay <W>', 'L2 (sgd, adam) or decoupled (adamw) weight decay')
-    .option('--schedule <name>', 'constant, step (×0.1 every ceil(epochs/3) epochs) or cosine')
-    .option('--init <scheme>', 'pytorch (PyTorch defaults) or xavier (the course’s init_cnn)')
-    .option('--resize <H,W>', 'resize images in the pipeline (the course: 96,96 for ResNet)')
-    .option('--limit-train <N>', 'train on the first N images only')
-    .option('--limit-val <N>', 'validate on the first N test images only')
-    .option('--backend <name>', 'auto, tensorflow, webgpu, wasm or cpu', 'auto')
-    .option('--seed <S>', 'seed for initial weights, shuffling and dropout')
-    .option('--out <DIR>', 'run folder (default runs/<name>-<time>)')
-    .option('--resume', 'continue the run in --out from its checkpoint')
-    .option('--layer-stats <N>', 'emit per-layer statistics every N batches')
+    .argument('<preset|file.json>', 'a preset name (see `presets`) or a project file');
+  addTrainingFlags(command)
     .option('--json', 'print one JSON event per line (last: done, stopped or error)')
     .addHelpText(
       'after',
@@ -205,7 +149,7 @@ Examples:
   $ npx convnet-studio train resnet18 --resize 96,96 --limit-train 1024 --epochs 1
   $ npx convnet-studio train lenet --dataset sample --epochs 2 --json`,
     )
-    .action(async (arg: string, flags: TrainFlags) => {
+    .action(async (arg: string, flags: Record<string, unknown>) => {
       const { project, source } = loadProjectSource(arg);
       try {
         inferValidGraph(project);
@@ -213,34 +157,16 @@ Examples:
         if (err instanceof ProjectError) throw new ProjectSourceError(source, err.issues);
         throw err;
       }
-      if (flags.resume && !flags.out) {
+      const overrides = readTrainingFlags(flags);
+      if (overrides.resume && !overrides.outDir) {
         throw new CliError('--resume needs --out <run folder> naming the run to continue');
       }
-      const outDir = flags.out ?? defaultOutDir(arg);
+      const outDir = overrides.outDir ?? defaultOutDir(arg);
       let options: TrainOptions;
       try {
-        options = resolveTrainOptions(project, {
-          dataset: flags.dataset as TrainOptions['dataset'],
-          dataDir: flags.dataDir,
-          epochs: number('epochs', flags.epochs),
-          batchSize: number('batch-size', flags.batchSize),
-          lr: number('lr', flags.lr),
-          optimizer: flags.optimizer as TrainOptions['optimizer'],
-          momentum: number('momentum', flags.momentum),
-          weightDecay: number('weight-decay', flags.weightDecay),
-          schedule: flags.schedule as TrainOptions['schedule'],
-          init: flags.init as TrainOptions['init'],
-          resize: parseResize(flags.resize),
-          limitTrain: number('limit-train', flags.limitTrain),
-          limitVal: number('limit-val', flags.limitVal),
-          backend: flags.backend as TrainOptions['backend'],
-          seed: number('seed', flags.seed),
-          layerStatsEvery: number('layer-stats', flags.layerStats),
-          outDir,
-          resume: flags.resume,
-        });
+        options = resolveTrainOptions(project, { ...overrides, outDir });
       } catch (err) {
-        throw new CliError((err as Error).message);
+        throw flagError(err);
       }
       const print = flags.json
         ? (event: TrainingEvent) => process.stdout.write(`${JSON.stringify(event)}\n`)

@@ -4,6 +4,7 @@
  * `resources/project.schema.json` is generated from this (npm run schema).
  */
 import { z } from 'zod';
+import { trainingConfigSchema } from '../training/options';
 
 export const PROJECT_FORMAT = 'convnet-studio';
 export const PROJECT_VERSION = 1;
@@ -60,23 +61,6 @@ export const blockSchema = graphSchema
     'A reusable block of the user’s own: its entry is its Input node, its output its only sink.',
   );
 
-export const trainingSchema = z
-  .object({
-    dataset: z.string().default('fashion-mnist'),
-    dataDir: z.string().optional(),
-    epochs: z.number().int().min(1).default(10),
-    batchSize: z.number().int().min(1).default(128),
-    lr: z.number().positive().default(0.1),
-    optimizer: z.enum(['sgd', 'adam', 'adamw']).default('sgd'),
-    momentum: z.number().min(0).max(1).default(0),
-    weightDecay: z.number().min(0).default(0),
-    schedule: z.enum(['constant', 'step', 'cosine']).default('constant'),
-    init: z.enum(['pytorch', 'xavier']).default('xavier'),
-    resize: z.tuple([z.number().int().min(1), z.number().int().min(1)]).optional(),
-    seed: z.number().int().default(0),
-  })
-  .strict();
-
 export const projectSchema = z
   .object({
     $schema: z.string().optional(),
@@ -91,7 +75,7 @@ export const projectSchema = z
     nodes: z.array(nodeSchema),
     edges: z.array(edgeSchema),
     blocks: z.record(id, blockSchema).default({}),
-    training: trainingSchema.optional(),
+    training: trainingConfigSchema.optional(),
     ui: z
       .record(z.string(), z.unknown())
       .optional()
@@ -102,7 +86,6 @@ export const projectSchema = z
 export type ProjectNode = z.infer<typeof nodeSchema>;
 export type ProjectEdge = z.infer<typeof edgeSchema>;
 export type ProjectBlock = z.infer<typeof blockSchema>;
-export type TrainingConfig = z.infer<typeof trainingSchema>;
 export type Project = z.infer<typeof projectSchema>;
 export type ProjectInput = z.input<typeof projectSchema>;
 

@@ -9,8 +9,8 @@ import {
   type ProjectBlock,
   type ProjectInput,
   projectSchema,
-  type TrainingConfig,
 } from '../document/schema';
+import type { TrainingConfig } from '../training/options';
 
 /** Where a preset's network is defined, with what the course trains it with. */
 export interface Preset {
@@ -106,8 +106,6 @@ export function definePreset(def: PresetDefinition): Preset {
         ...sequence(layers, 'readable', { channels, height, width }),
         blocks: blocks ?? {},
         training: {
-          dataset: 'fashion-mnist',
-          init: 'xavier',
           // Fashion-MNIST is 28×28; larger inputs come from the pipeline's resize, as in the course.
           ...(height === 28 && width === 28 ? {} : { resize: [height, width] as [number, number] }),
           ...def.training,

@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers op gradients only through a deep ESM import that Node
 // cannot resolve; tfjs-layers' Node bundle registers them all.
 import '@tensorflow/tfjs-layers';
-import type { BackendChoice } from '../../api/training-protocol';
+import type { BackendChoice } from '../../core/training/options';
 import { registerDilatedConvolutionGradients } from './dilated-gradients';
 import { registerFastFilterGradient, registerWasmTrainingKernels } from './training-kernels';
 

@@ -350,13 +350,13 @@ describe('damaged files', () => {
 describe('bad requests', () => {
   it('an unknown dataset lists the known ones', async () => {
     await expect(loadDataset({ dataset: 'cifar' as never })).rejects.toThrow(
-      "Unknown dataset 'cifar'. Choose one of: fashion-mnist, mnist, folder, sample.",
+      "dataset must be one of fashion-mnist, mnist, sample, folder, got 'cifar'",
     );
   });
 
   it('limits must be whole numbers >= 1', async () => {
     await expect(loadDataset({ dataset: 'sample', limitTrain: 0 })).rejects.toThrow(
-      'limitTrain must be a whole number >= 1, got 0',
+      'training images must be a whole number ≥ 1, got 0',
     );
   });
 

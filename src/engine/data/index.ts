@@ -9,7 +9,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { DatasetInfo, DatasetName } from '../../api/training-protocol';
+import type { DatasetInfo } from '../../api/training-protocol';
+import { checkTrainOptions, type DatasetName } from '../../core/training/options';
 import { writeFileAtomic } from '../../node/file-writes';
 import { shippedFileCandidates } from '../../node/shipped-files';
 import { loadImageFolder } from './folder';
@@ -109,8 +110,6 @@ const FILES = {
   valLabels: 't10k-labels-idx1-ubyte',
 } as const;
 type FileKey = keyof typeof FILES;
-
-export const DATASET_NAMES: DatasetName[] = ['fashion-mnist', 'mnist', 'folder', 'sample'];
 
 export function defaultCacheDir(): string {
   const root =
@@ -348,14 +347,8 @@ function loadFolder(options: LoadDatasetOptions): Dataset {
  * loaded (after limitTrain / limitVal).
  */
 export async function loadDataset(options: LoadDatasetOptions): Promise<Dataset> {
-  for (const [key, value] of [
-    ['limitTrain', options.limitTrain],
-    ['limitVal', options.limitVal],
-  ] as const) {
-    if (value != null && (!Number.isInteger(value) || value < 1)) {
-      throw new Error(`${key} must be a whole number >= 1, got ${value}`);
-    }
-  }
+  const { dataset, limitTrain, limitVal } = options;
+  checkTrainOptions({ dataset, limitTrain, limitVal }, { partial: true });
   switch (options.dataset) {
     case 'fashion-mnist':
     case 'mnist':
@@ -364,10 +357,6 @@ export async function loadDataset(options: LoadDatasetOptions): Promise<Dataset>
       return loadSample(options);
     case 'folder':
       return loadFolder(options);
-    default:
-      throw new Error(
-        `Unknown dataset '${options.dataset as string}'. Choose one of: ${DATASET_NAMES.join(', ')}.`,
-      );
   }
 }
 

@@ -7,14 +7,15 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TrainingEvent, TrainOptions } from '../../api/training-protocol';
+import type { TrainingEvent } from '../../api/training-protocol';
+import type { OptimizerName, TrainOptions } from '../../core/training/options';
 import {
   decodeSafetensors,
   encodeSafetensors,
   type TensorMap,
 } from '../../core/weights/safetensors';
 import { writeFileAtomic } from '../../node/file-writes';
-import type { OptimizerName, OptimizerState } from './optimizers';
+import type { OptimizerState } from './optimizers';
 
 export const CHECKPOINT_DIR = 'checkpoint';
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';

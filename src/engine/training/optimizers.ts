@@ -8,9 +8,8 @@
  */
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { TF } from '../../core/layers/types';
+import { checkTrainOptions, type OptimizerName } from '../../core/training/options';
 import type { TensorMap } from '../../core/weights/safetensors';
-
-export type OptimizerName = 'sgd' | 'adam' | 'adamw';
 
 export interface OptimizerConfig {
   name: OptimizerName;
@@ -51,15 +50,12 @@ export function createOptimizer(
   params: Map<string, tfc.Variable>,
   config: OptimizerConfig,
 ): Optimizer {
-  if (!(config.lr > 0) || !Number.isFinite(config.lr)) {
-    throw new Error(`learning rate must be a positive number, got ${config.lr}`);
-  }
   const momentum = config.momentum ?? 0;
-  if (momentum < 0 || momentum >= 1) {
-    throw new Error(`momentum must be in [0, 1), got ${momentum}`);
-  }
   const weightDecay = config.weightDecay ?? 0;
-  if (weightDecay < 0) throw new Error(`weight decay must be >= 0, got ${weightDecay}`);
+  checkTrainOptions(
+    { optimizer: config.name, lr: config.lr, momentum, weightDecay },
+    { partial: true },
+  );
   const [beta1, beta2] = config.betas ?? ADAM_DEFAULTS.betas;
   const eps = config.eps ?? ADAM_DEFAULTS.eps;
 

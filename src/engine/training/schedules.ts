@@ -2,7 +2,7 @@
  * Learning-rate schedules, stepped once per epoch as PyTorch's schedulers are
  * in the course's training loop.
  */
-export type ScheduleName = 'constant' | 'step' | 'cosine';
+import type { ScheduleName } from '../../core/training/options';
 
 /** StepLR's step size for a run of this length: three decays at most, ×0.1 each. */
 export function stepSizeFor(epochs: number): number {

@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resolveTrainOptions } from '../../api/training-options';
-import type { TrainingEvent, TrainOptions } from '../../api/training-protocol';
+import type { TrainingEvent } from '../../api/training-protocol';
 import { loadValidProject } from '../../core/document/load';
 import { inferValidGraph } from '../../core/infer';
 import { getPreset } from '../../core/presets';
+import type { TrainOptions } from '../../core/training/options';
+import { resolveTrainOptions } from '../../core/training/options';
 import { checkpointPath, loadCheckpoint } from './checkpoint';
 import { type FinalEvent, microBatchFor, RUN_FILES, runTraining, TrainingControl } from './trainer';
 

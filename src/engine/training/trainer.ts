@@ -8,11 +8,12 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tfc from '@tensorflow/tfjs-core';
-import type { TrainingEvent, TrainOptions } from '../../api/training-protocol';
+import type { TrainingEvent } from '../../api/training-protocol';
 import { type CompiledModel, compileModel } from '../../core/compile/model';
 import type { Project } from '../../core/document/schema';
 import { type GraphInference, inferValidGraph } from '../../core/infer';
 import type { TF } from '../../core/layers/types';
+import { checkTrainOptions, type TrainOptions } from '../../core/training/options';
 import { encodeSafetensors, type TensorMap } from '../../core/weights/safetensors';
 import {
   explainingWrites,
@@ -189,12 +190,7 @@ export class Trainer {
 
   private async fitAll(): Promise<FinalEvent> {
     const { options } = this;
-    if (options.epochs < 1 || !Number.isInteger(options.epochs)) {
-      throw new Error(`epochs must be a whole number >= 1, got ${options.epochs}`);
-    }
-    if (options.batchSize < 1 || !Number.isInteger(options.batchSize)) {
-      throw new Error(`batch size must be a whole number >= 1, got ${options.batchSize}`);
-    }
+    checkTrainOptions(options);
     const backend = await initBackend(options.backend);
     this.tf = backend.tf;
     this.backend = backend.backend;

@@ -12,6 +12,7 @@ import type { Conv2dParams } from '../../core/layers/conv';
 import type { PoolParams } from '../../core/layers/pool';
 import { getLayerDef } from '../../core/layers/registry';
 import type { Pair } from '../../core/shape';
+import { defaultTrainOptions } from '../../core/training/options';
 import { encodeSafetensors, type TensorMap } from '../../core/weights/safetensors';
 import { type ExportBundle, ExportError, type ExportInput, stateKey, weightOf } from '../common';
 import { pythonReadme, pythonTrainScript, pythonWeightsIo } from './python-files';
@@ -357,7 +358,7 @@ function orderedWeights(input: ExportInput): TensorMap {
 export function exportPytorch(input: ExportInput): ExportBundle {
   const model = modelSource(input);
   const weights = orderedWeights(input);
-  const training = input.project.training;
+  const training = { ...defaultTrainOptions, ...input.project.training };
   return {
     format: 'pytorch',
     files: [
@@ -379,10 +380,10 @@ export function exportPytorch(input: ExportInput): ExportBundle {
       {
         path: 'train.py',
         contents: pythonTrainScript({
-          epochs: training?.epochs ?? 10,
-          batchSize: training?.batchSize ?? 128,
-          lr: training?.lr ?? 0.1,
-          optimizer: training?.optimizer ?? 'sgd',
+          epochs: training.epochs,
+          batchSize: training.batchSize,
+          lr: training.lr,
+          optimizer: training.optimizer,
         }),
         description: 'trains on Fashion-MNIST; also under torchrun (DistributedDataParallel)',
       },

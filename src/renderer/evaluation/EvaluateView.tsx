@@ -6,6 +6,7 @@
  */
 import { useEffect, useState } from 'react';
 import type { RunSummary, TrainingTarget } from '../../api/training-api';
+import { defaultTrainOptions } from '../../core/training/options';
 import { useApi } from '../api/context';
 import { ProgressBar } from '../app/ProgressBar';
 import { useStudio } from '../state/store';
@@ -61,7 +62,7 @@ export default function EvaluateView() {
   const datasetName =
     weights?.kind === 'run'
       ? runs.find((r) => r.id === weights.runId)?.options.dataset
-      : (project.training?.dataset ?? 'fashion-mnist');
+      : (project.training?.dataset ?? defaultTrainOptions.dataset);
   const datasetShape = datasets?.find((d) => d.name === datasetName)?.inputShape;
   const onDrop = async (file: File | undefined) => {
     if (!file) return;

@@ -4,8 +4,8 @@
  * said out loud when the chosen backend could not be used).
  */
 
-import type { TrainOptions } from '../../api/training-protocol';
 import { formatBytes } from '../../core/summary';
+import type { TrainOptions } from '../../core/training/options';
 import { ProgressBar } from '../app/ProgressBar';
 import { controlRun, startRun, useTraining } from './store';
 

@@ -4,7 +4,7 @@
  * worker; this view only sends commands and draws the events it receives.
  */
 import { useEffect, useMemo } from 'react';
-import { resolveTrainOptions } from '../../api/training-options';
+import { resolveTrainOptions } from '../../core/training/options';
 import { useApi } from '../api/context';
 import { useStudio } from '../state/store';
 import { CurvesChart } from './CurvesChart';

@@ -14,12 +14,8 @@ import type {
   RunSummary,
   TrainingTarget,
 } from '../../api/training-api';
-import type {
-  BackendChoice,
-  LayerStat,
-  TrainingEvent,
-  TrainOptions,
-} from '../../api/training-protocol';
+import type { LayerStat, TrainingEvent } from '../../api/training-protocol';
+import type { BackendChoice, TrainOptions } from '../../core/training/options';
 import { LayerHistory, RunSeries } from './series';
 
 type StartEvent = Extract<TrainingEvent, { event: 'start' }>;

@@ -1,0 +1,296 @@
+/**
+ * The training options: what a run trains on and how. This table is the one
+ * place an option is declared; from it come the `TrainOptions` type, the
+ * defaults, the project file's `training` section (and its JSON Schema), the
+ * API's validation, the command line's `train` flags, the engine's checks and
+ * the Train form. Adding an option is one entry here (and the code that acts
+ * on it).
+ */
+import type { z } from 'zod';
+import type { Project } from '../document/schema';
+import {
+  choice,
+  defaultsOf,
+  float,
+  int,
+  type OptionIssue,
+  type OptionValues,
+  objectSchema,
+  onOff,
+  optionIssues,
+  size,
+  text,
+} from './option-fields';
+
+export const trainingOptions = {
+  dataset: choice({
+    label: 'Dataset',
+    group: 'data',
+    stored: true,
+    help: 'what to train on',
+    choices: [
+      { value: 'fashion-mnist', label: 'Fashion-MNIST' },
+      { value: 'mnist', label: 'MNIST' },
+      { value: 'sample', label: 'Sample (bundled)' },
+      { value: 'folder', label: 'Image folder (one subfolder per class)' },
+    ],
+    default: 'fashion-mnist',
+  }),
+  dataDir: text({
+    label: 'Data folder',
+    group: 'data',
+    stored: true,
+    help: 'where to look for the dataset first; for an image folder, the folder itself',
+    valueName: 'DIR',
+    placeholder: 'look in the usual places',
+  }),
+  limitTrain: int({
+    label: 'Training images',
+    group: 'data',
+    help: 'train on the first N images only',
+    min: 1,
+    placeholder: 'all',
+  }),
+  limitVal: int({
+    label: 'Test images',
+    group: 'data',
+    help: 'validate on the first N test images only',
+    min: 1,
+    placeholder: 'all',
+  }),
+  optimizer: choice({
+    label: 'Optimizer',
+    group: 'hyperparameters',
+    stored: true,
+    help: 'the update rule, as torch.optim’s SGD, Adam and AdamW',
+    choices: [
+      { value: 'sgd', label: 'SGD' },
+      { value: 'adam', label: 'Adam' },
+      { value: 'adamw', label: 'AdamW' },
+    ],
+    default: 'sgd',
+  }),
+  lr: float({
+    label: 'Learning rate',
+    group: 'hyperparameters',
+    stored: true,
+    help: 'learning rate',
+    min: 0,
+    minExclusive: true,
+    default: 0.1,
+  }),
+  batchSize: int({
+    label: 'Batch size',
+    group: 'hyperparameters',
+    stored: true,
+    help: 'images per step',
+    valueName: 'B',
+    min: 1,
+    max: 65_536,
+    default: 128,
+  }),
+  epochs: int({
+    label: 'Epochs',
+    group: 'hyperparameters',
+    stored: true,
+    help: 'passes over the training set',
+    min: 1,
+    max: 10_000,
+    default: 10,
+  }),
+  momentum: float({
+    label: 'Momentum',
+    group: 'hyperparameters',
+    stored: true,
+    help: 'SGD momentum (PyTorch’s: dampening 0, no Nesterov)',
+    valueName: 'M',
+    min: 0,
+    max: 1,
+    maxExclusive: true,
+    step: 0.1,
+    default: 0,
+    check: (o) =>
+      o.momentum !== 0 && o.optimizer !== undefined && o.optimizer !== 'sgd'
+        ? `applies to sgd only; ${o.optimizer} uses its own moments`
+        : undefined,
+  }),
+  weightDecay: float({
+    label: 'Weight decay',
+    group: 'hyperparameters',
+    stored: true,
+    help: 'L2 (sgd, adam) or decoupled (adamw) weight decay',
+    valueName: 'W',
+    min: 0,
+    default: 0,
+  }),
+  schedule: choice({
+    label: 'Schedule',
+    group: 'hyperparameters',
+    stored: true,
+    form: false,
+    help: 'the learning rate per epoch: step is ×0.1 every ceil(epochs/3) epochs, cosine anneals to 0',
+    choices: [
+      { value: 'constant', label: 'Constant' },
+      { value: 'step', label: 'Step (×0.1 every third of the run)' },
+      { value: 'cosine', label: 'Cosine' },
+    ],
+    default: 'constant',
+  }),
+  resize: size({
+    label: 'Resize to',
+    name: 'resize',
+    group: 'hyperparameters',
+    stored: true,
+    help: 'resize images in the pipeline (the course: 96,96 for ResNet)',
+    min: 1,
+    max: 4096,
+    suggestions: [32, 64, 96, 224],
+    placeholder: 'no resize',
+  }),
+  init: choice({
+    label: 'Initialisation',
+    group: 'hyperparameters',
+    stored: true,
+    help: 'initial weights: the course’s init_cnn (Xavier-uniform) or PyTorch’s layer defaults',
+    valueName: 'scheme',
+    choices: [
+      { value: 'xavier', label: "Xavier (course's init_cnn)" },
+      { value: 'pytorch', label: 'PyTorch default' },
+    ],
+    default: 'xavier',
+  }),
+  seed: int({
+    label: 'Seed',
+    group: 'hyperparameters',
+    stored: true,
+    form: false,
+    help: 'seed for initial weights, shuffling and dropout',
+    valueName: 'S',
+    default: 0,
+  }),
+  backend: choice({
+    label: 'Run on',
+    name: 'backend',
+    group: 'backend',
+    help: 'where to train; auto: the best that works here',
+    choices: [
+      { value: 'auto', label: 'Best available' },
+      { value: 'tensorflow', label: 'TensorFlow (tfjs-node)' },
+      { value: 'webgpu', label: 'WebGPU' },
+      { value: 'wasm', label: 'WebAssembly' },
+      { value: 'cpu', label: 'CPU (plain JavaScript)' },
+    ],
+    default: 'auto',
+  }),
+  layerStatsEvery: int({
+    label: 'Layer statistics every',
+    name: 'layer statistics interval',
+    group: 'run',
+    form: false,
+    flag: '--layer-stats',
+    help: 'emit per-layer activation and gradient statistics every N batches (0: off)',
+    min: 0,
+  }),
+  outDir: text({
+    label: 'Run folder',
+    group: 'run',
+    api: false,
+    flag: '--out',
+    help: 'run folder (default runs/<name>-<time>)',
+    valueName: 'DIR',
+  }),
+  resume: onOff({
+    label: 'Resume',
+    group: 'run',
+    api: false,
+    help: 'continue the run in --out from its checkpoint',
+  }),
+};
+
+export type TrainingOptionKey = keyof typeof trainingOptions;
+
+/**
+ * What a run is asked to do: everything above with a default is set; the
+ * others may be absent (the whole dataset, no resize, no run folder).
+ */
+export type TrainOptions = OptionValues<typeof trainingOptions>;
+export type DatasetName = TrainOptions['dataset'];
+export type BackendChoice = TrainOptions['backend'];
+export type OptimizerName = TrainOptions['optimizer'];
+export type ScheduleName = TrainOptions['schedule'];
+export type InitScheme = TrainOptions['init'];
+
+type KeysWhere<Mark extends 'stored' | 'api' | 'required'> = {
+  [K in TrainingOptionKey]: (typeof trainingOptions)[K][Mark] extends true ? K : never;
+}[TrainingOptionKey];
+
+/** The project's `training` section: the options a project keeps (the others are chosen per run). */
+export type TrainingConfig = Pick<TrainOptions, KeysWhere<'stored'>>;
+/** The project file's `training` section: defaults filled in when it is read. */
+export const trainingConfigSchema = objectSchema(trainingOptions, 'stored') as unknown as z.ZodType<
+  TrainingConfig,
+  Partial<TrainingConfig>
+>;
+/** What the UI may ask for when it starts a run (host-owned options such as the run folder excluded). */
+export const trainOptionsRequestSchema = objectSchema(
+  trainingOptions,
+  'api',
+) as unknown as z.ZodType<Partial<Pick<TrainOptions, KeysWhere<'api'>>>>;
+
+/** Every option's default (those that have one). */
+export const defaultTrainOptions = defaultsOf(trainingOptions) as Pick<
+  TrainOptions,
+  KeysWhere<'required'>
+>;
+
+/** Options that fail validation, with every problem; `describe` words them for the caller. */
+export class TrainOptionsError extends Error {
+  constructor(readonly issues: OptionIssue[]) {
+    super(describeOptionIssues(issues, (key) => trainingOptions[key as TrainingOptionKey].name));
+    this.name = 'TrainOptionsError';
+  }
+}
+
+/** "learning rate must be a number > 0, got -1; epochs …", naming each option as `nameOf` says. */
+export function describeOptionIssues(
+  issues: OptionIssue[],
+  nameOf: (key: string) => string,
+): string {
+  return issues.map((i) => `${nameOf(i.key)} ${i.problem}`).join('; ');
+}
+
+/**
+ * Checks options (all of them, or only those given with `partial`) and the
+ * rules between them; throws a TrainOptionsError naming every problem.
+ */
+export function checkTrainOptions(
+  options: Partial<TrainOptions>,
+  { partial = false }: { partial?: boolean } = {},
+): void {
+  const issues = optionIssues(trainingOptions, options, !partial);
+  if (issues.length > 0) throw new TrainOptionsError(issues);
+}
+
+/**
+ * A run's options: the defaults, then the project's training settings, then
+ * the caller's overrides (command-line flags, the dashboard's form; undefined
+ * and empty ones left out). Checked, so a mistake is reported before any data is loaded.
+ */
+export function resolveTrainOptions(
+  project: Pick<Project, 'training'>,
+  overrides: Partial<TrainOptions> = {},
+): TrainOptions {
+  // An empty text (a data folder) is not set, as absent.
+  const set = ([, value]: [string, unknown]) => value !== undefined && value !== '';
+  const stored = Object.entries(project.training ?? {}).filter(
+    (entry) => set(entry) && trainingOptions[entry[0] as TrainingOptionKey]?.stored,
+  );
+  const given = Object.entries(overrides).filter(set);
+  const options = {
+    ...defaultTrainOptions,
+    ...Object.fromEntries(stored),
+    ...Object.fromEntries(given),
+  } as TrainOptions;
+  checkTrainOptions(options);
+  return options;
+}
