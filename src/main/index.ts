@@ -1,24 +1,37 @@
 /**
- * Electron's main process: one window on the renderer, locked down
- * (context isolation, sandbox, no Node in the page, a strict CSP, no new
- * windows, no navigation away), and the StudioApi served over IPC: one handler
- * per method, each validating its arguments before the backend sees them.
+ * Electron's main process: one window on the renderer, served from
+ * app://studio/ (renderer-protocol.ts) and locked down (window.ts, guards.ts),
+ * and the StudioApi over IPC (ipc.ts). Every decision lives in those modules
+ * as a plain function; this file only wires them to Electron.
  */
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, dialog, ipcMain, session } from 'electron';
-import { CONTENT_SECURITY_POLICY } from '../api/content-security-policy';
+import { app, BrowserWindow, dialog, ipcMain, protocol, session } from 'electron';
 import type { HostInfo } from '../api/project-api';
-import { fail } from '../api/result';
-import { type StudioApi, type StudioPush, studioMethods } from '../api/studio-api';
+import type { StudioPush } from '../api/studio-api';
 import { createStudioBackend } from '../backend';
-import { invoke } from '../backend/dispatch';
 import { getPreset } from '../core/presets';
+import { findShippedFile } from '../node/shipped-files';
+import { guardWebContents, refusePermissions } from './guards';
+import { PUSH_CHANNEL, serveApi } from './ipc';
+import { developmentServerUrl, isStudioUrl } from './origins';
+import {
+  STUDIO_ENTRY_URL,
+  STUDIO_SCHEME,
+  STUDIO_SCHEME_PRIVILEGES,
+  serveRendererRequest,
+} from './renderer-protocol';
+import { studioWindowOptions, WINDOW_READY_LINE } from './window';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const rendererIndex = path.join(here, '../renderer/index.html');
-const devServerUrl = process.env.ELECTRON_RENDERER_URL;
+const rendererRoot = path.join(here, '../renderer');
+const devServer = developmentServerUrl({
+  development: import.meta.env.DEV,
+  packaged: app.isPackaged,
+  rendererUrl: process.env.ELECTRON_RENDERER_URL,
+});
+const isStudioPage = (url: string | undefined) => isStudioUrl(url, devServer);
 
 let mainWindow: BrowserWindow | null = null;
 
@@ -49,46 +62,16 @@ function startupOptions(): {
   };
 }
 
-/** Only our own page may call the API: the packaged file, or the dev server in development. */
-function trustedSender(url: string | undefined): boolean {
-  if (!url) return false;
-  if (devServerUrl && url.startsWith(devServerUrl)) return true;
-  return (
-    url.startsWith('file://') && fileURLToPath(url.split('#')[0].split('?')[0]) === rendererIndex
-  );
-}
-
-function serveApi(api: StudioApi): void {
-  for (const method of studioMethods) {
-    ipcMain.handle(`studio:${method}`, (event, ...args: unknown[]) => {
-      if (!trustedSender(event.senderFrame?.url))
-        return fail('calls are accepted only from the studio window');
-      return invoke(api, method, args);
-    });
-  }
-}
-
 function createWindow(): void {
-  mainWindow = new BrowserWindow({
-    width: 1480,
-    height: 920,
-    minWidth: 960,
-    minHeight: 600,
-    show: false,
-    backgroundColor: '#0f1419',
-    title: 'ConvNet Studio',
-    webPreferences: {
+  mainWindow = new BrowserWindow(
+    studioWindowOptions({
       preload: path.join(here, '../preload/index.cjs'),
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      webSecurity: true,
-    },
-  });
-  mainWindow.once('ready-to-show', () => mainWindow?.show());
-  mainWindow.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
-  mainWindow.webContents.on('will-navigate', (event, url) => {
-    if (!trustedSender(url)) event.preventDefault();
+      icon: findShippedFile('resources/icon.png'),
+    }),
+  );
+  mainWindow.once('ready-to-show', () => {
+    mainWindow?.show();
+    console.log(WINDOW_READY_LINE);
   });
   // The page asks before unsaved work is lost; Electron needs the question asked natively.
   mainWindow.webContents.on('will-prevent-unload', (event) => {
@@ -105,25 +88,16 @@ function createWindow(): void {
   mainWindow.on('closed', () => {
     mainWindow = null;
   });
-  if (devServerUrl) void mainWindow.loadURL(devServerUrl);
-  else void mainWindow.loadFile(rendererIndex);
+  void mainWindow.loadURL(devServer ?? STUDIO_ENTRY_URL);
 }
 
+// Before the app is ready: the scheme's privileges, and the guards on every web page it makes.
+protocol.registerSchemesAsPrivileged([STUDIO_SCHEME_PRIVILEGES]);
+app.on('web-contents-created', (_event, contents) => guardWebContents(contents, isStudioPage));
+
 app.whenReady().then(() => {
-  // The page's meta tag carries the policy; the header covers anything served over http
-  // (the development server relaxes it for its inline reload script, so not there).
-  if (!devServerUrl)
-    session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-      callback({
-        responseHeaders: {
-          ...details.responseHeaders,
-          'Content-Security-Policy': [CONTENT_SECURITY_POLICY],
-        },
-      });
-    });
-  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) =>
-    callback(false),
-  );
+  protocol.handle(STUDIO_SCHEME, (request) => serveRendererRequest(request, rendererRoot));
+  refusePermissions(session.defaultSession);
   const { startup, projectFolder, dataDir } = startupOptions();
   const api = createStudioBackend({
     host: 'electron',
@@ -132,9 +106,9 @@ app.whenReady().then(() => {
     stateFolder: app.getPath('userData'),
     startup,
     dataDir: dataDir ? path.resolve(dataDir) : undefined,
-    push: (event: StudioPush) => mainWindow?.webContents.send('studio:push', event),
+    push: (event: StudioPush) => mainWindow?.webContents.send(PUSH_CHANNEL, event),
   });
-  serveApi(api);
+  serveApi(ipcMain, api, isStudioPage);
   createWindow();
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow();

@@ -13,6 +13,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { CONTENT_SECURITY_POLICY } from '../api/content-security-policy';
 import type { StudioApi, StudioPush } from '../api/studio-api';
 import { dispatch } from '../backend/dispatch';
+import { contentType, staticFile } from '../node/static-files';
 
 export interface WebHostOptions {
   port: number;
@@ -29,19 +30,6 @@ export interface WebHost {
 }
 
 const MAX_FRAME_BYTES = 64 * 1024 * 1024;
-
-const contentTypes: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-  '.ico': 'image/x-icon',
-};
 
 export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   const root = path.resolve(options.staticDir);
@@ -134,10 +122,9 @@ async function serveStatic(root: string, req: IncomingMessage, res: ServerRespon
     res.writeHead(405, { allow: 'GET, HEAD' }).end();
     return;
   }
-  const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
-  const relative = pathname === '/' ? 'index.html' : pathname.slice(1);
-  const file = path.resolve(root, relative);
-  if (!file.startsWith(root + path.sep)) {
+  const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+  const file = staticFile(root, pathname);
+  if (!file) {
     res.writeHead(403).end();
     return;
   }
@@ -147,11 +134,11 @@ async function serveStatic(root: string, req: IncomingMessage, res: ServerRespon
     return;
   }
   res.writeHead(200, {
-    'content-type': contentTypes[path.extname(file)] ?? 'application/octet-stream',
+    'content-type': contentType(file),
     'content-length': info.size,
     'content-security-policy': CONTENT_SECURITY_POLICY,
     'x-content-type-options': 'nosniff',
-    'cache-control': relative === 'index.html' ? 'no-cache' : 'max-age=3600',
+    'cache-control': file === path.join(root, 'index.html') ? 'no-cache' : 'max-age=3600',
   });
   if (req.method === 'HEAD') res.end();
   else createReadStream(file).pipe(res);
