@@ -1,13 +1,19 @@
 /**
- * The same flows in the desktop app. Electron needs its binary, which cannot
- * be downloaded on machines without internet access: there the suite is
- * skipped and says why.
+ * The same flows in the desktop app, plus what only the desktop app has: the
+ * app:// page, no Node in it, no way out of it. It runs wherever Electron's
+ * binary is there (e2e/run.mjs fetches it as npm start does) and a window can
+ * open. Elsewhere the suite is reported skipped with the reason in its name;
+ * with STUDIO_E2E_ELECTRON=required (a CI that must test the desktop app) a
+ * missing binary or display is a failure instead.
  */
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { _electron, type ElectronApplication, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, it } from 'vitest';
-// @ts-expect-error: plain ES module shared with scripts/start.mjs
-import { electronBinary, electronMissingReason } from '../scripts/electron-binary.mjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { displayProblem } from '../scripts/launch/choose-host';
+import { electronPackage, installedElectron } from '../scripts/launch/electron-runtime';
+import { STUDIO_ENTRY_URL } from '../src/main/renderer-protocol';
 import {
   buildLeNetFromEmptyCanvas,
   openResNet18Preset,
@@ -16,17 +22,21 @@ import {
 } from './flows';
 import { nodeIds, repoRoot } from './support/studio';
 
-const binary = electronBinary() as string | null;
-if (!binary) console.warn(`Electron end-to-end tests skipped: ${electronMissingReason}.`);
+const binary = installedElectron(electronPackage().dir);
+const missing = binary
+  ? displayProblem(process.platform, process.env)
+  : (process.env.STUDIO_E2E_NO_ELECTRON ??
+    "Electron's binary is not installed (run npm start once, or npx install-electron)");
 
-describe.skipIf(!binary)('the desktop app (Electron)', () => {
+function desktopSuite() {
   let app: ElectronApplication;
   let page: Page;
 
   beforeAll(async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'studio-e2e-electron-'));
     app = await _electron.launch({
       executablePath: binary!,
-      args: [path.join(repoRoot, 'out/main/index.js'), '--project', 'lenet'],
+      args: [path.join(repoRoot, 'out/main/index.js'), '--project', 'lenet', '--dir', folder],
       cwd: repoRoot,
     });
     page = await app.firstWindow();
@@ -35,6 +45,27 @@ describe.skipIf(!binary)('the desktop app (Electron)', () => {
 
   afterAll(() => app?.close());
 
+  it('loads the studio from app://studio/, with no Node in the page', async () => {
+    expect(page.url()).toBe(STUDIO_ENTRY_URL);
+    expect(
+      await page.evaluate(() => ({
+        api: typeof (window as { studio?: unknown }).studio,
+        require: typeof (window as { require?: unknown }).require,
+        process: typeof (window as { process?: unknown }).process,
+      })),
+    ).toEqual({ api: 'object', require: 'undefined', process: 'undefined' });
+  });
+
+  it('stays on the studio: no navigation away, no new windows', async () => {
+    expect(await page.evaluate(() => window.open('https://example.com/'))).toBeNull();
+    await page.evaluate(() => {
+      window.location.href = 'https://example.com/';
+    });
+    await page.waitForTimeout(500);
+    expect(page.url()).toBe(STUDIO_ENTRY_URL);
+    expect(app.windows()).toHaveLength(1);
+  });
+
   it('builds LeNet from an empty canvas', () => buildLeNetFromEmptyCanvas(page));
   it('shows and undoes a shape error', async () => {
     const ids = await nodeIds(page);
@@ -42,4 +73,16 @@ describe.skipIf(!binary)('the desktop app (Electron)', () => {
   });
   it('saves and reopens', () => saveReloadAndReopen(page, `e2e-${Date.now()}.json`));
   it('opens ResNet-18', () => openResNet18Preset(page));
-});
+}
+
+if (!missing) describe('the desktop app (Electron)', desktopSuite);
+else if (process.env.STUDIO_E2E_ELECTRON === 'required')
+  describe('the desktop app (Electron)', () => {
+    it('can run here', () => {
+      throw new Error(`STUDIO_E2E_ELECTRON=required, but ${missing}`);
+    });
+  });
+else {
+  console.warn(`Electron end-to-end tests skipped: ${missing}.`);
+  describe.skip(`the desktop app (Electron) [skipped: ${missing}]`, desktopSuite);
+}

@@ -25,6 +25,10 @@ function check(name: string, install: string, probe: () => boolean): Requirement
 
 export const PYTHON = '/usr/bin/python3';
 
+export const python = check(`Python 3 (${PYTHON})`, 'sudo apt-get install -y python3', () =>
+  existsSync(PYTHON),
+);
+
 const pythonImports = (module: string) => () => {
   execFileSync(PYTHON, ['-c', `import ${module}`], { stdio: 'ignore' });
   return true;
