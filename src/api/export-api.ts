@@ -5,9 +5,10 @@
  */
 import { z } from 'zod';
 import { projectSchema } from '../core/document/schema';
+import type { WeightsSource } from './evaluation-api';
 import type { MethodArgs } from './method-args';
 import type { Result } from './result';
-import type { TrainingTarget, WeightsSource } from './training-api';
+import type { TrainingTarget } from './training-api';
 
 export type ExportFormatName = 'tfjs' | 'onnx' | 'pytorch';
 

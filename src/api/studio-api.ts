@@ -4,12 +4,13 @@
  * own module; hosts forward any method generically, so adding a method means
  * declaring it there and implementing it in src/backend.
  */
+import { type EvaluationApi, evaluationMethodArgs } from './evaluation-api';
 import { type ExportApi, exportMethodArgs } from './export-api';
 import type { MethodArgs } from './method-args';
 import { type ProjectApi, projectMethodArgs } from './project-api';
 import { type TrainingApi, trainingMethodArgs } from './training-api';
 
-export interface StudioApi extends ProjectApi, TrainingApi, ExportApi {}
+export interface StudioApi extends ProjectApi, TrainingApi, EvaluationApi, ExportApi {}
 
 export type StudioMethod = keyof StudioApi;
 
@@ -17,6 +18,7 @@ export type StudioMethod = keyof StudioApi;
 export const studioMethodArgs: MethodArgs<StudioApi> = {
   ...projectMethodArgs,
   ...trainingMethodArgs,
+  ...evaluationMethodArgs,
   ...exportMethodArgs,
 };
 

@@ -84,3 +84,7 @@ export type TrainingEvent =
       backend: string;
       outDir?: string;
     };
+
+export type EpochEvent = Extract<TrainingEvent, { event: 'epoch' }>;
+/** The events that end a run. */
+export type FinalEvent = Extract<TrainingEvent, { event: 'done' | 'stopped' | 'error' }>;

@@ -12,7 +12,7 @@ import type {
   ExportRequest,
   ImportedModel,
 } from '../api/export-api';
-import { fail, ok, type Result } from '../api/result';
+import { ok, type Result } from '../api/result';
 import { byteLength, exportFormats, formatLabels } from '../exporters/index';
 import {
   bundleFor,
@@ -23,17 +23,10 @@ import {
   writeBundle,
   writeProjectWithWeights,
 } from '../exporters/node-io';
+import { guard } from './guard';
 
 export interface ExportServiceOptions {
   projectFolder: string;
-}
-
-async function guard<T>(work: () => Promise<T>): Promise<Result<T>> {
-  try {
-    return ok(await work());
-  } catch (err) {
-    return fail((err as Error).message);
-  }
 }
 
 export class ExportService implements ExportApi {

@@ -5,10 +5,11 @@
  */
 import { fail } from '../api/result';
 import { type StudioApi, type StudioPush, studioMethods } from '../api/studio-api';
+import { EvaluationService } from './evaluation-service';
 import { ExportService } from './export-service';
 import { builtInPresets } from './presets';
 import { ProjectService, type ProjectServiceOptions } from './project-service';
-import { TrainingService } from './training-service';
+import { TrainingRunsService } from './training-runs-service';
 
 export interface BackendOptions extends Omit<ProjectServiceOptions, 'presets'> {
   /** Sends an event to the UI (training progress). */
@@ -18,7 +19,8 @@ export interface BackendOptions extends Omit<ProjectServiceOptions, 'presets'> {
 export function createStudioBackend(options: BackendOptions): StudioApi {
   const services: object[] = [
     new ProjectService({ ...options, presets: builtInPresets }),
-    new TrainingService(options),
+    new TrainingRunsService(options),
+    new EvaluationService(options),
     new ExportService(options),
   ];
   return combineServices(services);

@@ -15,8 +15,9 @@ import type {
   ProjectListing,
   Recovery,
 } from '../api/project-api';
-import { fail, ok, type Result } from '../api/result';
+import { ok, type Result } from '../api/result';
 import { writeFileAtomicAsync } from '../node/file-writes';
+import { guard } from './guard';
 
 export interface PresetSource {
   list(): PresetInfo[];
@@ -241,12 +242,4 @@ function describeFsError(err: unknown, file: string, action: 'open' | 'save'): s
   if (code === 'EACCES' || code === 'EPERM') return `cannot ${action} ${file}: permission denied`;
   if (code === 'EISDIR') return `cannot ${action} ${file}: it is a folder`;
   return `cannot ${action} ${file}: ${(err as Error).message}`;
-}
-
-async function guard<T>(run: () => Promise<T>): Promise<Result<T>> {
-  try {
-    return ok(await run());
-  } catch (err) {
-    return fail((err as Error).message);
-  }
 }

@@ -7,7 +7,8 @@ import { Worker } from 'node:worker_threads';
 import type { TrainingEvent } from '../api/training-protocol';
 import type { Project } from '../core/document/schema';
 import type { TrainOptions } from '../core/training/options';
-import type { FinalEvent } from './training/trainer';
+import { recordRunEnd } from './run/folder';
+import type { FinalEvent } from '../api/training-protocol';
 import type { WorkerReply, WorkerRequest } from './worker';
 
 export interface TrainingJob {
@@ -37,11 +38,11 @@ export function startTrainingJob(
   const send = (request: WorkerRequest) => worker.postMessage(request);
   let finished = false;
   const done = new Promise<FinalEvent>((resolve) => {
-    const finish = (event: FinalEvent) => {
+    const finish = (event: FinalEvent, recorded: Promise<void> = Promise.resolve()) => {
       if (finished) return;
       finished = true;
-      resolve(event);
       void worker.terminate();
+      void recorded.then(() => resolve(event));
     };
     worker.on('message', (reply: WorkerReply) => {
       onEvent(reply.event);
@@ -51,7 +52,9 @@ export function startTrainingJob(
       if (finished) return;
       const event: FinalEvent = { event: 'error', message };
       onEvent(event);
-      finish(event);
+      // The worker could not record its end: the run folder says it here.
+      const { outDir } = options;
+      finish(event, outDir ? recordRunEnd(outDir, event).catch(() => undefined) : undefined);
     };
     worker.on('error', (error) => fail(`the training worker failed: ${error.message}`));
     worker.on('exit', (code) => fail(`the training worker exited unexpectedly (code ${code})`));

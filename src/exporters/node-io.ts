@@ -11,12 +11,12 @@ import type { TF } from '../core/layers/types';
 import { getPreset, presetNames } from '../core/presets/index';
 import { decodeSafetensors, encodeSafetensors, type TensorMap } from '../core/weights/safetensors';
 import { explainingWrites } from '../node/file-writes';
+import { RUN_FILES } from '../node/run-files';
 import type { ExportBundle, ExportFormat } from './common';
 import { buildExport, prepareExport } from './index';
 import { type ImportedTfjsModel, importTfjsModel } from './tfjs/import';
 
-export const RUN_PROJECT_FILE = 'project.json';
-export const RUN_WEIGHTS_FILE = 'weights.safetensors';
+export const { project: RUN_PROJECT_FILE, weights: RUN_WEIGHTS_FILE } = RUN_FILES;
 
 export interface ExportSource {
   project: Project;

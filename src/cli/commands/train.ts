@@ -140,8 +140,8 @@ export function registerTrain(program: Command): void {
       'after',
       `
 Settings come from the preset's (or project's) training section, then these flags.
-The run folder gets project.json, weights.safetensors, metrics.jsonl, curves.svg,
-curves.png and checkpoint/. Ctrl-C stops after the current batch; continue with
+The run folder gets run.json, project.json, weights.safetensors, metrics.jsonl,
+curves.svg, curves.png and checkpoint/. Ctrl-C stops after the current batch; continue with
 the same command plus --out <run folder> --resume.
 
 Examples:
@@ -197,7 +197,7 @@ Examples:
         process.exitCode = 1;
       } else if (!flags.json) {
         process.stdout.write(
-          `run folder ${outDir}: project.json, weights.safetensors, metrics.jsonl, curves.svg, curves.png, checkpoint/\n`,
+          `run folder ${outDir}: run.json, project.json, weights.safetensors, metrics.jsonl, curves.svg, curves.png, checkpoint/\n`,
         );
       }
     });

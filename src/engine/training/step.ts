@@ -13,6 +13,7 @@ import type { CompiledModel } from '../../core/compile/model';
 import type { TF } from '../../core/layers/types';
 import type { Split } from '../data';
 import { activationSummary, packLayerStats, readLayerStats, reportedLayers } from './layer-stats';
+import { correctCount, crossEntropy } from './losses';
 import type { Optimizer } from './optimizers';
 
 /** Names of the trainable variables → their state-dict keys (variableGrads answers by name). */
@@ -190,6 +191,51 @@ export async function trainStep(
   } finally {
     tf.dispose(Object.values(sums));
   }
+}
+
+/**
+ * The step level of a run: forward, backward and update on one batch of
+ * images and labels. The trainer calls `run` once per batch and reads the
+ * loss; everything about how the step is computed stays behind this, so
+ * another implementation (a compiled WebGPU step with its buffers and
+ * pipelines made once) plugs in here, chosen in prepare.ts.
+ */
+export interface TrainingStep {
+  /** One optimisation step; the weights are left untouched when the loss is not finite. */
+  run(x: tfc.Tensor4D, y: tfc.Tensor1D, options: { layerStats: boolean }): Promise<StepResult>;
+  /** Releases what the step holds (none for the autodiff step). */
+  dispose(): void;
+}
+
+/**
+ * The classification step through tfjs's automatic differentiation, on any
+ * backend: cross-entropy on the logits, gradients summed over micro-batches
+ * when a whole batch does not fit.
+ */
+export function autodiffStep(
+  tf: TF,
+  model: CompiledModel,
+  optimizer: Optimizer,
+  microBatch: number | undefined,
+): TrainingStep {
+  return {
+    run: (x, y, { layerStats }) =>
+      trainStep(
+        tf,
+        model,
+        optimizer,
+        x,
+        (logits, start, count) => {
+          const labels = count === y.shape[0] ? y : (tf.slice(y, start, count) as tfc.Tensor1D);
+          return {
+            loss: crossEntropy(tf, logits, labels),
+            correct: correctCount(tf, logits, labels),
+          };
+        },
+        { layerStats, microBatch },
+      ),
+    dispose() {},
+  };
 }
 
 /** Copies the given rows of a split into an NHWC batch (resized if asked) and its labels. */

@@ -3,14 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { TrainingEvent } from '../../api/training-protocol';
+import type { FinalEvent, TrainingEvent } from '../../api/training-protocol';
 import { loadValidProject } from '../../core/document/load';
 import { inferValidGraph } from '../../core/infer';
 import { getPreset } from '../../core/presets';
 import type { TrainOptions } from '../../core/training/options';
 import { resolveTrainOptions } from '../../core/training/options';
-import { checkpointPath, loadCheckpoint } from './checkpoint';
-import { type FinalEvent, microBatchFor, RUN_FILES, runTraining, TrainingControl } from './trainer';
+import { checkpointPath, loadCheckpoint } from '../run/checkpoint';
+import { RUN_FILES } from '../run/folder';
+import { microBatchFor } from './prepare';
+import { runTraining, TrainingControl } from './trainer';
 
 const project = loadValidProject(
   readFileSync(new URL('../../../test/fixtures/tiny-cnn.json', import.meta.url), 'utf8'),
@@ -122,7 +124,7 @@ describe('the trainer', () => {
     expect(resumed.events[0]).toMatchObject({ event: 'start', resumedFromEpoch: 0 });
     expect(resumed.final.event).toBe('done');
     expect(resumed.epochs.map(learning)).toEqual(straight.epochs.map(learning));
-    for (const file of [...Object.values(RUN_FILES), 'curves.svg', 'curves.png']) {
+    for (const file of Object.values(RUN_FILES)) {
       expect(existsSync(join(outDir, file))).toBe(true);
     }
     const recorded = readFileSync(join(outDir, RUN_FILES.metrics), 'utf8')

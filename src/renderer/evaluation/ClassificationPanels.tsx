@@ -4,7 +4,7 @@
  * per-class accuracy bars, and the misclassified images, most confident
  * mistakes first.
  */
-import type { EvaluationReport } from '../../api/training-api';
+import type { EvaluationReport } from '../../api/evaluation-api';
 import { ImageView } from './images';
 
 export function ConfusionMatrix({ report }: { report: EvaluationReport }) {

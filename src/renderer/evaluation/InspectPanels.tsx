@@ -3,7 +3,7 @@
  * every layer (the first channels of each, viridis scaled to the layer's
  * range; vectors as bar strips) and the first convolution's kernels.
  */
-import type { InspectReport, KernelImages, LayerMaps } from '../../api/training-api';
+import type { InspectReport, KernelImages, LayerMaps } from '../../api/evaluation-api';
 import { decodeBase64, Pixels, rgbaFromBytes, rgbaFromWeights } from './images';
 
 export function TopPredictions({ report }: { report: InspectReport }) {

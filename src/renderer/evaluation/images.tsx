@@ -4,7 +4,7 @@
  * blue negative, white zero, red positive). Pixels stay crisp when scaled.
  */
 import { useEffect, useRef } from 'react';
-import type { ImageBytes } from '../../api/training-api';
+import type { ImageBytes } from '../../api/evaluation-api';
 
 export function decodeBase64(base64: string): Uint8Array {
   const text = atob(base64);

@@ -4,14 +4,14 @@
  * switching areas does not throw the results away.
  */
 import { create } from 'zustand';
-import type { StudioClient } from '../../api/studio-api';
 import type {
   EvaluationReport,
   InspectReport,
   ProbeImage,
-  TrainingTarget,
   WeightsSource,
-} from '../../api/training-api';
+} from '../../api/evaluation-api';
+import type { StudioClient } from '../../api/studio-api';
+import type { TrainingTarget } from '../../api/training-api';
 
 export interface EvaluationState {
   weights?: WeightsSource;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EpochEvent } from '../../api/training-api';
+import type { EpochEvent } from '../../api/training-protocol';
 import { joinCurves, LayerHistory, RunSeries, smooth } from './series';
 
 const epoch = (n: number, valAcc: number): EpochEvent => ({

@@ -4,8 +4,8 @@
  * epochs (as the course plots it), its smoothed line, and per-epoch metrics.
  */
 import type uPlot from 'uplot';
-import type { EpochEvent, RunMetrics } from '../../api/training-api';
-import type { LayerStat } from '../../api/training-protocol';
+import type { RunMetrics } from '../../api/training-api';
+import type { EpochEvent, LayerStat } from '../../api/training-protocol';
 
 /** Exponential moving average with bias correction (as TensorBoard smooths), so early points are not pulled to 0. */
 export function smooth(values: ArrayLike<number>, weight: number): number[] {

@@ -6,8 +6,8 @@
  * checkpoint is either the old one or the new one, never half of each.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { TrainingEvent } from '../../api/training-protocol';
+import { dirname, join } from 'node:path';
+import type { EpochEvent } from '../../api/training-protocol';
 import type { OptimizerName, TrainOptions } from '../../core/training/options';
 import {
   decodeSafetensors,
@@ -15,14 +15,11 @@ import {
   type TensorMap,
 } from '../../core/weights/safetensors';
 import { writeFileAtomic } from '../../node/file-writes';
-import type { OptimizerState } from './optimizers';
+import { RUN_FILES } from '../../node/run-files';
+import type { OptimizerState } from '../training/optimizers';
 
-export const CHECKPOINT_DIR = 'checkpoint';
-export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 const MODEL_PREFIX = 'model.';
 const OPTIMIZER_PREFIX = 'optimizer.';
-
-export type EpochEvent = Extract<TrainingEvent, { event: 'epoch' }>;
 
 /** Where the run stands; batch order is a function of (seed, epoch), so this is the RNG position. */
 export interface RunPosition {
@@ -49,15 +46,15 @@ export interface Checkpoint {
 }
 
 export function checkpointPath(outDir: string): string {
-  return join(outDir, CHECKPOINT_DIR, CHECKPOINT_FILE);
+  return join(outDir, RUN_FILES.checkpoint);
 }
 
 export function saveCheckpoint(outDir: string, checkpoint: Checkpoint): string {
   const tensors: TensorMap = new Map();
   for (const [key, t] of checkpoint.weights) tensors.set(MODEL_PREFIX + key, t);
   for (const [key, t] of checkpoint.optimizer.slots) tensors.set(OPTIMIZER_PREFIX + key, t);
-  mkdirSync(join(outDir, CHECKPOINT_DIR), { recursive: true });
   const path = checkpointPath(outDir);
+  mkdirSync(dirname(path), { recursive: true });
   writeFileAtomic(
     path,
     encodeSafetensors(tensors, { position: JSON.stringify(checkpoint.position) }),

@@ -1,13 +1,11 @@
 /**
  * The course's training plot (d2l's ProgressBoard): train loss, val loss and
- * val accuracy against the epoch on one set of axes, written as curves.svg and
- * rendered to curves.png with resvg (Node only).
+ * val accuracy against the epoch on one set of axes, as SVG and rendered to PNG
+ * with resvg (Node only); the recorder writes both into the run folder.
  */
-import { join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
-import { writeFileAtomic } from '../../node/file-writes';
+import type { EpochEvent } from '../../api/training-protocol';
 import { findShippedFile } from '../../node/shipped-files';
-import type { EpochEvent } from './checkpoint';
 
 const WIDTH = 560;
 const HEIGHT = 320;
@@ -91,11 +89,4 @@ export function renderCurvesPng(svg: string): Uint8Array {
     ? { fontFiles: [CURVES_FONT], loadSystemFonts: false, defaultFontFamily: 'DejaVu Sans' }
     : { loadSystemFonts: true };
   return new Resvg(svg, { font, background: 'white' }).render().asPng();
-}
-
-/** Writes curves.svg and curves.png into the run folder. */
-export function writeCurves(outDir: string, epochs: EpochEvent[], title: string): void {
-  const svg = renderCurvesSvg(epochs, title);
-  writeFileAtomic(join(outDir, 'curves.svg'), svg);
-  writeFileAtomic(join(outDir, 'curves.png'), renderCurvesPng(svg));
 }

@@ -1,6 +1,6 @@
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import type { EpochEvent } from './checkpoint';
+import type { EpochEvent } from '../../api/training-protocol';
 import { CURVES_FONT, renderCurvesPng, renderCurvesSvg } from './curves';
 
 const epoch = (n: number, trainLoss: number, valLoss: number, valAcc: number): EpochEvent => ({

@@ -1,0 +1,224 @@
+/**
+ * The training half of StudioApi on the host: what this machine can train on,
+ * and a project's runs. A run trains in the engine's worker (never on the
+ * host's event loop), which records it in its folder
+ * (`<project folder>/runs/<start time>/`, engine/run/); its events are pushed
+ * to the UI as they come. Runs of the past are read back from their folders.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Result } from '../api/result';
+import type { StudioPush } from '../api/studio-api';
+import type {
+  BackendStatus,
+  DatasetStatus,
+  RunMetrics,
+  RunRecord,
+  RunSummary,
+  StartTrainingRequest,
+  TrainingApi,
+  TrainingTarget,
+} from '../api/training-api';
+import type { EpochEvent, TrainingEvent } from '../api/training-protocol';
+import type { Project } from '../core/document/schema';
+import { resolveTrainOptions, type TrainOptions, trainingOptions } from '../core/training/options';
+import { availableBackends } from '../engine/backends';
+import { DatasetNotDownloaded, loadDataset } from '../engine/data';
+import { startTrainingJob, type TrainingJob } from '../engine/job';
+import { hasFinalWeights, readRunMetrics, readRunRecord, recordAfter } from '../engine/run/folder';
+import { guard } from './guard';
+import { runFolderOf, runsFolderOf } from './run-folders';
+
+export interface TrainingRunsServiceOptions {
+  projectFolder: string;
+  /** Where datasets are looked for first (the host's --data-dir). */
+  dataDir?: string;
+  push(message: StudioPush): void;
+}
+
+/** Batches between layer statistics: often enough to watch, rare enough to cost little. */
+const LAYER_STATS_EVERY = 20;
+
+interface ActiveRun {
+  /** As the events so far have left it; the worker writes the same to run.json. */
+  record: RunRecord;
+  dir: string;
+  job: TrainingJob;
+}
+
+/**
+ * The project's settings and the user's choices, with the host's data folder
+ * (evaluation reads a project's data the same way).
+ */
+export function hostRunOptions(
+  project: Project,
+  overrides: Partial<TrainOptions>,
+  hostDataDir: string | undefined,
+): TrainOptions {
+  const options = resolveTrainOptions(project, overrides);
+  options.dataDir ??= hostDataDir;
+  return options;
+}
+
+export class TrainingRunsService implements TrainingApi {
+  private readonly folder: string;
+  private readonly active = new Map<string, ActiveRun>();
+
+  constructor(private readonly options: TrainingRunsServiceOptions) {
+    this.folder = path.resolve(options.projectFolder);
+  }
+
+  trainingBackends(): Promise<Result<BackendStatus[]>> {
+    return guard(() => availableBackends());
+  }
+
+  trainingDatasets(dataDir?: string): Promise<Result<DatasetStatus[]>> {
+    return guard(() =>
+      Promise.all(
+        trainingOptions.dataset.choices.map(async ({ value: name, label }) => {
+          try {
+            // Listing must not download: that happens when a training starts, with progress.
+            const { info } = await loadDataset({
+              dataset: name,
+              dataDir: dataDir ?? this.options.dataDir,
+              limitTrain: 1,
+              limitVal: 1,
+              download: false,
+            });
+            return {
+              name,
+              label,
+              available: true,
+              source: info.source,
+              trainSize: info.trainSize,
+              valSize: info.valSize,
+              classes: info.classes,
+              inputShape: info.inputShape,
+            } satisfies DatasetStatus;
+          } catch (err) {
+            if (err instanceof DatasetNotDownloaded) {
+              return {
+                name,
+                label,
+                available: true,
+                downloadFrom: err.url,
+                downloadTo: err.cacheDir,
+              } satisfies DatasetStatus;
+            }
+            return {
+              name,
+              label,
+              available: false,
+              reason: (err as Error).message,
+            } satisfies DatasetStatus;
+          }
+        }),
+      ),
+    );
+  }
+
+  trainingStart(request: StartTrainingRequest): Promise<Result<RunSummary>> {
+    return guard(async () => {
+      const options = hostRunOptions(request.project, request.options, this.options.dataDir);
+      options.layerStatsEvery ??= LAYER_STATS_EVERY;
+      const root = runsFolderOf(this.folder, request);
+      const id = new Date().toISOString().replaceAll(':', '-').replace('.', '-');
+      const dir = path.join(root, id);
+      await mkdir(dir, { recursive: true });
+      const record: RunRecord = {
+        id,
+        projectName: request.project.name,
+        startedAt: new Date().toISOString(),
+        status: 'running',
+        options,
+      };
+      const job = startTrainingJob(request.project, { ...options, outDir: dir }, (event) =>
+        this.onEvent(id, event),
+      );
+      this.active.set(id, { record, dir, job });
+      // The worker has recorded the end in run.json before its last event arrives.
+      void job.done.finally(() => this.active.delete(id));
+      return summarise(dir, record, false, 0);
+    });
+  }
+
+  trainingPause(runId: string): Promise<Result<void>> {
+    return guard(() => this.activeRun(runId).job.pause());
+  }
+
+  trainingResume(runId: string): Promise<Result<void>> {
+    return guard(() => this.activeRun(runId).job.resume());
+  }
+
+  trainingStop(runId: string): Promise<Result<void>> {
+    return guard(() => this.activeRun(runId).job.stop());
+  }
+
+  trainingRuns(target: TrainingTarget): Promise<Result<RunSummary[]>> {
+    return guard(async () => {
+      const root = runsFolderOf(this.folder, target);
+      if (!existsSync(root)) return [];
+      const runs: RunSummary[] = [];
+      for (const entry of await readdir(root, { withFileTypes: true })) {
+        if (!entry.isDirectory()) continue;
+        const dir = path.join(root, entry.name);
+        // A run in progress is described by its live record, the others by their run.json.
+        const record = this.active.get(entry.name)?.record ?? (await readRunRecord(dir));
+        if (!record || record.projectName !== target.project.name) continue;
+        const metrics = await readRunMetrics(dir, record.id);
+        const interrupted =
+          !this.active.has(record.id) &&
+          (record.status === 'running' || record.status === 'paused');
+        runs.push(
+          summarise(
+            dir,
+            interrupted ? { ...record, status: 'interrupted' } : record,
+            hasFinalWeights(dir),
+            metrics.epochs.length,
+            metrics.epochs.at(-1),
+          ),
+        );
+      }
+      return runs.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+    });
+  }
+
+  trainingRunMetrics(target: TrainingTarget, runId: string): Promise<Result<RunMetrics>> {
+    return guard(() => readRunMetrics(runFolderOf(this.folder, target, runId), runId));
+  }
+
+  private onEvent(runId: string, event: TrainingEvent): void {
+    const run = this.active.get(runId);
+    if (run) run.record = recordAfter(run.record, event);
+    this.options.push({ channel: 'training', runId, payload: event });
+  }
+
+  private activeRun(runId: string): ActiveRun {
+    const run = this.active.get(runId);
+    if (!run)
+      throw new Error(`run ${runId} is not running (it finished, stopped or never started)`);
+    return run;
+  }
+}
+
+function summarise(
+  dir: string,
+  record: RunRecord,
+  hasWeights: boolean,
+  epochsDone: number,
+  last?: EpochEvent,
+): RunSummary {
+  return {
+    ...record,
+    dir,
+    hasWeights,
+    epochsDone,
+    last: last && {
+      trainLoss: last.trainLoss,
+      trainAcc: last.trainAcc,
+      valLoss: last.valLoss,
+      valAcc: last.valAcc,
+    },
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * A run folder, read back: its record (run.json), the project as trained,
+ * the metrics for the curves, and the weights to evaluate or export. The
+ * recorder (recorder.ts) writes the folder; training runs, evaluation and
+ * the command line read it here, and nowhere else.
+ *
+ *   run.json                            what was asked and how it went
+ *   project.json                        the project as trained
+ *   metrics.jsonl                       every event, one per line
+ *   weights.safetensors                 the weights after the last epoch
+ *   curves.svg, curves.png              the course's plot
+ *   checkpoint/checkpoint.safetensors   weights, optimizer state, position (checkpoint.ts)
+ */
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { RunMetrics, RunRecord } from '../../api/training-api';
+import type { FinalEvent, TrainingEvent } from '../../api/training-protocol';
+import { loadValidProject } from '../../core/document/load';
+import type { Project } from '../../core/document/schema';
+import { decodeSafetensors, type TensorMap } from '../../core/weights/safetensors';
+import { writeFileAtomicAsync } from '../../node/file-writes';
+import { RUN_FILES } from '../../node/run-files';
+import { loadCheckpoint } from './checkpoint';
+
+export { RUN_FILES };
+
+export const runFile = (dir: string, file: keyof typeof RUN_FILES) =>
+  path.join(dir, RUN_FILES[file]);
+
+/** The record after an event: what run.json says once it happened. */
+export function recordAfter(record: RunRecord, event: TrainingEvent): RunRecord {
+  switch (event.event) {
+    case 'start':
+      return { ...record, status: 'running', backend: event.backend, device: event.device };
+    case 'paused':
+      return { ...record, status: 'paused' };
+    case 'resumed':
+      return { ...record, status: 'running' };
+    case 'stopped':
+      return { ...record, status: 'stopped' };
+    case 'done':
+      return { ...record, status: 'done' };
+    case 'error':
+      return { ...record, status: 'failed', error: event.message };
+    default:
+      return record;
+  }
+}
+
+/** Events that change run.json (the others only go to metrics.jsonl). */
+export const RECORD_EVENTS: ReadonlySet<TrainingEvent['event']> = new Set([
+  'start',
+  'paused',
+  'resumed',
+  'stopped',
+  'done',
+  'error',
+]);
+
+export async function readRunRecord(dir: string): Promise<RunRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(runFile(dir, 'record'), 'utf8')) as RunRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whole or not at all: written to a temporary file and renamed, so a reader never sees half. */
+export function writeRunRecord(dir: string, record: RunRecord): Promise<void> {
+  return writeFileAtomicAsync(runFile(dir, 'record'), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+/**
+ * Records how a run ended when its engine could not (its worker died): the
+ * run's record is updated with the final event, if the run has one yet.
+ */
+export async function recordRunEnd(dir: string, event: FinalEvent): Promise<void> {
+  const record = await readRunRecord(dir);
+  if (record) await writeRunRecord(dir, recordAfter(record, event));
+}
+
+/** metrics.jsonl holds the run's events one per line; a line cut short by a crash is skipped. */
+export async function readRunMetrics(dir: string, runId: string): Promise<RunMetrics> {
+  const metrics: RunMetrics = { runId, batches: [], epochs: [] };
+  let text = '';
+  try {
+    text = await readFile(runFile(dir, 'metrics'), 'utf8');
+  } catch {
+    return metrics;
+  }
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    let event: TrainingEvent;
+    try {
+      event = JSON.parse(line) as TrainingEvent;
+    } catch {
+      continue;
+    }
+    if (event.event === 'batch') {
+      metrics.batches.push({ x: event.epoch - 1 + event.batch / event.batches, loss: event.loss });
+    } else if (event.event === 'epoch') metrics.epochs.push(event);
+    else if (event.event === 'layerStats') metrics.layerStats = event;
+  }
+  return metrics;
+}
+
+/** The network as it was trained (the editor may have changed it since), if the run kept it. */
+export async function readRunProject(dir: string): Promise<Project | undefined> {
+  const file = runFile(dir, 'project');
+  if (!existsSync(file)) return undefined;
+  return loadValidProject(await readFile(file, 'utf8'), file);
+}
+
+export const hasFinalWeights = (dir: string) => existsSync(runFile(dir, 'weights'));
+
+/**
+ * The run's final weights, or its latest checkpoint's while it is still
+ * running; `version` changes whenever they do (for caches).
+ */
+export async function runWeights(
+  dir: string,
+): Promise<{ version: string; load(): Promise<TensorMap> }> {
+  const final = runFile(dir, 'weights');
+  if (existsSync(final)) {
+    return {
+      version: `${final}@${(await stat(final)).mtimeMs}`,
+      load: async () => decodeSafetensors(new Uint8Array(await readFile(final))).tensors,
+    };
+  }
+  const checkpoint = runFile(dir, 'checkpoint');
+  if (existsSync(checkpoint)) {
+    return {
+      version: `${checkpoint}@${(await stat(checkpoint)).mtimeMs}`,
+      load: async () => loadCheckpoint(dir).weights,
+    };
+  }
+  throw new Error(
+    `run ${path.basename(dir)} has no weights yet: they are saved at the end of each epoch`,
+  );
+}

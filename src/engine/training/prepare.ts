@@ -1,0 +1,214 @@
+/**
+ * Preparing a run (d2l's Trainer.prepare_data and prepare_model): the
+ * backend, the data, the size images are fed at, the compiled model, the
+ * optimizer and the step, and where the run stands, all from a checkpoint
+ * when it resumes. What the loop then needs is in one PreparedRun.
+ */
+import type { TrainingEvent } from '../../api/training-protocol';
+import { type CompiledModel, compileModel } from '../../core/compile/model';
+import type { Project } from '../../core/document/schema';
+import { type GraphInference, inferValidGraph } from '../../core/infer';
+import type { TF } from '../../core/layers/types';
+import type { TrainOptions } from '../../core/training/options';
+import { rateLimit } from '../../node/rate-limit';
+import { type BackendRuntime, initBackend } from '../backends';
+import { type Dataset, loadDataset } from '../data';
+import type { RunPosition } from '../run/checkpoint';
+import type { RunRecorder } from '../run/recorder';
+import { createOptimizer, type Optimizer } from './optimizers';
+import { autodiffStep, type TrainingStep } from './step';
+
+export type StartEvent = Extract<TrainingEvent, { event: 'start' }>;
+type DownloadEvent = Extract<TrainingEvent, { event: 'download' }>;
+
+/** Everything the loop needs, made once per run. */
+export interface PreparedRun {
+  tf: TF;
+  backend: BackendRuntime;
+  data: Dataset;
+  /** The size images are fed at. */
+  resize: [number, number];
+  model: CompiledModel;
+  optimizer: Optimizer;
+  step: TrainingStep;
+  /** Rows per forward/backward pass when a whole batch does not fit (undefined: it fits). */
+  microBatch?: number;
+  /** Where the run stands: the start, or the checkpoint it resumes from. */
+  position: RunPosition;
+  /** What to announce: backend, device, data, batches, notes. */
+  start: StartEvent;
+}
+
+/** At most this many 'download' events per second. */
+const DOWNLOAD_EVENTS_PER_SECOND = 10;
+
+/**
+ * Activations (forward outputs of all layers) one training pass on wasm may
+ * hold. The wasm heap is at most 2-4 GiB and a step needs several times its
+ * activations; measured here: ResNet-18 at 96×96 trains with 32 images per
+ * pass (181 MiB of activations) and fails with 64 (362 MiB).
+ */
+const WASM_ACTIVATION_BUDGET_BYTES = 192 * 2 ** 20;
+
+/**
+ * The micro-batch size for backends with a hard memory ceiling (wasm), when a
+ * whole batch would not fit: otherwise tfjs-wasm fails mid-step with "memory
+ * access out of bounds". Undefined when the batch fits.
+ */
+export function microBatchFor(
+  backend: string,
+  inference: GraphInference,
+  batchSize: number,
+): number | undefined {
+  if (backend !== 'wasm') return undefined;
+  const activations = inference.totals.memoryBytes;
+  if (activations <= WASM_ACTIVATION_BUDGET_BYTES) return undefined;
+  return Math.max(1, Math.ceil(batchSize / Math.ceil(activations / WASM_ACTIVATION_BUDGET_BYTES)));
+}
+
+/**
+ * compileModel draws dropout seeds from a counter that starts at its seed and
+ * advances once per Dropout layer per training forward pass. Starting it where
+ * the interrupted run left it continues the same random stream, so a resumed
+ * run repeats an uninterrupted one exactly. (Weights come from the checkpoint,
+ * so the seed's other use, initialisation, does not matter here.)
+ */
+function resumedDropoutSeed(
+  seed: number,
+  position: RunPosition,
+  inference: GraphInference,
+): number {
+  const drawsPerStep = inference.primitives.filter((p) => {
+    const rate = (p.params as { p?: number }).p ?? 0;
+    return p.type === 'Dropout' && rate > 0 && rate < 1;
+  }).length;
+  return (seed + position.optimizerStep * drawsPerStep) % 0x7fffffff;
+}
+
+/** The size images are fed at: the asked resize, else the project Input's size. Channels must match. */
+function feedSize(project: Project, options: TrainOptions, data: Dataset): [number, number] {
+  const declared = inferValidGraph(project).inputShape;
+  const [h, w, c] = data.info.inputShape;
+  if (declared && declared[1] !== c) {
+    throw new Error(
+      `the project's Input takes ${declared[1]} channel${declared[1] === 1 ? '' : 's'} but ${data.info.name} images have ${c}; set the Input node's channels to ${c}`,
+    );
+  }
+  if (options.resize) return options.resize;
+  return declared ? [declared[2], declared[3]] : [h, w];
+}
+
+function startPosition(options: TrainOptions): RunPosition {
+  return {
+    epoch: 0,
+    batch: 0,
+    partial: { lossSum: 0, correct: 0, seen: 0 },
+    seed: options.seed,
+    optimizerStep: 0,
+    optimizer: options.optimizer,
+    metrics: [],
+    options,
+    savedAt: '',
+  };
+}
+
+/**
+ * Sets a run up: starts the backend, loads (or downloads, announcing it) the
+ * data, compiles the model with the seed (or the checkpoint's weights), makes
+ * the optimizer (with the checkpoint's state) and the step.
+ */
+export async function prepareRun(
+  project: Project,
+  options: TrainOptions,
+  recorder: RunRecorder | undefined,
+  onDownload: (event: DownloadEvent) => void,
+): Promise<PreparedRun> {
+  if (options.resume && !recorder) {
+    throw new Error(
+      'resuming needs the run folder: give --out DIR (the folder of the run to continue)',
+    );
+  }
+  const backend = await initBackend(options.backend);
+  const { tf } = backend;
+  const downloadEventDue = rateLimit(DOWNLOAD_EVENTS_PER_SECOND);
+  const data = await loadDataset({
+    dataset: options.dataset,
+    dataDir: options.dataDir,
+    limitTrain: options.limitTrain,
+    limitVal: options.limitVal,
+    onProgress: (progress) => {
+      if (progress.stage !== 'download') return;
+      const edge = progress.loaded === 0 || progress.loaded === progress.total;
+      if (!downloadEventDue(edge)) return;
+      const { file, url, loaded, total } = progress;
+      onDownload({ event: 'download', file, url, loaded, total });
+    },
+  });
+  const resize = feedSize(project, options, data);
+  const channels = data.info.inputShape[2];
+  const inference = inferValidGraph(project, {
+    inputShape: [options.batchSize, channels, ...resize],
+  });
+  const microBatch = microBatchFor(backend.backend, inference, options.batchSize);
+  const checkpoint = options.resume ? recorder?.loadCheckpoint() : undefined;
+  const model = compileModel(tf, inference, {
+    init: options.init,
+    seed: checkpoint
+      ? resumedDropoutSeed(options.seed, checkpoint.position, inference)
+      : options.seed,
+    weights: checkpoint?.weights,
+  });
+  let optimizer: Optimizer | undefined;
+  try {
+    optimizer = createOptimizer(tf, new Map([...model.weights].filter(([, v]) => v.trainable)), {
+      name: options.optimizer,
+      lr: options.lr,
+      momentum: options.momentum,
+      weightDecay: options.weightDecay,
+    });
+    if (checkpoint) optimizer.setState(checkpoint.optimizer);
+  } catch (error) {
+    model.dispose();
+    optimizer?.dispose();
+    throw error;
+  }
+  const position = checkpoint?.position ?? startPosition(options);
+  position.options = options;
+  const notes = [
+    ...(backend.note ? [backend.note] : []),
+    ...(microBatch
+      ? [
+          `a batch of ${options.batchSize} at ${resize.join('×')} does not fit in ${backend.backend}'s memory, so each step sums the gradients of parts of ${microBatch} images (BatchNorm normalises each part alone); a smaller --batch-size avoids this`,
+        ]
+      : []),
+  ];
+  const start: StartEvent = {
+    event: 'start',
+    backend: backend.backend,
+    device: backend.device,
+    ...(notes.length > 0 ? { backendNote: notes.join('. ') } : {}),
+    // The sizes trained and validated on (after --limit-train/--limit-val) and the size fed.
+    dataset: {
+      ...data.info,
+      trainSize: data.train.count,
+      valSize: data.val.count,
+      inputShape: [resize[0], resize[1], channels],
+    },
+    epochs: options.epochs,
+    batchesPerEpoch: Math.ceil(data.train.count / options.batchSize),
+    ...(checkpoint ? { resumedFromEpoch: checkpoint.position.epoch } : {}),
+    ...(backend.threads ? { threads: backend.threads } : {}),
+  };
+  return {
+    tf,
+    backend,
+    data,
+    resize,
+    model,
+    optimizer,
+    step: autodiffStep(tf, model, optimizer, microBatch),
+    microBatch,
+    position,
+    start,
+  };
+}
