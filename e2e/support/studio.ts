@@ -18,12 +18,19 @@ export interface Studio {
   /** The project folder the host opens and saves files in. */
   folder: string;
   stop(): Promise<void>;
+  /** Ends the host at once (SIGKILL), as a crash would: nothing of it runs its shutdown. */
+  kill(): Promise<void>;
 }
 
 export async function startStudio(
-  options: { project?: string; env?: Record<string, string> } = {},
+  options: {
+    project?: string;
+    env?: Record<string, string>;
+    /** An existing project folder (a host restarted on it); default: a new one. */
+    folder?: string;
+  } = {},
 ): Promise<Studio> {
-  const folder = await mkdtemp(path.join(os.tmpdir(), 'studio-e2e-'));
+  const folder = options.folder ?? (await mkdtemp(path.join(os.tmpdir(), 'studio-e2e-')));
   const args = [
     path.join(repoRoot, 'bin/convnet-studio.mjs'),
     'serve',
@@ -61,14 +68,19 @@ export async function startStudio(
       reject(new Error(`the web host exited with code ${code}:\n${output}`));
     });
   });
-  return { url, folder, stop: () => stopProcess(child) };
+  return {
+    url,
+    folder,
+    stop: () => stopProcess(child, 'SIGTERM'),
+    kill: () => stopProcess(child, 'SIGKILL'),
+  };
 }
 
-function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
+function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
-    child.kill('SIGTERM');
+    child.kill(signal);
   });
 }
 

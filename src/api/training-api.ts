@@ -67,6 +67,8 @@ export interface RunSummary extends RunRecord {
   epochsDone: number;
   last?: Pick<EpochEvent, 'trainLoss' | 'trainAcc' | 'valLoss' | 'valAcc'>;
   hasWeights: boolean;
+  /** It can continue from a checkpoint (trainingContinue) if it ended before its last epoch. */
+  hasCheckpoint: boolean;
 }
 
 /** A run's recorded metrics (metrics.jsonl), for the curves. */
@@ -93,6 +95,11 @@ export interface TrainingApi {
   trainingPause(runId: string): Promise<Result<void>>;
   trainingResume(runId: string): Promise<Result<void>>;
   trainingStop(runId: string): Promise<Result<void>>;
+  /**
+   * Continues a run that ended before its last epoch (a crash of the studio,
+   * a stop, a failure) from its checkpoint, with its own project and options.
+   */
+  trainingContinue(target: TrainingTarget, runId: string): Promise<Result<RunSummary>>;
   /** The project's runs, newest first. */
   trainingRuns(target: TrainingTarget): Promise<Result<RunSummary[]>>;
   trainingRunMetrics(target: TrainingTarget, runId: string): Promise<Result<RunMetrics>>;
@@ -114,6 +121,7 @@ export const trainingMethodArgs = {
   trainingPause: z.tuple([runIdSchema]),
   trainingResume: z.tuple([runIdSchema]),
   trainingStop: z.tuple([runIdSchema]),
+  trainingContinue: z.tuple([trainingTargetSchema, runIdSchema]),
   trainingRuns: z.tuple([trainingTargetSchema]),
   trainingRunMetrics: z.tuple([trainingTargetSchema, runIdSchema]),
 } satisfies MethodArgs<TrainingApi>;

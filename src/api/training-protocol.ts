@@ -68,7 +68,10 @@ export type TrainingEvent =
       tensors: number;
     }
   | { event: 'layerStats'; epoch: number; batch: number; layers: LayerStat[] }
-  | { event: 'checkpoint'; epoch: number; path: string }
+  /** Written: after epoch `epoch`, or (with `batch`) within epoch `epoch` after that many batches. */
+  | { event: 'checkpoint'; epoch: number; batch?: number; path: string }
+  /** Something the run goes on without, said once (a damaged image skipped). */
+  | { event: 'warning'; message: string }
   | { event: 'paused'; epoch: number; batch: number }
   | { event: 'resumed'; epoch: number; batch: number }
   | { event: 'stopped'; epoch: number; batch: number; checkpoint?: string }

@@ -1,15 +1,19 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { Result } from '../api/result';
 import type { StudioPush } from '../api/studio-api';
-import type { TrainingTarget } from '../api/training-api';
+import type { RunSummary, TrainingTarget } from '../api/training-api';
 import type { TrainingEvent } from '../api/training-protocol';
 import { getPreset } from '../core/presets';
 import { TrainingRunsService } from './training-runs-service';
 
 const folder = mkdtempSync(path.join(tmpdir(), 'training-service-'));
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const bin = path.join(repoRoot, 'bin/convnet-studio.mjs');
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 const pushes: StudioPush[] = [];
@@ -148,6 +152,69 @@ describe('TrainingRunsService', () => {
     const again = await service.trainingPause(run.id);
     expect(again).toEqual({ ok: false, error: expect.stringMatching(/is not running/) });
   });
+
+  it('gives runs started at the same moment folders of their own, and runs at most two at once', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-12-01T12:00:00.000Z'));
+    let runs: RunSummary[];
+    try {
+      runs = (
+        await Promise.all(
+          [1, 2, 3].map(() =>
+            service.trainingStart({ ...target, options: { ...small, epochs: 50 } }),
+          ),
+        )
+      ).flatMap((r) => (r.ok ? [r.value] : []));
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(runs.map((r) => r.id).sort()).toEqual([
+      '2026-12-01T12-00-00-000Z',
+      '2026-12-01T12-00-00-000Z-2',
+    ]);
+    const third = await service.trainingStart({ ...target, options: small });
+    expect(third).toEqual({
+      ok: false,
+      error:
+        '2 trainings are running in this studio, the most it runs at once (each takes the cores and memory the others need); stop one or wait for it to finish',
+    });
+    for (const run of runs) {
+      value(await service.trainingStop(run.id));
+      await nextEvent(run.id, (e) => ['stopped', 'error', 'done'].includes(e.event));
+    }
+  });
+
+  it('continues a run that a crash interrupted, from its checkpoint', async () => {
+    // A command-line run into the project's runs folder, killed (-9) just after a mid-epoch checkpoint.
+    const dir = path.join(folder, 'runs', 'crashed');
+    const command = `train lenet --dataset sample --limit-train 256 --limit-val 128 --batch-size 64 --lr 0.9 --epochs 2 --checkpoint-minutes 1e-9 --json --out`;
+    const child = spawn(process.execPath, [bin, ...command.split(' '), dir], { cwd: repoRoot });
+    await new Promise<void>((resolve) => {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('"event":"checkpoint","epoch":1,"batch":2')) {
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+      child.on('close', () => resolve());
+    });
+    await new Promise((resolve) => child.on('close', resolve));
+    const listed = value(await service.trainingRuns(target)).find((r) => r.id === 'crashed');
+    expect(listed).toMatchObject({ status: 'interrupted', hasCheckpoint: true, epochsDone: 0 });
+
+    const continued = value(await service.trainingContinue(target, 'crashed'));
+    expect(continued).toMatchObject({ id: 'crashed', status: 'running' });
+    const start = await nextEvent('crashed', (e) => e.event === 'start');
+    expect(start).toMatchObject({ resumedFromEpoch: 0 });
+    const end = await nextEvent('crashed', (e) => ['done', 'error', 'stopped'].includes(e.event));
+    expect(end.event).toBe('done');
+    const after = value(await service.trainingRuns(target)).find((r) => r.id === 'crashed');
+    expect(after).toMatchObject({ status: 'done', epochsDone: 2, hasWeights: true });
+    const again = await service.trainingContinue(target, 'crashed');
+    expect(again).toEqual({ ok: false, error: 'run crashed has trained all its 2 epochs' });
+  }, 120_000);
 
   it('refuses run folders outside the project folder and unknown runs', async () => {
     const outside = await service.trainingRuns({ project, projectPath: '../elsewhere/x.json' });

@@ -6,7 +6,7 @@
  * to the UI as they come. Runs of the past are read back from their folders.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Result } from '../api/result';
 import type { StudioPush } from '../api/studio-api';
@@ -26,7 +26,17 @@ import { resolveTrainOptions, type TrainOptions, trainingOptions } from '../core
 import { availableBackends } from '../engine/backends';
 import { DatasetNotDownloaded, loadDataset } from '../engine/data';
 import { startTrainingJob, type TrainingJob } from '../engine/job';
-import { hasFinalWeights, readRunMetrics, readRunRecord, recordAfter } from '../engine/run/folder';
+import {
+  createRunFolder,
+  hasCheckpoint,
+  hasFinalWeights,
+  readRunMetrics,
+  readRunProject,
+  readRunRecord,
+  recordAfter,
+  removeTemporaries,
+  runLockHolder,
+} from '../engine/run/folder';
 import { guard } from './guard';
 import { runFolderOf, runsFolderOf } from './run-folders';
 
@@ -34,8 +44,16 @@ export interface TrainingRunsServiceOptions {
   projectFolder: string;
   /** Where datasets are looked for first (the host's --data-dir). */
   dataDir?: string;
+  /** Trainings this host runs at once (default MAX_TRAININGS). */
+  maxTrainings?: number;
   push(message: StudioPush): void;
 }
+
+/**
+ * Trainings a host runs at once: each takes a worker, the cores its backend
+ * uses and memory for its data and model; more only make all of them slower.
+ */
+export const MAX_TRAININGS = 2;
 
 /** Batches between layer statistics: often enough to watch, rare enough to cost little. */
 const LAYER_STATS_EVERY = 20;
@@ -122,24 +140,42 @@ export class TrainingRunsService implements TrainingApi {
     return guard(async () => {
       const options = hostRunOptions(request.project, request.options, this.options.dataDir);
       options.layerStatsEvery ??= LAYER_STATS_EVERY;
-      const root = runsFolderOf(this.folder, request);
-      const id = new Date().toISOString().replaceAll(':', '-').replace('.', '-');
-      const dir = path.join(root, id);
-      await mkdir(dir, { recursive: true });
+      this.refuseAtCapacity();
+      const stamp = new Date().toISOString().replaceAll(':', '-').replace('.', '-');
+      const dir = createRunFolder(runsFolderOf(this.folder, request), stamp);
       const record: RunRecord = {
-        id,
+        id: path.basename(dir),
         projectName: request.project.name,
         startedAt: new Date().toISOString(),
         status: 'running',
         options,
       };
-      const job = startTrainingJob(request.project, { ...options, outDir: dir }, (event) =>
-        this.onEvent(id, event),
-      );
-      this.active.set(id, { record, dir, job });
-      // The worker has recorded the end in run.json before its last event arrives.
-      void job.done.finally(() => this.active.delete(id));
-      return summarise(dir, record, false, 0);
+      return this.launch(request.project, record, dir, { ...options, outDir: dir });
+    });
+  }
+
+  trainingContinue(target: TrainingTarget, runId: string): Promise<Result<RunSummary>> {
+    return guard(async () => {
+      const dir = runFolderOf(this.folder, target, runId);
+      if (this.active.has(runId)) throw new Error(`run ${runId} is training already`);
+      const holder = runLockHolder(dir);
+      if (holder !== undefined) {
+        throw new Error(`run ${runId} is being trained by another process (${holder})`);
+      }
+      const record = await readRunRecord(dir);
+      const project = await readRunProject(dir);
+      if (!record || !project || !hasCheckpoint(dir)) {
+        throw new Error(
+          `run ${runId} has no checkpoint to continue from (it stopped before its first one); start a new run`,
+        );
+      }
+      const metrics = await readRunMetrics(dir, runId);
+      if (record.status === 'done' || metrics.epochs.length >= record.options.epochs) {
+        throw new Error(`run ${runId} has trained all its ${record.options.epochs} epochs`);
+      }
+      this.refuseAtCapacity();
+      const resumed: RunRecord = { ...record, status: 'running', error: undefined };
+      return this.launch(project, resumed, dir, { ...record.options, outDir: dir, resume: true });
     });
   }
 
@@ -167,14 +203,16 @@ export class TrainingRunsService implements TrainingApi {
         const record = this.active.get(entry.name)?.record ?? (await readRunRecord(dir));
         if (!record || record.projectName !== target.project.name) continue;
         const metrics = await readRunMetrics(dir, record.id);
-        const interrupted =
-          !this.active.has(record.id) &&
-          (record.status === 'running' || record.status === 'paused');
+        // Not training here nor in another process (a CLI run): it ended without saying so.
+        const orphaned = !this.active.has(record.id) && runLockHolder(dir) === undefined;
+        if (orphaned) removeTemporaries(dir, { all: false });
+        const interrupted = orphaned && (record.status === 'running' || record.status === 'paused');
         runs.push(
           summarise(
             dir,
             interrupted ? { ...record, status: 'interrupted' } : record,
             hasFinalWeights(dir),
+            hasCheckpoint(dir),
             metrics.epochs.length,
             metrics.epochs.at(-1),
           ),
@@ -186,6 +224,28 @@ export class TrainingRunsService implements TrainingApi {
 
   trainingRunMetrics(target: TrainingTarget, runId: string): Promise<Result<RunMetrics>> {
     return guard(() => readRunMetrics(runFolderOf(this.folder, target, runId), runId));
+  }
+
+  /** Starts a run's job in the worker and follows it until it ends. */
+  private launch(
+    project: Project,
+    record: RunRecord,
+    dir: string,
+    options: TrainOptions,
+  ): RunSummary {
+    const job = startTrainingJob(project, options, (event) => this.onEvent(record.id, event));
+    this.active.set(record.id, { record, dir, job });
+    // The worker has recorded the end in run.json before its last event arrives.
+    void job.done.finally(() => this.active.delete(record.id));
+    return summarise(dir, record, hasFinalWeights(dir), false, 0);
+  }
+
+  private refuseAtCapacity(): void {
+    const max = this.options.maxTrainings ?? MAX_TRAININGS;
+    if (this.active.size < max) return;
+    throw new Error(
+      `${this.active.size} training${this.active.size === 1 ? ' is' : 's are'} running in this studio, the most it runs at once (each takes the cores and memory the others need); stop one or wait for it to finish`,
+    );
   }
 
   private onEvent(runId: string, event: TrainingEvent): void {
@@ -206,6 +266,7 @@ function summarise(
   dir: string,
   record: RunRecord,
   hasWeights: boolean,
+  hasCheckpoint: boolean,
   epochsDone: number,
   last?: EpochEvent,
 ): RunSummary {
@@ -213,6 +274,7 @@ function summarise(
     ...record,
     dir,
     hasWeights,
+    hasCheckpoint,
     epochsDone,
     last: last && {
       trainLoss: last.trainLoss,

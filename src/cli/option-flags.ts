@@ -26,13 +26,12 @@ const flagged = (Object.entries(trainingOptions) as [TrainingOptionKey, OptionFi
 function commanderOption({ field, flag }: (typeof flagged)[number]): Option {
   const choices =
     field.kind === 'choice' ? ` (${field.choices.map((c) => c.value).join(', ')})` : '';
-  const option = new Option(
+  // A per-run option's default is said; a stored one's comes from the project, so it is not.
+  const fallback = field.required && !field.stored ? ` (default: ${field.default})` : '';
+  return new Option(
     field.kind === 'switch' ? flag : `${flag} <${field.valueName}>`,
-    `${field.help}${choices}`,
+    `${field.help}${choices}${fallback}`,
   );
-  // A per-run option's default is shown; a stored one's comes from the project, so it is not.
-  if (field.required && !field.stored) option.default(field.default);
-  return option;
 }
 
 /** Adds a flag for every training option that has one (`--epochs <N>`, `--resume`, …). */

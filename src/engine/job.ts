@@ -4,11 +4,10 @@
  * this way, so their event loop stays free. Node only.
  */
 import { Worker } from 'node:worker_threads';
-import type { TrainingEvent } from '../api/training-protocol';
+import type { FinalEvent, TrainingEvent } from '../api/training-protocol';
 import type { Project } from '../core/document/schema';
 import type { TrainOptions } from '../core/training/options';
 import { recordRunEnd } from './run/folder';
-import type { FinalEvent } from '../api/training-protocol';
 import type { WorkerReply, WorkerRequest } from './worker';
 
 export interface TrainingJob {

@@ -1,12 +1,12 @@
 /** `convnet-studio train` and `bench` as users run them, in a subprocess. */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDirs } from '../../../test/support/temp-dirs';
 import type { TrainingEvent } from '../../api/training-protocol';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
@@ -22,15 +22,7 @@ const small = [
   '--limit-val',
   '32',
 ];
-const dirs: string[] = [];
-const tempDir = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cs-cli-train-'));
-  dirs.push(dir);
-  return dir;
-};
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs('cs-cli-train-');
 
 const cli = (...args: string[]) => {
   const r = spawnSync(process.execPath, [bin, ...args], { cwd: repoRoot, encoding: 'utf8' });

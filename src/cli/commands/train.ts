@@ -4,7 +4,7 @@
  * output is not a terminal) or, with --json, one TrainingEvent per line.
  * Ctrl-C stops after the current batch and leaves a checkpoint to resume.
  */
-import { basename, extname, join } from 'node:path';
+import { basename, extname } from 'node:path';
 import type { Command } from 'commander';
 import type { TrainingEvent } from '../../api/training-protocol';
 import { inferValidGraph } from '../../core/infer';
@@ -12,15 +12,16 @@ import { ProjectError } from '../../core/issues';
 import { formatBytes } from '../../core/summary';
 import { resolveTrainOptions, type TrainOptions } from '../../core/training/options';
 import { startTrainingJob } from '../../engine/job';
+import { createRunFolder } from '../../engine/run/folder';
 import { CliError, ProjectSourceError } from '../errors';
 import { addTrainingFlags, flagError, readTrainingFlags } from '../option-flags';
 import { loadProjectSource } from '../project-source';
 
-/** A fresh run folder name: runs/<name>-<UTC date and time>. */
-function defaultOutDir(arg: string): string {
+/** A new run folder of its own: runs/<name>-<UTC date and time>, with -2, -3, … if that is taken. */
+function newRunFolder(arg: string): string {
   const stem = basename(arg, extname(arg)).replace(/[^A-Za-z0-9_-]+/g, '-');
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return join('runs', `${stem}-${stamp}`);
+  return createRunFolder('runs', `${stem}-${stamp}`);
 }
 
 const formatSeconds = (s: number) => {
@@ -115,6 +116,10 @@ export function createProgressPrinter(
         clearBar();
         write(`error: ${event.message}\n`);
         return;
+      case 'warning':
+        clearBar();
+        write(`warning: ${event.message}\n`);
+        return;
       case 'done':
         clearBar();
         write(
@@ -161,13 +166,14 @@ Examples:
       if (overrides.resume && !overrides.outDir) {
         throw new CliError('--resume needs --out <run folder> naming the run to continue');
       }
-      const outDir = overrides.outDir ?? defaultOutDir(arg);
       let options: TrainOptions;
       try {
-        options = resolveTrainOptions(project, { ...overrides, outDir });
+        options = resolveTrainOptions(project, overrides);
       } catch (err) {
         throw flagError(err);
       }
+      const outDir = options.outDir ?? newRunFolder(arg);
+      options.outDir = outDir;
       const print = flags.json
         ? (event: TrainingEvent) => process.stdout.write(`${JSON.stringify(event)}\n`)
         : createProgressPrinter(

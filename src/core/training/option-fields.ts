@@ -32,6 +32,11 @@ interface Spec<V> {
   stored?: boolean;
   /** The UI may set it through StudioApi (default: yes). Options the host decides (the run folder) say no. */
   api?: boolean;
+  /**
+   * A resumed run must keep it (default: no): it gives meaning to where the
+   * run stopped (the batch size to the batch index, the seed to the order).
+   */
+  keptOnResume?: boolean;
   /** Drawn in the Train form (default: when `api`). */
   form?: boolean;
   /** The command-line flag, default `--` and the key in kebab case; false: none. */
@@ -57,6 +62,7 @@ interface FieldBase<V> {
   default: V | undefined;
   stored: boolean;
   api: boolean;
+  keptOnResume: boolean;
   form: boolean;
   flag: string | false | undefined;
   valueName: string;
@@ -117,6 +123,7 @@ function base<V>(spec: Spec<V>, schema: z.ZodType<V>, valueName: string): FieldB
     default: spec.default,
     stored: spec.stored ?? false,
     api,
+    keptOnResume: spec.keptOnResume ?? false,
     form: spec.form ?? api,
     flag: spec.flag,
     valueName: spec.valueName ?? valueName,

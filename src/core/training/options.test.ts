@@ -130,7 +130,6 @@ describe('the training options table', () => {
       optimizer: 'adam',
       outDir: 'runs/x',
       resume: true,
-      backend: 'auto',
     });
   });
 

@@ -13,6 +13,7 @@ import {
   defaultsOf,
   float,
   int,
+  type OptionField,
   type OptionIssue,
   type OptionValues,
   objectSchema,
@@ -24,6 +25,7 @@ import {
 
 export const trainingOptions = {
   dataset: choice({
+    keptOnResume: true,
     label: 'Dataset',
     group: 'data',
     stored: true,
@@ -45,6 +47,7 @@ export const trainingOptions = {
     placeholder: 'look in the usual places',
   }),
   limitTrain: int({
+    keptOnResume: true,
     label: 'Training images',
     group: 'data',
     help: 'train on the first N images only',
@@ -59,6 +62,7 @@ export const trainingOptions = {
     placeholder: 'all',
   }),
   optimizer: choice({
+    keptOnResume: true,
     label: 'Optimizer',
     group: 'hyperparameters',
     stored: true,
@@ -80,6 +84,7 @@ export const trainingOptions = {
     default: 0.1,
   }),
   batchSize: int({
+    keptOnResume: true,
     label: 'Batch size',
     group: 'hyperparameters',
     stored: true,
@@ -137,6 +142,7 @@ export const trainingOptions = {
     default: 'constant',
   }),
   resize: size({
+    keptOnResume: true,
     label: 'Resize to',
     name: 'resize',
     group: 'hyperparameters',
@@ -160,6 +166,7 @@ export const trainingOptions = {
     default: 'xavier',
   }),
   seed: int({
+    keptOnResume: true,
     label: 'Seed',
     group: 'hyperparameters',
     stored: true,
@@ -181,6 +188,28 @@ export const trainingOptions = {
       { value: 'cpu', label: 'CPU (plain JavaScript)' },
     ],
     default: 'auto',
+  }),
+  checkpointMinutes: float({
+    label: 'Checkpoint every (minutes)',
+    name: 'checkpoint interval',
+    group: 'run',
+    form: false,
+    help: 'also checkpoint within an epoch after this many minutes, so a crash loses at most that much (0: at epoch ends only)',
+    valueName: 'M',
+    min: 0,
+    default: 5,
+  }),
+  damagedImages: choice({
+    label: 'Damaged images',
+    group: 'data',
+    form: false,
+    help: 'an image of a folder dataset that cannot be read: skip it with a warning naming it, or refuse the dataset',
+    valueName: 'what',
+    choices: [
+      { value: 'skip', label: 'Skip, with a warning' },
+      { value: 'refuse', label: 'Refuse the dataset' },
+    ],
+    default: 'skip',
   }),
   layerStatsEvery: int({
     label: 'Layer statistics every',
@@ -294,3 +323,25 @@ export function resolveTrainOptions(
   checkTrainOptions(options);
   return options;
 }
+
+/**
+ * How options that a resumed run must keep differ from the ones it was
+ * started with: one sentence per option, empty when it may resume.
+ */
+export function resumeConflicts(
+  started: Partial<TrainOptions>,
+  now: Partial<TrainOptions>,
+): string[] {
+  return (Object.entries(trainingOptions) as [TrainingOptionKey, OptionField][])
+    .filter(
+      ([key, field]) =>
+        field.keptOnResume && JSON.stringify(started[key]) !== JSON.stringify(now[key]),
+    )
+    .map(
+      ([key, field]) =>
+        `${field.name} was ${shownValue(started[key])} and is ${shownValue(now[key])} now`,
+    );
+}
+
+const shownValue = (value: unknown) =>
+  value === undefined ? 'not set' : Array.isArray(value) ? value.join('×') : String(value);

@@ -27,6 +27,8 @@ export interface FolderSplit {
 
 export interface FolderDataset {
   classes: string[];
+  /** What was skipped or is missing, each said once (damaged images, empty class folders). */
+  warnings: string[];
   shape: [number, number, number];
   /** Images found per split, before limits. */
   totals: { train: number; val: number };
@@ -36,6 +38,9 @@ export interface FolderDataset {
 
 const IMAGE = /\.(png|jpe?g)$/i;
 const VAL_EVERY = 5;
+
+/** An image that cannot be read; the message names it. */
+class DamagedImage extends Error {}
 
 function decode(file: string): DecodedImage {
   const bytes = readFileSync(file);
@@ -47,7 +52,8 @@ function decode(file: string): DecodedImage {
     const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
     return { width: img.width, height: img.height, rgba: img.data, file };
   } catch (error) {
-    throw new Error(`Cannot decode image ${file}: ${(error as Error).message}`);
+    const reason = bytes.length === 0 ? 'the file is empty' : (error as Error).message;
+    throw new DamagedImage(`${file} cannot be read as an image (${reason})`);
   }
 }
 
@@ -141,10 +147,16 @@ function mostCommonSize(images: DecodedImage[]): [number, number] {
   return [...counts.values()].sort((a, b) => b.n - a.n)[0].size;
 }
 
-/** Loads a class-per-subfolder image folder; limits keep the first N of each split. */
+/**
+ * Loads a class-per-subfolder image folder; limits keep the first N of each
+ * split. A damaged image is skipped with a warning naming it, or, with
+ * `damaged: 'refuse'`, stops the load naming it; class folders without images
+ * are reported.
+ */
 export function loadImageFolder(
   root: string,
   limits: { train?: number; val?: number } = {},
+  damaged: 'skip' | 'refuse' = 'skip',
 ): FolderDataset {
   if (!existsSync(root) || !statSync(root).isDirectory()) {
     throw new Error(
@@ -157,15 +169,40 @@ export function loadImageFolder(
       `Image folder ${root} has ${found.classes.length} class subfolder${found.classes.length === 1 ? '' : 's'}; it needs one subfolder of PNG or JPEG images per class (at least two).`,
     );
   }
-  const train = found.train.slice(0, limits.train ?? found.train.length);
-  const val = found.val.slice(0, limits.val ?? found.val.length);
+  const warnings: string[] = [];
+  const withImages = new Set([...found.train, ...found.val].map((l) => l.label));
+  for (const [label, name] of found.classes.entries()) {
+    if (!withImages.has(label)) {
+      warnings.push(
+        `the class folder '${name}' has no PNG or JPEG images: the network still has an output for it, but nothing to learn it from`,
+      );
+    }
+  }
+  /** The images of a split that can be read, the others skipped (or refused) by name. */
+  const readable = (items: Labelled[]) =>
+    items.flatMap((item) => {
+      try {
+        return [{ ...item, image: decode(item.file) }];
+      } catch (error) {
+        if (!(error instanceof DamagedImage)) throw error;
+        if (damaged === 'refuse') {
+          throw new Error(
+            `${error.message}; replace or remove it (or let training skip damaged images)`,
+          );
+        }
+        warnings.push(`skipped ${error.message}`);
+        return [];
+      }
+    });
+  const train = readable(found.train.slice(0, limits.train ?? found.train.length));
+  const val = readable(found.val.slice(0, limits.val ?? found.val.length));
   if (train.length === 0 || val.length === 0) {
     throw new Error(
       `Image folder ${root} has ${found.train.length} training and ${found.val.length} validation images; each split needs at least one (with no train/ and val/ subfolders, every ${VAL_EVERY}th image of a class is held out).`,
     );
   }
-  const decodedTrain = train.map((l) => decode(l.file));
-  const decodedVal = val.map((l) => decode(l.file));
+  const decodedTrain = train.map((l) => l.image);
+  const decodedVal = val.map((l) => l.image);
   const all = [...decodedTrain, ...decodedVal];
   const channels = all.every(isGray) ? 1 : 3;
   const [h, w] = mostCommonSize(all);
@@ -180,6 +217,7 @@ export function loadImageFolder(
   };
   return {
     classes: found.classes,
+    warnings,
     shape,
     totals: { train: found.train.length, val: found.val.length },
     train: pack(train, decodedTrain),

@@ -3,7 +3,8 @@
  * number naming the element type and rank, the dimensions, then the data.
  * https://yann.lecun.com/exdb/mnist/ ("FILE FORMATS").
  */
-import { gunzipSync } from 'node:zlib';
+import { constants, gunzipSync } from 'node:zlib';
+import { formatBytes } from '../../core/summary';
 
 export interface IdxArray {
   dims: number[];
@@ -14,12 +15,55 @@ const UNSIGNED_BYTE = 0x08;
 
 export class IdxError extends Error {}
 
+/**
+ * Real image data compresses a few times at most (Fashion-MNIST: 1.8); a
+ * header promising a hundred times the compressed size is a damaged or
+ * hostile file, refused before it is inflated into memory.
+ */
+const MAX_COMPRESSION_RATIO = 100;
+
+/** The bytes an IDX header of this rank promises (header included), read from the start of the data. */
+function promisedBytes(head: Uint8Array, rank: number): number | undefined {
+  if (head.length < 4 + 4 * rank) return undefined;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  if (view.getUint32(0) !== ((UNSIGNED_BYTE << 8) | rank)) return undefined;
+  let count = 1;
+  for (let i = 0; i < rank; i++) count *= view.getUint32(4 + 4 * i);
+  return 4 + 4 * rank + count;
+}
+
+/**
+ * Inflates a gzip file, but never past what its header promises nor past
+ * MAX_COMPRESSION_RATIO times its size: a header promising gigabytes in a
+ * small file (a gzip bomb) is refused before the memory is taken.
+ */
+function inflate(file: Uint8Array, rank: number, where: string): Uint8Array {
+  const head = gunzipSync(file.subarray(0, 1024), { finishFlush: constants.Z_SYNC_FLUSH });
+  const promised = promisedBytes(head, rank);
+  if (promised === undefined) return gunzipSync(file);
+  const ceiling = MAX_COMPRESSION_RATIO * file.length;
+  try {
+    return gunzipSync(file, { maxOutputLength: Math.min(promised, ceiling) + SLACK });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') throw error;
+    throw new IdxError(
+      promised > ceiling
+        ? `${where} claims ${formatBytes(promised)} of data in a ${formatBytes(file.length)} file, more than ${MAX_COMPRESSION_RATIO} times its size, which no image data compresses to; the file is damaged or not an IDX dataset`
+        : `${where} holds more data than its header promises (${formatBytes(promised)}); the file is damaged`,
+    );
+  }
+}
+
+/** Bytes past the promised size that an inflate may see before it stops. */
+const SLACK = 65_536;
+
 /** Parses an IDX file of unsigned bytes with the expected rank (3 for images, 1 for labels). */
 export function parseIdx(file: Uint8Array, rank: number, where: string): IdxArray {
   let bytes: Uint8Array;
   try {
-    bytes = file[0] === 0x1f && file[1] === 0x8b ? gunzipSync(file) : file;
+    bytes = file[0] === 0x1f && file[1] === 0x8b ? inflate(file, rank, where) : file;
   } catch (error) {
+    if (error instanceof IdxError) throw error;
     throw new IdxError(`${where} is not a readable gzip file (${(error as Error).message})`);
   }
   if (bytes.length < 4 + 4 * rank) {

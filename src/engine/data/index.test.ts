@@ -325,6 +325,16 @@ describe('damaged files', () => {
       /has label 12 at index 1; Fashion-MNIST has 10 classes/,
     ],
     [
+      // 3 million images of zeros promised in a file of a few KiB: a gzip bomb, refused uninflated.
+      'a header promising far more than the file can hold',
+      {
+        'train-images-idx3-ubyte.gz': gzipSync(
+          Buffer.concat([encodeIdx([3_000_000, 28, 28], new Uint8Array(0)), Buffer.alloc(4 << 20)]),
+        ),
+      },
+      /train-images-idx3-ubyte\.gz claims 2\.2 GiB of data in a [\d.]+ KiB file, more than 100 times its size, which no image data compresses to; the file is damaged or not an IDX dataset/,
+    ],
+    [
       'not gzip inside',
       { 'train-images-idx3-ubyte.gz': Uint8Array.from([0x1f, 0x8b, 1, 2, 3]) },
       /is not a readable gzip file/,
@@ -428,6 +438,34 @@ describe('an image folder', () => {
     expect(Array.from(third.subarray(0, 3))).toEqual([0, 0, 0]);
     expect(Array.from(third.subarray(15, 18))).toEqual([0, 0, 1]);
     expect(Array.from(data.val.labels)).toEqual([0, 1]);
+  });
+
+  it('skips a damaged image with a warning naming it, or refuses it by name when asked', async () => {
+    const files: Record<string, Uint8Array> = { 'cats/0-empty.png': new Uint8Array(0) };
+    for (let i = 1; i <= 5; i++) {
+      files[`cats/${i}.png`] = png(4, 4, () => [200, 200, 200]);
+      files[`dogs/${i}.png`] = png(4, 4, () => [50, 50, 50]);
+    }
+    files['dogs/6-cut.png'] = png(4, 4, () => [50, 50, 50]).subarray(0, 30);
+    files['birds/notes.txt'] = new TextEncoder().encode('no pictures yet');
+    const root = folder(files);
+    const data = await loadDataset({ dataset: 'folder', dataDir: root });
+    expect(data.info.classes).toEqual(['birds', 'cats', 'dogs']);
+    expect(data.train.count + data.val.count).toBe(10);
+    expect(data.warnings).toEqual([
+      "the class folder 'birds' has no PNG or JPEG images: the network still has an output for it, but nothing to learn it from",
+      `skipped ${path.join(root, 'cats/0-empty.png')} cannot be read as an image (the file is empty)`,
+      expect.stringMatching(
+        new RegExp(
+          `^skipped ${path.join(root, 'dogs/6-cut.png')} cannot be read as an image \\(.+\\)$`,
+        ),
+      ),
+    ]);
+    await expect(
+      loadDataset({ dataset: 'folder', dataDir: root, damagedImages: 'refuse' }),
+    ).rejects.toThrow(
+      `${path.join(root, 'cats/0-empty.png')} cannot be read as an image (the file is empty); replace or remove it (or let training skip damaged images)`,
+    );
   });
 
   it('a folder without class subfolders is refused with what it needs', async () => {

@@ -28,6 +28,8 @@ export interface Dataset {
   info: DatasetInfo;
   train: Split;
   val: Split;
+  /** What loading went on without (damaged images skipped, empty class folders), each said once. */
+  warnings?: string[];
 }
 
 export type DataProgress =
@@ -51,6 +53,8 @@ export interface LoadDatasetOptions {
   baseUrl?: string;
   /** When the dataset is nowhere on this computer: download it (the default), or throw DatasetNotDownloaded. */
   download?: boolean;
+  /** A folder dataset's image that cannot be read: skipped with a warning (the default), or refused. */
+  damagedImages?: 'skip' | 'refuse';
 }
 
 /** The dataset is not on this computer, and loading was asked not to download it. */
@@ -326,8 +330,13 @@ function loadFolder(options: LoadDatasetOptions): Dataset {
   }
   const root = path.resolve(options.dataDir);
   options.onProgress?.({ stage: 'parse', file: root });
-  const data = loadImageFolder(root, { train: options.limitTrain, val: options.limitVal });
+  const data = loadImageFolder(
+    root,
+    { train: options.limitTrain, val: options.limitVal },
+    options.damagedImages,
+  );
   return {
+    warnings: data.warnings,
     info: {
       name: 'folder',
       source: root,

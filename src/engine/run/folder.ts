@@ -11,7 +11,15 @@
  *   curves.svg, curves.png              the course's plot
  *   checkpoint/checkpoint.safetensors   weights, optimizer state, position (checkpoint.ts)
  */
-import { existsSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunMetrics, RunRecord } from '../../api/training-api';
@@ -19,7 +27,7 @@ import type { FinalEvent, TrainingEvent } from '../../api/training-protocol';
 import { loadValidProject } from '../../core/document/load';
 import type { Project } from '../../core/document/schema';
 import { decodeSafetensors, type TensorMap } from '../../core/weights/safetensors';
-import { writeFileAtomicAsync } from '../../node/file-writes';
+import { explainingWrites, explainWriteError, writeFileAtomicAsync } from '../../node/file-writes';
 import { RUN_FILES } from '../../node/run-files';
 import { loadCheckpoint } from './checkpoint';
 
@@ -27,6 +35,97 @@ export { RUN_FILES };
 
 export const runFile = (dir: string, file: keyof typeof RUN_FILES) =>
   path.join(dir, RUN_FILES[file]);
+
+/** Held while a run trains in the folder: the process's id, so a crashed holder is recognised. */
+const LOCK_FILE = 'run.lock';
+/** Temporary files of whole-or-nothing writes: `<file>.<pid>[.<n>].tmp` (node/file-writes.ts). */
+const TEMPORARY = /\.(\d+)(?:\.\d+)?\.tmp$/;
+
+/**
+ * Creates a new run folder `parent/name`, or `name-2`, `name-3`, … when that
+ * exists: each mkdir is exclusive, so two runs started in the same second, by
+ * two processes or by one host, never share a folder.
+ */
+export function createRunFolder(parent: string, name: string): string {
+  explainingWrites(parent, () => mkdirSync(parent, { recursive: true }));
+  for (let n = 1; n <= 1000; n++) {
+    const dir = path.join(parent, n === 1 ? name : `${name}-${n}`);
+    try {
+      mkdirSync(dir);
+      return dir;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw explainWriteError(error, dir);
+    }
+  }
+  throw new Error(`${parent} already holds 1000 runs named ${name}; choose another folder`);
+}
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, owned by someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** The process training in the folder now, if one is (a lock left by a crash does not count). */
+export function runLockHolder(dir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path.join(dir, LOCK_FILE), 'utf8'));
+    return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Claims the folder for this process's run; a lock left by a process that
+ * is gone is taken over. Throws naming the process that trains there now.
+ * Returns the release.
+ */
+export function lockRunFolder(dir: string): () => void {
+  const file = path.join(dir, LOCK_FILE);
+  const holder = runLockHolder(dir);
+  if (holder !== undefined && holder !== process.pid) {
+    throw new Error(
+      `${dir} is being trained by another process (${holder}); wait for it to finish or stop it first`,
+    );
+  }
+  explainingWrites(file, () => writeFileSync(file, String(process.pid)));
+  return () => rmSync(file, { force: true });
+}
+
+/**
+ * Removes temporary files that a write cut short left behind (kill -9 in the
+ * middle of a checkpoint). With `all`, every one (the caller holds the
+ * folder's lock, so none is being written); otherwise those of processes
+ * that are gone. Returns how many bytes were freed.
+ */
+export function removeTemporaries(dir: string, { all }: { all: boolean }): number {
+  let freed = 0;
+  for (const folder of [dir, path.dirname(runFile(dir, 'checkpoint'))]) {
+    let names: string[];
+    try {
+      names = readdirSync(folder);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const match = TEMPORARY.exec(name);
+      if (!match || (!all && isAlive(Number(match[1])))) continue;
+      const file = path.join(folder, name);
+      try {
+        freed += lstatSync(file).size;
+      } catch {
+        // Already gone.
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  return freed;
+}
 
 /** The record after an event: what run.json says once it happened. */
 export function recordAfter(record: RunRecord, event: TrainingEvent): RunRecord {
@@ -113,6 +212,7 @@ export async function readRunProject(dir: string): Promise<Project | undefined> 
 }
 
 export const hasFinalWeights = (dir: string) => existsSync(runFile(dir, 'weights'));
+export const hasCheckpoint = (dir: string) => existsSync(runFile(dir, 'checkpoint'));
 
 /**
  * The run's final weights, or its latest checkpoint's while it is still

@@ -9,11 +9,13 @@
  * through it just the same, from the events it streams and the tensors it
  * saves (or by writing those two files itself in checkpoint.ts's format).
  */
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { RunRecord } from '../../api/training-api';
 import type { EpochEvent, TrainingEvent } from '../../api/training-protocol';
+import { loadValidProject } from '../../core/document/load';
 import type { Project } from '../../core/document/schema';
+import { inferValidGraph } from '../../core/infer';
 import type { TrainOptions } from '../../core/training/options';
 import { encodeSafetensors, type TensorMap } from '../../core/weights/safetensors';
 import {
@@ -24,7 +26,61 @@ import {
 } from '../../node/file-writes';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { renderCurvesPng, renderCurvesSvg } from './curves';
-import { RECORD_EVENTS, recordAfter, runFile } from './folder';
+import {
+  lockRunFolder,
+  RECORD_EVENTS,
+  RUN_FILES,
+  recordAfter,
+  removeTemporaries,
+  runFile,
+} from './folder';
+
+/** The events of a metrics.jsonl; a line cut short by a crash is skipped. */
+function readLines(file: string): TrainingEvent[] {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text.split('\n').flatMap((line) => {
+    try {
+      return line.trim() ? [JSON.parse(line) as TrainingEvent] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** The network as the compiler sees it: its layers, their parameters and connections. */
+const networkOf = (project: Project) =>
+  JSON.stringify(
+    inferValidGraph(project).primitives.map((n) => [n.id, n.type, n.params, n.inputs]),
+  );
+
+/** A resumed run trains the network its checkpoint holds weights for. */
+function refuseOtherNetwork(dir: string, project: Project): void {
+  const file = runFile(dir, 'project');
+  if (!existsSync(file)) return;
+  const trained = loadValidProject(readFileSync(file, 'utf8'), file);
+  if (networkOf(trained) !== networkOf(project)) {
+    throw new Error(
+      `the network differs from the one this run trained (${file}); a run continues only with its own network. Resume with that project file, or start a new run`,
+    );
+  }
+}
+
+/** A new run must not write over another one. */
+function refuseUsedFolder(dir: string): void {
+  const used = (['record', 'metrics', 'checkpoint'] as const).find((f) =>
+    existsSync(runFile(dir, f)),
+  );
+  if (used) {
+    throw new Error(
+      `${dir} already holds a run (${RUN_FILES[used]}); continue it with --resume, or choose another folder for a new one`,
+    );
+  }
+}
 
 function readRecord(dir: string): RunRecord | undefined {
   try {
@@ -40,6 +96,7 @@ export class RunRecorder {
   private writable = true;
   /** Where the run stood at the last checkpoint written (or resumed from). */
   private lastCheckpoint: { epoch: number; batch: number } | undefined;
+  private unlock: (() => void) | undefined;
 
   private constructor(
     readonly dir: string,
@@ -60,20 +117,37 @@ export class RunRecorder {
   }
 
   /**
-   * Starts recording a run in `dir`: the project as trained, its record, and
-   * an empty metrics.jsonl (a resumed run appends to the one it has).
+   * Starts recording a run in `dir`, which it holds until `close`: a new run
+   * needs a folder that holds no run yet; a resumed one, the network it was
+   * trained with. Temporary files that a crash left are removed; the project
+   * as trained, the record and (for a new run) an empty metrics.jsonl are
+   * written.
    */
   static open(dir: string, project: Project, options: TrainOptions): RunRecorder {
-    const recorder = new RunRecorder(dir, project, options);
-    const projectFile = runFile(dir, 'project');
-    explainingWrites(projectFile, () => {
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(projectFile, `${JSON.stringify(project, null, 2)}\n`);
-    });
-    const metrics = runFile(dir, 'metrics');
-    if (!options.resume) explainingWrites(metrics, () => writeFileSync(metrics, ''));
-    recorder.writeRecord();
-    return recorder;
+    explainingWrites(dir, () => mkdirSync(dir, { recursive: true }));
+    const unlock = lockRunFolder(dir);
+    try {
+      removeTemporaries(dir, { all: true });
+      if (options.resume) refuseOtherNetwork(dir, project);
+      else refuseUsedFolder(dir);
+      const recorder = new RunRecorder(dir, project, options);
+      recorder.unlock = unlock;
+      const projectFile = runFile(dir, 'project');
+      writeFileAtomic(projectFile, `${JSON.stringify(project, null, 2)}\n`);
+      const metrics = runFile(dir, 'metrics');
+      if (!options.resume) explainingWrites(metrics, () => writeFileSync(metrics, ''));
+      recorder.writeRecord();
+      return recorder;
+    } catch (error) {
+      unlock();
+      throw error;
+    }
+  }
+
+  /** Lets the folder go (another process may then resume the run). */
+  close(): void {
+    this.unlock?.();
+    this.unlock = undefined;
   }
 
   /** Appends an event to metrics.jsonl and keeps run.json's status current. */
@@ -94,10 +168,24 @@ export class RunRecorder {
     return path;
   }
 
-  /** The checkpoint to resume from; throws saying how to start instead when there is none. */
+  /**
+   * The checkpoint to resume from, verified (checkpoint.ts); throws saying how
+   * to start instead when there is none. Epochs the checkpoint finished but
+   * metrics.jsonl lacks (a crash between the two writes) are added to it.
+   */
   loadCheckpoint(): Checkpoint {
     const checkpoint = loadCheckpoint(this.dir);
     this.lastCheckpoint = { epoch: checkpoint.position.epoch, batch: checkpoint.position.batch };
+    const metrics = runFile(this.dir, 'metrics');
+    const recorded = new Set(
+      readLines(metrics).flatMap((e) => (e.event === 'epoch' ? [e.epoch] : [])),
+    );
+    const missing = checkpoint.position.metrics.filter((e) => !recorded.has(e.epoch));
+    if (missing.length > 0) {
+      this.writing(metrics, () =>
+        appendFileSync(metrics, missing.map((e) => `${JSON.stringify(e)}\n`).join('')),
+      );
+    }
     return checkpoint;
   }
 
@@ -109,16 +197,20 @@ export class RunRecorder {
     writeFileAtomic(runFile(this.dir, 'curvesPng'), renderCurvesPng(svg));
   }
 
+  /** Where the last checkpoint written (or resumed from) stands: "after epoch 2", "at batch 7 of epoch 3". */
+  checkpointed(): string | undefined {
+    const saved = this.lastCheckpoint;
+    if (!saved) return undefined;
+    return saved.batch === 0
+      ? `after epoch ${saved.epoch}`
+      : `at batch ${saved.batch} of epoch ${saved.epoch + 1}`;
+  }
+
   /** A failure's message; a failed write also says what of the run is safe. */
   describeFailure(error: unknown): string {
     const message = error instanceof Error ? error.message : String(error);
     if (!(error instanceof WriteError)) return message;
-    const saved = this.lastCheckpoint;
-    const where =
-      saved &&
-      (saved.batch === 0
-        ? `after epoch ${saved.epoch}`
-        : `at batch ${saved.batch} of epoch ${saved.epoch + 1}`);
+    const where = this.checkpointed();
     return `${message}. Training stopped; ${
       where
         ? `the checkpoint ${where} in ${this.dir} is kept, so the run can be resumed from it once there is room`

@@ -9,17 +9,19 @@ import { type CompiledModel, compileModel } from '../../core/compile/model';
 import type { Project } from '../../core/document/schema';
 import { type GraphInference, inferValidGraph } from '../../core/infer';
 import type { TF } from '../../core/layers/types';
-import type { TrainOptions } from '../../core/training/options';
+import { resumeConflicts, type TrainOptions } from '../../core/training/options';
 import { rateLimit } from '../../node/rate-limit';
 import { type BackendRuntime, initBackend } from '../backends';
 import { type Dataset, loadDataset } from '../data';
-import type { RunPosition } from '../run/checkpoint';
+import { CheckpointError, checkpointPath, type RunPosition } from '../run/checkpoint';
 import type { RunRecorder } from '../run/recorder';
+import { backendLimits, memoryNeeds, planMemory } from './memory';
 import { createOptimizer, type Optimizer } from './optimizers';
 import { autodiffStep, type TrainingStep } from './step';
 
 export type StartEvent = Extract<TrainingEvent, { event: 'start' }>;
 type DownloadEvent = Extract<TrainingEvent, { event: 'download' }>;
+type WarningEvent = Extract<TrainingEvent, { event: 'warning' }>;
 
 /** Everything the loop needs, made once per run. */
 export interface PreparedRun {
@@ -41,30 +43,6 @@ export interface PreparedRun {
 
 /** At most this many 'download' events per second. */
 const DOWNLOAD_EVENTS_PER_SECOND = 10;
-
-/**
- * Activations (forward outputs of all layers) one training pass on wasm may
- * hold. The wasm heap is at most 2-4 GiB and a step needs several times its
- * activations; measured here: ResNet-18 at 96×96 trains with 32 images per
- * pass (181 MiB of activations) and fails with 64 (362 MiB).
- */
-const WASM_ACTIVATION_BUDGET_BYTES = 192 * 2 ** 20;
-
-/**
- * The micro-batch size for backends with a hard memory ceiling (wasm), when a
- * whole batch would not fit: otherwise tfjs-wasm fails mid-step with "memory
- * access out of bounds". Undefined when the batch fits.
- */
-export function microBatchFor(
-  backend: string,
-  inference: GraphInference,
-  batchSize: number,
-): number | undefined {
-  if (backend !== 'wasm') return undefined;
-  const activations = inference.totals.memoryBytes;
-  if (activations <= WASM_ACTIVATION_BUDGET_BYTES) return undefined;
-  return Math.max(1, Math.ceil(batchSize / Math.ceil(activations / WASM_ACTIVATION_BUDGET_BYTES)));
-}
 
 /**
  * compileModel draws dropout seeds from a counter that starts at its seed and
@@ -98,6 +76,25 @@ function feedSize(project: Project, options: TrainOptions, data: Dataset): [numb
   return declared ? [declared[2], declared[3]] : [h, w];
 }
 
+/** Runs what reads a checkpoint's tensors into the model, naming the file when they do not fit. */
+function fromCheckpoint<T>(read: () => T, file?: string): T {
+  try {
+    return read();
+  } catch (error) {
+    if (!file) throw error;
+    throw new CheckpointError(file, `does not fit this project: ${(error as Error).message}`);
+  }
+}
+
+/** A resumed run keeps what gives its position meaning; anything else may change. */
+function refuseChangedOptions(started: TrainOptions, now: TrainOptions): void {
+  const conflicts = resumeConflicts(started, now);
+  if (conflicts.length === 0) return;
+  throw new Error(
+    `this run cannot continue with other settings: ${conflicts.join('; ')}. A resumed run keeps them, because they say where it stopped (the batch size gives the batch index its meaning, the seed the order of the images); resume with the run's own settings (in its run.json), or start a new run`,
+  );
+}
+
 function startPosition(options: TrainOptions): RunPosition {
   return {
     epoch: 0,
@@ -121,7 +118,7 @@ export async function prepareRun(
   project: Project,
   options: TrainOptions,
   recorder: RunRecorder | undefined,
-  onDownload: (event: DownloadEvent) => void,
+  emit: (event: DownloadEvent | WarningEvent) => void,
 ): Promise<PreparedRun> {
   if (options.resume && !recorder) {
     throw new Error(
@@ -136,28 +133,43 @@ export async function prepareRun(
     dataDir: options.dataDir,
     limitTrain: options.limitTrain,
     limitVal: options.limitVal,
+    damagedImages: options.damagedImages,
     onProgress: (progress) => {
       if (progress.stage !== 'download') return;
       const edge = progress.loaded === 0 || progress.loaded === progress.total;
       if (!downloadEventDue(edge)) return;
       const { file, url, loaded, total } = progress;
-      onDownload({ event: 'download', file, url, loaded, total });
+      emit({ event: 'download', file, url, loaded, total });
     },
   });
+  for (const message of data.warnings ?? []) emit({ event: 'warning', message });
   const resize = feedSize(project, options, data);
   const channels = data.info.inputShape[2];
   const inference = inferValidGraph(project, {
     inputShape: [options.batchSize, channels, ...resize],
   });
-  const microBatch = microBatchFor(backend.backend, inference, options.batchSize);
+  const gpu = (tf.backend() as { device?: { limits?: { maxStorageBufferBindingSize?: number } } })
+    .device;
+  const microBatch = planMemory(
+    backend.backend,
+    memoryNeeds(inference, options),
+    options,
+    backendLimits(backend.backend, gpu?.limits),
+  );
   const checkpoint = options.resume ? recorder?.loadCheckpoint() : undefined;
-  const model = compileModel(tf, inference, {
-    init: options.init,
-    seed: checkpoint
-      ? resumedDropoutSeed(options.seed, checkpoint.position, inference)
-      : options.seed,
-    weights: checkpoint?.weights,
-  });
+  if (checkpoint) refuseChangedOptions(checkpoint.position.options, options);
+  const file = checkpoint && recorder ? checkpointPath(recorder.dir) : undefined;
+  const model = fromCheckpoint(
+    () =>
+      compileModel(tf, inference, {
+        init: options.init,
+        seed: checkpoint
+          ? resumedDropoutSeed(options.seed, checkpoint.position, inference)
+          : options.seed,
+        weights: checkpoint?.weights,
+      }),
+    file,
+  );
   let optimizer: Optimizer | undefined;
   try {
     optimizer = createOptimizer(tf, new Map([...model.weights].filter(([, v]) => v.trainable)), {
@@ -166,7 +178,8 @@ export async function prepareRun(
       momentum: options.momentum,
       weightDecay: options.weightDecay,
     });
-    if (checkpoint) optimizer.setState(checkpoint.optimizer);
+    const made = optimizer;
+    if (checkpoint) fromCheckpoint(() => made.setState(checkpoint.optimizer), file);
   } catch (error) {
     model.dispose();
     optimizer?.dispose();

@@ -1,32 +1,22 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDirs } from '../../../test/support/temp-dirs';
 import type { FinalEvent, TrainingEvent } from '../../api/training-protocol';
 import { loadValidProject } from '../../core/document/load';
-import { inferValidGraph } from '../../core/infer';
 import { getPreset } from '../../core/presets';
 import type { TrainOptions } from '../../core/training/options';
 import { resolveTrainOptions } from '../../core/training/options';
 import { checkpointPath, loadCheckpoint } from '../run/checkpoint';
 import { RUN_FILES } from '../run/folder';
-import { microBatchFor } from './prepare';
 import { runTraining, TrainingControl } from './trainer';
 
 const project = loadValidProject(
   readFileSync(new URL('../../../test/fixtures/tiny-cnn.json', import.meta.url), 'utf8'),
 );
 const base: Partial<TrainOptions> = { backend: 'cpu', limitTrain: 64, limitVal: 32, seed: 3 };
-const dirs: string[] = [];
-const tempDir = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cs-train-'));
-  dirs.push(dir);
-  return dir;
-};
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs('cs-train-');
 
 type Epoch = Extract<TrainingEvent, { event: 'epoch' }>;
 
@@ -181,13 +171,118 @@ describe('the trainer', () => {
   });
 });
 
-describe('memory on wasm', () => {
-  it('splits a batch into micro-batches only where it would not fit in wasm’s heap', () => {
-    const at = (name: string, shape: number[]) =>
-      inferValidGraph(getPreset(name)!.build(), { inputShape: shape });
-    const resnet = at('resnet18', [128, 1, 96, 96]);
-    expect(microBatchFor('wasm', resnet, 128)).toBe(32);
-    expect(microBatchFor('webgpu', resnet, 128)).toBeUndefined();
-    expect(microBatchFor('wasm', at('lenet', [128, 1, 28, 28]), 128)).toBeUndefined();
+/** metrics.jsonl of a run folder, as events. */
+const recordedEvents = (outDir: string) =>
+  readFileSync(join(outDir, RUN_FILES.metrics), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as TrainingEvent);
+
+describe('what a run survives', () => {
+  it('writes an epoch to metrics.jsonl only after its checkpoint, and checkpoints within epochs on a timer', async () => {
+    const outDir = tempDir();
+    // A tiny interval: a checkpoint before every batch but an epoch's first.
+    const run = await train({ epochs: 2, outDir, checkpointMinutes: 1e-9 });
+    expect(run.final.event).toBe('done');
+    const recorded = recordedEvents(outDir).flatMap((e): unknown[][] =>
+      e.event === 'checkpoint'
+        ? [[e.event, e.epoch, e.batch]]
+        : e.event === 'epoch'
+          ? [[e.event, e.epoch, '-']]
+          : [],
+    );
+    expect(recorded).toEqual([
+      ['checkpoint', 1, 1],
+      ['checkpoint', 1, 2],
+      ['checkpoint', 1, 3],
+      ['checkpoint', 1, undefined],
+      ['epoch', 1, '-'],
+      ['checkpoint', 2, 1],
+      ['checkpoint', 2, 2],
+      ['checkpoint', 2, 3],
+      ['checkpoint', 2, undefined],
+      ['epoch', 2, '-'],
+    ]);
+  });
+
+  it('refuses to resume with a batch size (or other setting giving the position meaning) changed, naming it', async () => {
+    const outDir = tempDir();
+    await train({ epochs: 1, outDir, batchSize: 16 });
+    const changed = await train({ epochs: 2, outDir, resume: true, batchSize: 32, seed: 4 });
+    expect(changed.final).toMatchObject({ event: 'error' });
+    expect(changed.final.event === 'error' && changed.final.message).toMatch(
+      /^this run cannot continue with other settings: batch size was 16 and is 32 now; seed was 3 and is 4 now\. A resumed run keeps them/,
+    );
+    // The learning rate may change; the run continues.
+    const relaxed = await train({ epochs: 2, outDir, resume: true, batchSize: 16, lr: 0.01 });
+    expect(relaxed.final.event).toBe('done');
+  });
+
+  it('refuses to resume with another network, and a checkpoint that does not fit, naming the file', async () => {
+    const outDir = tempDir();
+    await train({ epochs: 1, outDir });
+    const wider = structuredClone(project);
+    (wider.nodes.find((n) => n.id === 'conv1')!.params as { out_channels: number }).out_channels =
+      8;
+    const options = resolveTrainOptions(wider, { ...base, epochs: 2, outDir, resume: true });
+    const other = await runTraining(wider, options, () => undefined);
+    expect(other.event === 'error' && other.message).toMatch(
+      /^the network differs from the one this run trained \(.*project\.json\)/,
+    );
+    // The same, with the run's project.json replaced: the checkpoint's weights do not fit.
+    writeFileSync(join(outDir, RUN_FILES.project), JSON.stringify(wider));
+    const misfit = await runTraining(wider, options, () => undefined);
+    expect(misfit.event === 'error' && misfit.message).toContain(
+      `the checkpoint ${checkpointPath(outDir)} does not fit this project: the weights do not fit this model: 'conv1.weight' is 4×1×3×3 but the model needs 8×1×3×3`,
+    );
+  });
+
+  it('puts back an epoch a crash kept out of metrics.jsonl after its checkpoint', async () => {
+    const outDir = tempDir();
+    await train({ epochs: 2, outDir });
+    // As if killed between the checkpoint of epoch 2 and its line in metrics.jsonl.
+    const lines = readFileSync(join(outDir, RUN_FILES.metrics), 'utf8').trim().split('\n');
+    const cut = lines.findIndex((l) => l.includes('"event":"epoch","epoch":2'));
+    writeFileSync(join(outDir, RUN_FILES.metrics), `${lines.slice(0, cut).join('\n')}\n`);
+    const resumed = await train({ epochs: 2, outDir, resume: true });
+    expect(resumed.final.event).toBe('done');
+    const epochs = recordedEvents(outDir).flatMap((e) => (e.event === 'epoch' ? [e.epoch] : []));
+    expect(epochs).toEqual([1, 2]);
+  });
+
+  it('keeps a new run out of a folder that holds one, and clears what a crash left there', async () => {
+    const outDir = tempDir();
+    await train({ epochs: 1, outDir });
+    const again = await train({ epochs: 1, outDir });
+    expect(again.final.event === 'error' && again.final.message).toBe(
+      `${outDir} already holds a run (run.json); continue it with --resume, or choose another folder for a new one`,
+    );
+    const leftover = `${checkpointPath(outDir)}.999999.tmp`;
+    writeFileSync(leftover, Buffer.alloc(4096));
+    const resumed = await train({ epochs: 2, outDir, resume: true });
+    expect(resumed.final.event).toBe('done');
+    expect(existsSync(leftover)).toBe(false);
+    expect(JSON.parse(readFileSync(join(outDir, RUN_FILES.record), 'utf8'))).toMatchObject({
+      status: 'done',
+      options: { epochs: 2, batchSize: 16 },
+    });
+  });
+});
+
+describe('honest endings', () => {
+  it('stops a run whose loss explodes without overflowing, with a clear message', async () => {
+    // LeNet's sigmoids at lr 1e6: the loss stays finite but grows into the millions.
+    const lenet = getPreset('lenet')!.build();
+    const options = resolveTrainOptions(lenet, {
+      ...base,
+      epochs: 1,
+      batchSize: 16,
+      lr: 1e6,
+    });
+    const final = await runTraining(lenet, options, () => undefined);
+    expect(final.event).toBe('error');
+    expect(final.event === 'error' && final.message).toMatch(
+      /^the loss exploded to [\d.e+]+ \(smoothed [\d.e+]+, more than 100 times its first value [\d.]+\) at batch \d in epoch 1: training diverged\. Lower the learning rate \(it is 1000000; try 100000\) and start again$/,
+    );
   });
 });

@@ -25,11 +25,12 @@ import { type PreparedRun, prepareRun } from './prepare';
 import { learningRateAt } from './schedules';
 import { gatherBatch } from './step';
 
-
 type EventSink = (event: TrainingEvent) => void;
 
 /** At most this many 'batch' events per second. */
 const BATCH_EVENTS_PER_SECOND = 10;
+/** A smoothed loss this many times its first value (or chance level) has exploded. */
+const EXPLODED = 100;
 
 /** Pause, resume and stop requests; the loop looks at them between batches. */
 export class TrainingControl {
@@ -80,12 +81,16 @@ export class Trainer {
   private startedAt = 0;
   /** Seconds per trained sample, including validation, from the epochs so far. */
   private secondsPerSample = 0;
+  /** When the last checkpoint was written (performance.now()), for the time interval. */
+  private lastCheckpointAt = 0;
+  /** The training loss smoothed over batches, watched for a loss that explodes. */
+  private smoothedLoss: number | undefined;
   private readonly emit: EventSink;
 
   constructor(
     private readonly project: Project,
     private readonly options: TrainOptions,
-    sink: EventSink,
+    private readonly sink: EventSink,
     private readonly control = new TrainingControl(),
   ) {
     this.emit = (event) => {
@@ -103,6 +108,7 @@ export class Trainer {
       this.recorder = outDir ? RunRecorder.open(outDir, this.project, this.options) : undefined;
       this.run = await prepareRun(this.project, this.options, this.recorder, this.emit);
       this.emit(this.run.start);
+      this.lastCheckpointAt = performance.now();
       final = await this.fitEpochs();
     } catch (error) {
       final = {
@@ -115,7 +121,13 @@ export class Trainer {
     this.run?.step.dispose();
     this.run?.model.dispose();
     this.run?.optimizer.dispose();
-    this.emit(final);
+    try {
+      this.recorder?.recordEvent(final);
+    } catch {
+      // The run has failed already (a full disk); its end still reaches the owner.
+    }
+    this.recorder?.close();
+    this.sink(final);
     return final;
   }
 
@@ -162,9 +174,8 @@ export class Trainer {
         statsEvery > 0 && (position.epoch * order.length + position.batch) % statsEvery === 0;
       const { x, y } = gatherBatch(tf, data.train, rows, this.run.resize);
       const step = await this.run.step.run(x, y, { layerStats }).finally(() => tf.dispose([x, y]));
-      if (!Number.isFinite(step.loss)) {
-        return this.diverged(`the loss became ${step.loss} at batch ${position.batch + 1}`);
-      }
+      const exploded = this.divergence(step.loss);
+      if (exploded) return this.diverged(`${exploded} at batch ${position.batch + 1}`);
       position.partial.lossSum += step.loss * rows.length;
       position.partial.correct += step.correct;
       position.partial.seen += rows.length;
@@ -217,21 +228,41 @@ export class Trainer {
     position.epoch++;
     position.batch = 0;
     position.partial = { lossSum: 0, correct: 0, seen: 0 };
-    this.emit(epochEvent);
+    // The epoch is announced (and written to metrics.jsonl) once its checkpoint is safe,
+    // so the record never claims an epoch a crash would make the run redo.
     if (this.recorder) {
       const path = await this.saveCheckpoint(this.recorder);
       this.recorder.saveEpoch(await readWeights(this.run.model), position.metrics);
       this.emit({ event: 'checkpoint', epoch: epochEvent.epoch, path });
     }
+    this.emit(epochEvent);
     return undefined;
+  }
+
+  /**
+   * What is wrong with a training loss, if the run diverges: it is not finite,
+   * or, smoothed over batches, it has grown past EXPLODED times the larger of
+   * its first value and chance level (ln of the class count), which no
+   * learning run reaches.
+   */
+  private divergence(loss: number): string | undefined {
+    if (!Number.isFinite(loss)) return `the loss became ${loss}`;
+    const { position, data } = this.run;
+    position.firstLoss ??= loss;
+    this.smoothedLoss =
+      this.smoothedLoss === undefined ? loss : 0.9 * this.smoothedLoss + 0.1 * loss;
+    const limit = EXPLODED * Math.max(position.firstLoss, Math.log(data.info.classes.length));
+    if (this.smoothedLoss <= limit) return undefined;
+    return `the loss exploded to ${loss.toPrecision(4)} (smoothed ${this.smoothedLoss.toPrecision(4)}, more than ${EXPLODED} times its first value ${position.firstLoss.toPrecision(4)})`;
   }
 
   /** The run ends here: the numbers overflowed, and the learning rate is the usual cause. */
   private diverged(what: string): FinalEvent {
     const { lr } = this.options;
+    const kept = this.recorder?.checkpointed();
     return {
       event: 'error',
-      message: `${what} in epoch ${this.run.position.epoch + 1}: training diverged. Lower the learning rate (it is ${lr}; try ${lr / 10}) and start again; the last good checkpoint is kept`,
+      message: `${what} in epoch ${this.run.position.epoch + 1}: training diverged. Lower the learning rate (it is ${lr}; try ${lr / 10}) and start again${kept ? `; the checkpoint ${kept} is kept` : ''}`,
     };
   }
 
@@ -282,7 +313,10 @@ export class Trainer {
         this.emit({ event: 'resumed', epoch: position.epoch + 1, batch: position.batch });
       }
     }
-    if (!this.control.stopping) return undefined;
+    if (!this.control.stopping) {
+      await this.checkpointIfDue();
+      return undefined;
+    }
     const checkpoint = this.recorder ? await this.saveCheckpoint(this.recorder) : undefined;
     return {
       event: 'stopped',
@@ -290,6 +324,16 @@ export class Trainer {
       batch: position.batch,
       ...(checkpoint ? { checkpoint } : {}),
     };
+  }
+
+  /** A checkpoint within the epoch once the interval has passed since the last, so a crash loses little. */
+  private async checkpointIfDue(): Promise<void> {
+    const minutes = this.options.checkpointMinutes;
+    const { position } = this.run;
+    if (!this.recorder || minutes <= 0 || position.batch === 0) return;
+    if (performance.now() - this.lastCheckpointAt < minutes * 60_000) return;
+    const path = await this.saveCheckpoint(this.recorder);
+    this.emit({ event: 'checkpoint', epoch: position.epoch + 1, batch: position.batch, path });
   }
 
   private eta(rate: number): number {
@@ -305,6 +349,7 @@ export class Trainer {
     const state = await optimizer.getState();
     position.optimizerStep = state.step;
     position.savedAt = new Date().toISOString();
+    this.lastCheckpointAt = performance.now();
     return recorder.saveCheckpoint({
       position,
       weights: await readWeights(model),

@@ -1,10 +1,24 @@
-/** The project's runs, newest first; ticking a past one overlays its curves on the chart. */
-import { toggleCompare, useTraining } from './store';
+/**
+ * The project's runs, newest first; ticking a past one overlays its curves on
+ * the chart, and one that ended before its last epoch (the studio crashed, it
+ * was stopped or failed) can continue from its checkpoint.
+ */
+import type { RunSummary } from '../../api/training-api';
+import { continueRun, toggleCompare, useTraining } from './store';
+
+/** Ended before its last epoch, with a checkpoint to continue from. */
+const canContinue = (r: RunSummary) =>
+  r.hasCheckpoint &&
+  ['interrupted', 'stopped', 'failed'].includes(r.status) &&
+  r.epochsDone < r.options.epochs;
 
 export function RunsList() {
   const runs = useTraining((s) => s.runs);
   const compared = useTraining((s) => s.compared);
   const liveId = useTraining((s) => s.live?.runId);
+  const training = useTraining((s) =>
+    Boolean(s.live && ['starting', 'running', 'paused'].includes(s.live.status)),
+  );
   return (
     <section className="runs-list" aria-label="Past runs">
       <h3>Runs of this project</h3>
@@ -23,6 +37,7 @@ export function RunsList() {
               <th>lr · batch</th>
               <th>Val acc</th>
               <th>Backend</th>
+              <th />
             </tr>
           </thead>
           <tbody>
@@ -52,6 +67,20 @@ export function RunsList() {
                 </td>
                 <td>{r.last ? `${(r.last.valAcc * 100).toFixed(1)}%` : '–'}</td>
                 <td>{r.backend ?? '–'}</td>
+                <td>
+                  {canContinue(r) ? (
+                    <button
+                      type="button"
+                      className="button"
+                      disabled={training}
+                      title={`Continue from its checkpoint to epoch ${r.options.epochs}`}
+                      aria-label={`Continue run ${r.id}`}
+                      onClick={() => void continueRun(r.id)}
+                    >
+                      ▶ Continue
+                    </button>
+                  ) : null}
+                </td>
               </tr>
             ))}
           </tbody>

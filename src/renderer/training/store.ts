@@ -135,6 +135,31 @@ export async function startRun(options: Partial<TrainOptions>): Promise<void> {
   void refreshRuns();
 }
 
+/**
+ * Continues a past run that ended before its last epoch (the studio crashed, it
+ * was stopped, it failed) from its checkpoint; its curves so far are shown at once.
+ */
+export async function continueRun(runId: string): Promise<void> {
+  const { client, target } = get();
+  if (!client || !target) return;
+  set({ message: undefined });
+  const metrics = await call(client.trainingRunMetrics(target, runId));
+  const run = await call(client.trainingContinue(target, runId));
+  if (!run) return;
+  const series = metrics ? RunSeries.fromMetrics(metrics) : new RunSeries();
+  const current = get().live;
+  // Events may have arrived before the answer: add them to the curves so far.
+  if (current?.runId === run.id) {
+    for (let i = 0; i < current.series.batchX.length; i++) {
+      series.addBatch(current.series.batchX[i], current.series.batchLoss[i]);
+    }
+    for (const e of current.series.epochs) series.addEpoch(e);
+  }
+  const base = current?.runId === run.id ? current : newLiveRun(run.id);
+  set({ live: { ...base, series, requestedBackend: run.options.backend } });
+  void refreshRuns();
+}
+
 export async function controlRun(action: 'pause' | 'resume' | 'stop'): Promise<void> {
   const { client, live } = get();
   if (!client || !live) return;
