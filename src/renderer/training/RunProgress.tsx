@@ -112,6 +112,13 @@ export function RunProgress({ options, canStart }: { options: TrainOptions; canS
           {live.start.backendNote}
         </p>
       ) : null}
+      {live?.warnings.length ? (
+        <ul className="notice warn" data-testid="run-warnings">
+          {live.warnings.map((message) => (
+            <li key={message}>{message}</li>
+          ))}
+        </ul>
+      ) : null}
       {live?.error ? (
         <p className="notice error" role="alert">
           {live.error}

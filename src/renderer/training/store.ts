@@ -34,6 +34,8 @@ export interface LiveRun {
   series: RunSeries;
   history: LayerHistory;
   layerStats?: { epoch: number; batch: number; layers: LayerStat[] };
+  /** What the run goes on without (damaged images skipped), as the engine said it. */
+  warnings: string[];
   error?: string;
 }
 
@@ -230,6 +232,7 @@ function newLiveRun(runId: string): LiveRun {
     runId,
     status: 'starting',
     epoch: 0,
+    warnings: [],
     series: new RunSeries(),
     history: new LayerHistory(),
   };
@@ -264,6 +267,8 @@ export function applyEvent(live: LiveRun, event: TrainingEvent): LiveRun {
       live.history.add(event.epoch - 1 + event.batch / batches, event.layers);
       return { ...live, layerStats: event };
     }
+    case 'warning':
+      return { ...live, warnings: [...live.warnings, event.message] };
     case 'paused':
       return { ...live, status: 'paused' };
     case 'resumed':
