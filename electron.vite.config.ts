@@ -20,8 +20,15 @@ function devScriptPolicy(): Plugin {
 export default defineConfig({
   main: {
     build: {
-      // The training worker is its own entry: src/engine/job.ts starts ./worker.js next to the bundle.
-      rollupOptions: { input: { index: 'src/main/index.ts', worker: 'src/engine/worker.ts' } },
+      // The workers are entries of their own, started from next to the bundle: src/engine/job.ts
+      // starts ./worker.js (training), src/exporters/export-in-worker.ts ./export-worker.js.
+      rollupOptions: {
+        input: {
+          index: 'src/main/index.ts',
+          worker: 'src/engine/worker.ts',
+          'export-worker': 'src/exporters/export-worker.ts',
+        },
+      },
     },
   },
   preload: {

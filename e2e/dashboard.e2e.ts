@@ -4,10 +4,11 @@
  * pause and resume, stop, then the confusion matrix and the feature maps.
  * Screenshots of each view go to docs/images/.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { expect, it } from 'vitest';
+import { decodeSafetensors } from '../src/core/weights/safetensors';
 import { chromium, describeWith } from '../test/support/requirements';
 import {
   chartPoints,
@@ -182,6 +183,17 @@ describeWith([chromium], 'training dashboard in the browser', () => {
     await expect.poll(() => runs.getByRole('checkbox').first().isChecked()).toBe(true);
     // The earlier run adds its batch loss, train loss, val loss and val accuracy.
     await expect.poll(() => legend.count()).toBe(before + 4);
+    // A run's trained weights download to this computer (the web host's link, with its token).
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      runs
+        .getByRole('link', { name: /Download the weights of run/ })
+        .first()
+        .click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/-weights\.safetensors$/);
+    const weights = decodeSafetensors(new Uint8Array(readFileSync((await download.path())!)));
+    expect(weights.tensors.has('conv1.weight')).toBe(true);
     expect(session.pageErrors).toEqual([]);
     await session.close();
   });

@@ -36,7 +36,7 @@ function desktopSuite() {
     const folder = await mkdtemp(path.join(os.tmpdir(), 'studio-e2e-electron-'));
     app = await _electron.launch({
       executablePath: binary!,
-      args: [path.join(repoRoot, 'out/main/index.js'), '--project', 'lenet', '--dir', folder],
+      args: [path.join(repoRoot, 'out/main/index.js'), '--project', 'lenet', '--workspace', folder],
       cwd: repoRoot,
     });
     page = await app.firstWindow();

@@ -1,6 +1,7 @@
 /** The export dialog through the web host in Chromium: plan, write, and the files on disk. */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { unzipSync } from 'fflate';
 import { expect, it } from 'vitest';
 import { studioPageForFile } from './support/studio';
 
@@ -33,12 +34,50 @@ it('lists the files an ONNX export will write, writes them, and shows the result
   expect(session.pageErrors).toEqual([]);
 });
 
-it('refuses a folder outside the project folder, saying why', async () => {
+it('offers the export as a zip to download', async () => {
+  const dialog = session.page.getByRole('dialog', { name: 'Export' });
+  await dialog.getByTestId('export-format-onnx').check();
+  await expect.poll(() => dialog.getByTestId('export-plan').textContent()).toContain('model.onnx');
+  await dialog.getByTestId('export-write').click();
+  const [download] = await Promise.all([
+    session.page.waitForEvent('download'),
+    dialog.getByTestId('export-download').click(),
+  ]);
+  expect(download.suggestedFilename()).toBe('lenet-5-onnx.zip');
+  const zip = unzipSync(new Uint8Array(readFileSync((await download.path())!)));
+  expect(Object.keys(zip).sort()).toEqual(['README.md', 'model.onnx']);
+  expect(zip['model.onnx'].length).toBe(
+    readFileSync(path.join(session.studio.folder, 'exports/lenet-5-onnx/model.onnx')).length,
+  );
+});
+
+it('asks before replacing a file the studio did not write', async () => {
+  const folder = path.join(session.studio.folder, 'exports/mine');
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(path.join(folder, 'README.md'), 'my own notes');
+  const dialog = session.page.getByRole('dialog', { name: 'Export' });
+  await dialog.getByTestId('export-folder').fill('exports/mine');
+  await expect
+    .poll(() => dialog.getByTestId('export-plan').textContent())
+    .toContain('replaces a file the studio did not write');
+  const question = session.page.waitForEvent('dialog');
+  await dialog.getByTestId('export-write').click();
+  expect((await question).message()).toContain(
+    'already holds README.md, which the studio did not write',
+  );
+  // The harness accepts the question: the export replaces the file.
+  await expect
+    .poll(() => dialog.getByTestId('export-result').textContent())
+    .toContain('Wrote into');
+  expect(readFileSync(path.join(folder, 'README.md'), 'utf8')).toContain('(ONNX)');
+});
+
+it('refuses a folder outside the workspace, saying why', async () => {
   const dialog = session.page.getByRole('dialog', { name: 'Export' });
   await dialog.getByTestId('export-folder').fill('../elsewhere');
   await expect
     .poll(() => dialog.getByTestId('export-problem').textContent())
-    .toContain('outside the project folder');
+    .toContain('outside the workspace');
   expect(await dialog.getByTestId('export-write').isDisabled()).toBe(true);
 });
 

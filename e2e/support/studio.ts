@@ -15,7 +15,7 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 
 export interface Studio {
   url: string;
-  /** The project folder the host opens and saves files in. */
+  /** The workspace the host opens and saves files in. */
   folder: string;
   stop(): Promise<void>;
   /** Ends the host at once (SIGKILL), as a crash would: nothing of it runs its shutdown. */
@@ -36,7 +36,7 @@ export async function startStudio(
     'serve',
     '--port',
     '0',
-    '--dir',
+    '--workspace',
     folder,
     '--state-dir',
     path.join(folder, '.state'),

@@ -26,8 +26,13 @@ export interface ExportRequest {
   target: TrainingTarget;
   weights: ExportWeights;
   format: ExportFormatName;
-  /** Folder to write into, relative to the host's project folder (no '..'). */
+  /** Folder to write into, relative to the workspace (and confined to it). */
   folder: string;
+  /**
+   * The user confirmed replacing files in the folder that the studio did not
+   * write (ExportFileInfo.foreign); without it such an export is refused.
+   */
+  overwrite?: boolean;
 }
 
 export interface ExportFileInfo {
@@ -36,6 +41,8 @@ export interface ExportFileInfo {
   description: string;
   /** A file of that name is already in the folder and will be replaced. */
   replaces: boolean;
+  /** …and the studio did not write it (or it changed since): replacing it needs the user's word. */
+  foreign: boolean;
 }
 
 export interface ExportPlan {
@@ -77,6 +84,7 @@ const exportRequest = z.strictObject({
   ]),
   format: z.enum(['tfjs', 'onnx', 'pytorch']),
   folder: relativePath,
+  overwrite: z.boolean().optional(),
 });
 
 /** Argument schemas of the export methods (one zod tuple each); hosts validate calls against them. */

@@ -38,6 +38,7 @@ export interface Recovery {
 export interface HostInfo {
   host: 'web' | 'electron';
   version: string;
+  /** The workspace: projects (and their runs), exports and imports live here. */
   projectFolder: string;
   /** What the host opens at start: a file, a preset, or nothing (a new project). */
   startup: { kind: 'file'; path: string } | { kind: 'preset'; name: string } | { kind: 'new' };
@@ -64,6 +65,16 @@ export interface ProjectApi {
 
 const relativePath = z.string().min(1).max(4096);
 
+/**
+ * The largest project file the studio opens or saves: 4 MiB, a hundred times
+ * the largest preset (GoogLeNet, 9 KB) and room for thousands of layers with
+ * their layout. It bounds what a client can make the host parse and hold.
+ */
+export const MAX_PROJECT_BYTES = 4 * 1024 * 1024;
+const projectText = z
+  .string()
+  .max(MAX_PROJECT_BYTES, 'is larger than a project file may be (4 MiB)');
+
 /** Argument schemas: every host validates a call's arguments against these before running it. */
 export const projectMethodArgs = {
   hostInfo: z.tuple([]),
@@ -71,9 +82,9 @@ export const projectMethodArgs = {
   loadPreset: z.tuple([z.string().min(1).max(200)]),
   listProjects: z.tuple([]),
   openProject: z.tuple([relativePath]),
-  saveProject: z.tuple([relativePath, z.string().max(64 * 1024 * 1024), z.boolean()]),
+  saveProject: z.tuple([relativePath, projectText, z.boolean()]),
   recentFiles: z.tuple([]),
-  autosave: z.tuple([z.string().max(64 * 1024 * 1024), relativePath.nullable()]),
+  autosave: z.tuple([projectText, relativePath.nullable()]),
   recovery: z.tuple([]),
   discardRecovery: z.tuple([]),
 } satisfies MethodArgs<ProjectApi>;

@@ -49,8 +49,39 @@ export async function invoke(
   }
 }
 
+/**
+ * How deep a message may nest arrays and objects. A project nests about six
+ * levels; a message nested thousands deep would parse, then overflow the
+ * stack of whatever walks it (validation, inference, an exporter).
+ */
+export const MAX_MESSAGE_DEPTH = 64;
+
+/** The deepest nesting of arrays and objects in JSON text (brackets inside strings do not count). */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
+
 /** Parses and answers one raw message (a WebSocket frame's text). */
 export async function dispatch(api: StudioApi, raw: string): Promise<Answer> {
+  if (jsonDepth(raw) > MAX_MESSAGE_DEPTH) {
+    return {
+      id: null,
+      result: fail(`the message nests deeper than ${MAX_MESSAGE_DEPTH} levels; no call needs that`),
+    };
+  }
   let message: unknown;
   try {
     message = JSON.parse(raw);

@@ -34,12 +34,9 @@ import { readRunProject, readRunRecord, runWeights } from '../engine/run/folder'
 import { rateLimit } from '../node/rate-limit';
 import { guard } from './guard';
 import { runFolderOf } from './run-folders';
-import { hostRunOptions } from './training-runs-service';
+import { type HostDataOptions, hostRunOptions } from './training-runs-service';
 
-export interface EvaluationServiceOptions {
-  projectFolder: string;
-  /** Where datasets are looked for first (the host's --data-dir). */
-  dataDir?: string;
+export interface EvaluationServiceOptions extends HostDataOptions {
   push(message: StudioPush): void;
 }
 
@@ -181,7 +178,7 @@ export class EvaluationService implements EvaluationApi {
   ): Promise<EvaluationSubject> {
     const { tf } = await this.evaluationRuntime();
     let project = target.project;
-    let options = hostRunOptions(project, {}, this.options.dataDir);
+    let options = hostRunOptions(project, {}, this.options);
     let stored: Awaited<ReturnType<typeof runWeights>> | undefined;
     if (weights.kind === 'run') {
       const dir = runFolderOf(this.folder, target, weights.runId);

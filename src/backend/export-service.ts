@@ -1,7 +1,8 @@
 /**
  * ExportApi on the host: plans and writes exports of the editor's project
  * (with a run's trained weights, or freshly initialised ones) into a folder
- * inside the host's project folder, and opens TF.js Layers models as projects.
+ * inside the workspace, and opens TF.js Layers models as projects. Every
+ * folder a client names is confined to the workspace (node/confined-path.ts).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -13,9 +14,9 @@ import type {
   ImportedModel,
 } from '../api/export-api';
 import { ok, type Result } from '../api/result';
+import { buildExportInWorker } from '../exporters/export-in-worker';
 import { byteLength, exportFormats, formatLabels } from '../exporters/index';
 import {
-  bundleFor,
   type ExportSource,
   RUN_WEIGHTS_FILE,
   readExportSource,
@@ -23,7 +24,11 @@ import {
   writeBundle,
   writeProjectWithWeights,
 } from '../exporters/node-io';
+import { type Confinement, confinePath, relativeTo } from '../node/confined-path';
+import { inspectTargets } from '../node/owned-files';
+import { workspaceConfinement } from '../node/workspace';
 import { guard } from './guard';
+import { runPathOf } from './run-folders';
 
 export interface ExportServiceOptions {
   projectFolder: string;
@@ -31,9 +36,11 @@ export interface ExportServiceOptions {
 
 export class ExportService implements ExportApi {
   private readonly folder: string;
+  private readonly workspace: Confinement;
 
   constructor(options: ExportServiceOptions) {
     this.folder = path.resolve(options.projectFolder);
+    this.workspace = workspaceConfinement(this.folder);
   }
 
   async exportFormats(): Promise<Result<ExportFormatInfo[]>> {
@@ -61,30 +68,35 @@ export class ExportService implements ExportApi {
       const imported = readTfjsModel(file);
       const text = `${JSON.stringify(imported.project, null, 2)}\n`;
       // A run-like folder (project + weights) beside the model, which export and training read.
-      const weightsFolder = path.join(path.dirname(modelJsonPath), 'imported');
-      const absolute = this.inside(weightsFolder);
+      const absolute = this.inside(path.join(path.dirname(file), 'imported'));
       writeProjectWithWeights(absolute, imported.project, imported.weights);
-      return {
-        text,
-        weightsFolder: weightsFolder.split(path.sep).join('/'),
-        notes: imported.notes,
-      };
+      return { text, weightsFolder: relativeTo(this.folder, absolute), notes: imported.notes };
     });
   }
 
   private async plan(request: ExportRequest, write: boolean): Promise<ExportPlan> {
     const source = this.sourceOf(request);
-    const { bundle, freshWeights } = await bundleFor(source, request.format);
+    const { bundle, freshWeights } = await buildExportInWorker(source, request.format);
     const folder = this.inside(request.folder);
-    if (write) writeBundle(bundle, folder);
+    const targets = inspectTargets(
+      folder,
+      bundle.files.map((file) => file.path),
+    );
+    if (write) {
+      writeBundle(bundle, folder, {
+        force: request.overwrite === true,
+        howToConfirm: 'confirm replacing them',
+      });
+    }
     return {
       format: request.format,
       folder,
-      files: bundle.files.map((file) => ({
+      files: bundle.files.map((file, i) => ({
         path: file.path,
         bytes: byteLength(file),
         description: file.description,
-        replaces: !write && existsSync(path.join(folder, file.path)),
+        replaces: targets[i].exists,
+        foreign: targets[i].foreign,
       })),
       weights: freshWeights ? 'freshly initialised (no trained weights)' : source.description,
       freshWeights,
@@ -104,11 +116,7 @@ export class ExportService implements ExportApi {
       const { weights } = readExportSource(folder);
       return { project: request.target.project, weights, description: request.weights.folder };
     }
-    const runsFolder = path.join(
-      path.dirname(request.target.projectPath ?? 'project.json'),
-      'runs',
-    );
-    const runDir = this.inside(path.join(runsFolder, request.weights.runId));
+    const runDir = runPathOf(this.folder, request.target, request.weights.runId);
     if (!existsSync(path.join(runDir, RUN_WEIGHTS_FILE))) {
       throw new Error(
         `run ${request.weights.runId} has no ${RUN_WEIGHTS_FILE} (it saved no weights yet)`,
@@ -118,18 +126,8 @@ export class ExportService implements ExportApi {
     return { ...source, description: `run ${request.weights.runId}` };
   }
 
-  /** A path inside the project folder; anything reaching outside it is refused. */
+  /** The real path of a file or folder inside the workspace; anything reaching outside it is refused. */
   private inside(relative: string): string {
-    const resolved = path.resolve(this.folder, relative);
-    if (
-      path.isAbsolute(relative) ||
-      relative.split(/[\\/]/).includes('..') ||
-      !resolved.startsWith(this.folder)
-    ) {
-      throw new Error(
-        `'${relative}' is outside the project folder; give a path relative to ${this.folder} without '..'`,
-      );
-    }
-    return resolved;
+    return confinePath(relative, this.workspace);
   }
 }

@@ -12,6 +12,8 @@ import { ProjectService, type ProjectServiceOptions } from './project-service';
 import { TrainingRunsService } from './training-runs-service';
 
 export interface BackendOptions extends Omit<ProjectServiceOptions, 'presets'> {
+  /** Dataset folders training may read besides the workspace (every --data-dir). */
+  dataDirs?: string[];
   /** Sends an event to the UI (training progress). */
   push(event: StudioPush): void;
 }

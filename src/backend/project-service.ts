@@ -1,22 +1,30 @@
 /**
- * ProjectApi on the host's file system. Project files live in one project
- * folder and are named by paths relative to it (the web host must not reach
- * outside it). Saves are atomic: the text goes to a temporary file in the same
+ * ProjectApi on the host's file system. Project files live in the workspace
+ * and are named by paths relative to it; each is confined to it (links
+ * included, see node/confined-path.ts), and a save writes studio projects
+ * only: never a hidden folder's file, never over a file that is not a
+ * project. Saves are atomic: the text goes to a temporary file in the same
  * folder, which is then renamed over the target, so a crash never leaves half
- * a project. Recent files and the autosave live in a separate state folder.
+ * a project. Recent files and the autosave live in a separate state folder,
+ * readable by the user alone.
  */
 import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type {
-  HostInfo,
-  PresetInfo,
-  ProjectApi,
-  ProjectFile,
-  ProjectListing,
-  Recovery,
+import {
+  type HostInfo,
+  MAX_PROJECT_BYTES,
+  type PresetInfo,
+  type ProjectApi,
+  type ProjectFile,
+  type ProjectListing,
+  type Recovery,
 } from '../api/project-api';
 import { ok, type Result } from '../api/result';
+import { PROJECT_FORMAT } from '../core/document/schema';
+import { formatBytes } from '../core/summary';
+import { type Confinement, confinePath, relativeTo } from '../node/confined-path';
 import { writeFileAtomicAsync } from '../node/file-writes';
+import { workspaceConfinement } from '../node/workspace';
 import { guard } from './guard';
 
 export interface PresetSource {
@@ -28,6 +36,7 @@ export interface PresetSource {
 export interface ProjectServiceOptions {
   host: HostInfo['host'];
   version: string;
+  /** The workspace: projects, their runs, exports and imports. */
   projectFolder: string;
   /** Recent files and the autosave. */
   stateFolder: string;
@@ -41,9 +50,11 @@ const PROJECT_EXTENSION = '.json';
 
 export class ProjectService implements ProjectApi {
   private readonly folder: string;
+  private readonly workspace: Confinement;
 
   constructor(private readonly options: ProjectServiceOptions) {
     this.folder = path.resolve(options.projectFolder);
+    this.workspace = workspaceConfinement(this.folder);
   }
 
   async hostInfo(): Promise<Result<HostInfo>> {
@@ -81,12 +92,19 @@ export class ProjectService implements ProjectApi {
       const file = this.resolve(relative);
       let text: string;
       try {
+        const { size } = await stat(file);
+        if (size > MAX_PROJECT_BYTES) {
+          throw new Error(
+            `it is ${formatBytes(size)}, more than a project file may be (${formatBytes(MAX_PROJECT_BYTES)})`,
+          );
+        }
         text = await readFile(file, 'utf8');
       } catch (err) {
         throw new Error(describeFsError(err, relative, 'open'));
       }
-      await this.remember(relative);
-      return { path: toPosix(path.relative(this.folder, file)), text };
+      const opened = relativeTo(this.folder, file);
+      await this.remember(opened);
+      return { path: opened, text };
     });
   }
 
@@ -97,17 +115,34 @@ export class ProjectService implements ProjectApi {
   ): Promise<Result<{ path: string }>> {
     return guard(async () => {
       const file = this.resolve(relative);
-      if (!overwrite && (await exists(file))) {
+      if (isHidden(relativeTo(this.folder, file))) {
         throw new Error(
-          `${relative} already exists; choose another name or confirm overwriting it`,
+          `'${relative}' is in a hidden folder or is a hidden file; the studio saves projects only in visible folders of the workspace`,
         );
+      }
+      if (!isProjectText(text)) {
+        throw new Error(
+          `the text to save as ${relative} is not a ConvNet Studio project (a JSON object with "format": "${PROJECT_FORMAT}")`,
+        );
+      }
+      if (await exists(file)) {
+        if (!(await looksLikeProject(file))) {
+          throw new Error(
+            `${relative} exists and is not a ConvNet Studio project; the studio overwrites only its own project files, so choose another name`,
+          );
+        }
+        if (!overwrite) {
+          throw new Error(
+            `${relative} already exists; choose another name or confirm overwriting it`,
+          );
+        }
       }
       try {
         await writeFileAtomicAsync(file, text);
       } catch (err) {
         throw new Error(describeFsError(err, relative, 'save'));
       }
-      const saved = toPosix(path.relative(this.folder, file));
+      const saved = relativeTo(this.folder, file);
       await this.remember(saved);
       return { path: saved };
     });
@@ -117,7 +152,7 @@ export class ProjectService implements ProjectApi {
     return guard(async () => {
       const recent = await this.readRecent();
       const present: string[] = [];
-      for (const p of recent) if (await exists(path.join(this.folder, p))) present.push(p);
+      for (const p of recent) if (await this.isProjectFile(p)) present.push(p);
       return present;
     });
   }
@@ -125,7 +160,9 @@ export class ProjectService implements ProjectApi {
   async autosave(text: string, file: string | null): Promise<Result<void>> {
     return guard(async () => {
       const recovery: Recovery = { text, path: file, savedAt: Date.now() };
-      await writeFileAtomicAsync(this.statePath('autosave.json'), JSON.stringify(recovery));
+      await writeFileAtomicAsync(this.statePath('autosave.json'), JSON.stringify(recovery), {
+        private: true,
+      });
     });
   }
 
@@ -146,19 +183,27 @@ export class ProjectService implements ProjectApi {
     });
   }
 
-  /** A path inside the project folder, or a clear refusal. */
+  /** The real path of a project file inside the workspace, or a clear refusal. */
   private resolve(relative: string): string {
-    if (path.isAbsolute(relative) || relative.split(/[\\/]/).includes('..')) {
-      throw new Error(
-        `'${relative}' is outside the project folder; give a path relative to ${this.folder} without '..'`,
-      );
-    }
     if (!relative.endsWith(PROJECT_EXTENSION)) {
       throw new Error(
         `'${relative}' is not a project file; project files end in ${PROJECT_EXTENSION}`,
       );
     }
-    return path.join(this.folder, relative);
+    const file = confinePath(relative, this.workspace);
+    if (!file.endsWith(PROJECT_EXTENSION)) {
+      throw new Error(`'${relative}' is a link to ${file}, which is not a project file`);
+    }
+    return file;
+  }
+
+  /** A recent file still there and still inside the workspace (which may have changed since). */
+  private async isProjectFile(relative: string): Promise<boolean> {
+    try {
+      return await exists(this.resolve(relative));
+    } catch {
+      return false;
+    }
   }
 
   private statePath(name: string): string {
@@ -176,8 +221,10 @@ export class ProjectService implements ProjectApi {
     for (const entry of entries) {
       if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
       const rel = dir ? `${dir}/${entry.name}` : entry.name;
+      // Links are not followed: they may lead out of the workspace.
       if (entry.isDirectory()) await this.walk(rel, files, depth + 1);
       else if (
+        entry.isFile() &&
         entry.name.endsWith(PROJECT_EXTENSION) &&
         (await looksLikeProject(path.join(this.folder, rel)))
       ) {
@@ -201,6 +248,7 @@ export class ProjectService implements ProjectApi {
     await writeFileAtomicAsync(
       this.statePath('recent.json'),
       JSON.stringify(recent.slice(0, MAX_RECENT)),
+      { private: true },
     );
   }
 }
@@ -232,8 +280,18 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-function toPosix(p: string): string {
-  return p.split(path.sep).join('/');
+/** A file or folder whose name starts with '.' (.git, .vscode, …): editor and tool settings, not projects. */
+function isHidden(relative: string): boolean {
+  return relative.split('/').some((part) => part.startsWith('.'));
+}
+
+function isProjectText(text: string): boolean {
+  try {
+    const parsed = JSON.parse(text) as { format?: unknown } | null;
+    return typeof parsed === 'object' && parsed !== null && parsed.format === PROJECT_FORMAT;
+  } catch {
+    return false;
+  }
 }
 
 function describeFsError(err: unknown, file: string, action: 'open' | 'save'): string {

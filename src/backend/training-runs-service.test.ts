@@ -216,11 +216,11 @@ describe('TrainingRunsService', () => {
     expect(again).toEqual({ ok: false, error: 'run crashed has trained all its 2 epochs' });
   }, 120_000);
 
-  it('refuses run folders outside the project folder and unknown runs', async () => {
+  it('refuses run folders outside the workspace and unknown runs', async () => {
     const outside = await service.trainingRuns({ project, projectPath: '../elsewhere/x.json' });
     expect(outside).toEqual({
       ok: false,
-      error: expect.stringMatching(/outside the project folder/),
+      error: expect.stringMatching(/outside the workspace/),
     });
     const unknown = await service.trainingRunMetrics(target, 'no-such-run');
     expect(unknown).toEqual({ ok: false, error: expect.stringMatching(/no run 'no-such-run'/) });

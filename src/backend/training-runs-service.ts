@@ -37,13 +37,12 @@ import {
   removeTemporaries,
   runLockHolder,
 } from '../engine/run/folder';
+import { confinePath } from '../node/confined-path';
+import { dataConfinement } from '../node/workspace';
 import { guard } from './guard';
 import { runFolderOf, runsFolderOf } from './run-folders';
 
-export interface TrainingRunsServiceOptions {
-  projectFolder: string;
-  /** Where datasets are looked for first (the host's --data-dir). */
-  dataDir?: string;
+export interface TrainingRunsServiceOptions extends HostDataOptions {
   /** Trainings this host runs at once (default MAX_TRAININGS). */
   maxTrainings?: number;
   push(message: StudioPush): void;
@@ -65,6 +64,30 @@ interface ActiveRun {
   job: TrainingJob;
 }
 
+/** What the host was told about data: its default folder and every folder training may read. */
+export interface HostDataOptions {
+  /** The workspace. */
+  projectFolder: string;
+  /** Where datasets are looked for first (the host's first --data-dir). */
+  dataDir?: string;
+  /** Folders besides the workspace that datasets may be read from (every --data-dir). */
+  dataDirs?: string[];
+}
+
+/**
+ * A dataset folder a client or a project names, confined to the workspace
+ * and the host's --data-dir folders (its images go back to the client); the
+ * host's own folder when none is named.
+ */
+export function hostDataFolder(
+  host: HostDataOptions,
+  requested: string | undefined,
+): string | undefined {
+  if (!requested) return host.dataDir;
+  const dirs = host.dataDirs ?? (host.dataDir ? [host.dataDir] : []);
+  return confinePath(requested, dataConfinement(path.resolve(host.projectFolder), dirs));
+}
+
 /**
  * The project's settings and the user's choices, with the host's data folder
  * (evaluation reads a project's data the same way).
@@ -72,10 +95,10 @@ interface ActiveRun {
 export function hostRunOptions(
   project: Project,
   overrides: Partial<TrainOptions>,
-  hostDataDir: string | undefined,
+  host: HostDataOptions,
 ): TrainOptions {
   const options = resolveTrainOptions(project, overrides);
-  options.dataDir ??= hostDataDir;
+  options.dataDir = hostDataFolder(host, options.dataDir);
   return options;
 }
 
@@ -91,15 +114,16 @@ export class TrainingRunsService implements TrainingApi {
     return guard(() => availableBackends());
   }
 
-  trainingDatasets(dataDir?: string): Promise<Result<DatasetStatus[]>> {
-    return guard(() =>
-      Promise.all(
+  trainingDatasets(requestedDir?: string): Promise<Result<DatasetStatus[]>> {
+    return guard(() => {
+      const dataDir = hostDataFolder(this.options, requestedDir);
+      return Promise.all(
         trainingOptions.dataset.choices.map(async ({ value: name, label }) => {
           try {
             // Listing must not download: that happens when a training starts, with progress.
             const { info } = await loadDataset({
               dataset: name,
-              dataDir: dataDir ?? this.options.dataDir,
+              dataDir,
               limitTrain: 1,
               limitVal: 1,
               download: false,
@@ -132,13 +156,13 @@ export class TrainingRunsService implements TrainingApi {
             } satisfies DatasetStatus;
           }
         }),
-      ),
-    );
+      );
+    });
   }
 
   trainingStart(request: StartTrainingRequest): Promise<Result<RunSummary>> {
     return guard(async () => {
-      const options = hostRunOptions(request.project, request.options, this.options.dataDir);
+      const options = hostRunOptions(request.project, request.options, this.options);
       options.layerStatsEvery ??= LAYER_STATS_EVERY;
       this.refuseAtCapacity();
       const stamp = new Date().toISOString().replaceAll(':', '-').replace('.', '-');

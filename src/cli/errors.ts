@@ -1,5 +1,6 @@
 /** How the command line reports failures: one clear message, exit code 1. */
 import { formatIssue, ProjectError } from '../core/issues';
+import { WriteError } from '../node/file-writes';
 
 /** A mistake in how a command was called (bad option value, unknown preset or file). */
 export class CliError extends Error {
@@ -29,7 +30,7 @@ export function describeError(err: unknown): string {
       ...err.issues.map((issue) => `  - ${formatIssue(issue)}`),
     ].join('\n');
   }
-  if (err instanceof CliError) return `error: ${err.message}`;
+  if (err instanceof CliError || err instanceof WriteError) return `error: ${err.message}`;
   if (err instanceof Error) return `error: ${err.message}\n${err.stack ?? ''}`;
   return `error: ${String(err)}`;
 }

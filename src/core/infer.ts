@@ -164,7 +164,7 @@ class ScopeInference {
    */
   run(graph: GraphScope, prefix: string, entry: string | null, depth: number): NodeInfo[] {
     const structural = structureIssues(graph, prefix);
-    this.result.issues.push(...structural);
+    for (const issue of structural) this.result.issues.push(issue); // no spread: there may be very many
     if (structural.length > 0) return [];
     const { order, cyclic } = topologicalOrder(graph);
     if (cyclic.length > 0) {

@@ -109,7 +109,10 @@ export function formatSummaryText(summary: ModelSummary, options: SummaryTextOpt
   visit(summary.layers, 0);
   const header = ['Name', 'Layer', 'Output', 'Params', 'MACs', 'RF', 'Memory'];
   const table = [header, ...lines];
-  const widths = header.map((_, col) => Math.max(...table.map((line) => line[col].length)));
+  // A loop, not Math.max(...rows): a spread of a large project's rows overflows the stack.
+  const widths = header.map((_, col) =>
+    table.reduce((widest, line) => Math.max(widest, line[col].length), 0),
+  );
   // Text columns align left, numbers right.
   const numeric = [false, false, false, true, true, true, true];
   const render = (line: string[]) =>

@@ -2,7 +2,7 @@
  * Node-only side of exporting: where a project and weights come from (a run
  * folder, a project file, a preset), and writing a bundle into a folder.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseProject } from '../core/document/load';
 import type { Project } from '../core/document/schema';
@@ -10,7 +10,7 @@ import { ProjectError } from '../core/issues';
 import type { TF } from '../core/layers/types';
 import { getPreset, presetNames } from '../core/presets/index';
 import { decodeSafetensors, encodeSafetensors, type TensorMap } from '../core/weights/safetensors';
-import { explainingWrites } from '../node/file-writes';
+import { writeOwnedFiles } from '../node/owned-files';
 import { RUN_FILES } from '../node/run-files';
 import type { ExportBundle, ExportFormat } from './common';
 import { buildExport, prepareExport } from './index';
@@ -57,32 +57,51 @@ function readProjectFile(path: string): Project {
   return result.project;
 }
 
-/** Writes every file of a bundle under `dir` (created if needed); returns the absolute paths. */
-export function writeBundle(bundle: ExportBundle, dir: string): string[] {
+/** How a caller lets the user confirm replacing their files (a flag, a dialog's question). */
+export interface WriteConfirmation {
+  /** Replace files the studio did not write. */
+  force: boolean;
+  /** What the refusal tells the user to do to confirm ("add --force to replace them"). */
+  howToConfirm: string;
+}
+
+const REFUSE_USER_FILES: WriteConfirmation = { force: false, howToConfirm: 'remove them' };
+
+/**
+ * Writes every file of a bundle under `dir` (created if needed), all or none,
+ * never over a file the studio did not write unless confirmed; returns the
+ * absolute paths.
+ */
+export function writeBundle(
+  bundle: ExportBundle,
+  dir: string,
+  confirmation = REFUSE_USER_FILES,
+): string[] {
   const root = resolve(dir);
   if (existsSync(root) && !statSync(root).isDirectory()) {
     throw new Error(`${dir} exists and is not a folder; choose a folder to export into`);
   }
-  explainingWrites(root, () => mkdirSync(root, { recursive: true }));
-  return bundle.files.map((file) => {
-    const path = join(root, file.path);
-    explainingWrites(path, () => writeFileSync(path, file.contents));
-    return path;
-  });
+  return writeOwnedFiles(root, bundle.files, confirmation);
 }
 
 /**
  * A run-like folder (project.json + weights.safetensors), which export and
  * training read: where an imported model goes.
  */
-export function writeProjectWithWeights(dir: string, project: Project, weights: TensorMap): void {
-  explainingWrites(dir, () => mkdirSync(dir, { recursive: true }));
-  const projectFile = join(dir, RUN_PROJECT_FILE);
-  const weightsFile = join(dir, RUN_WEIGHTS_FILE);
-  explainingWrites(projectFile, () =>
-    writeFileSync(projectFile, `${JSON.stringify(project, null, 2)}\n`),
+export function writeProjectWithWeights(
+  dir: string,
+  project: Project,
+  weights: TensorMap,
+  confirmation = REFUSE_USER_FILES,
+): void {
+  writeOwnedFiles(
+    dir,
+    [
+      { path: RUN_PROJECT_FILE, contents: `${JSON.stringify(project, null, 2)}\n` },
+      { path: RUN_WEIGHTS_FILE, contents: encodeSafetensors(weights) },
+    ],
+    confirmation,
   );
-  explainingWrites(weightsFile, () => writeFileSync(weightsFile, encodeSafetensors(weights)));
 }
 
 export interface FolderExport {

@@ -13,6 +13,7 @@ import type { StudioPush } from '../api/studio-api';
 import { createStudioBackend } from '../backend';
 import { getPreset } from '../core/presets';
 import { findShippedFile } from '../node/shipped-files';
+import { chooseWorkspace, openWorkspace } from '../node/workspace';
 import { guardWebContents, refusePermissions } from './guards';
 import { PUSH_CHANNEL, serveApi } from './ipc';
 import { developmentServerUrl, isStudioUrl } from './origins';
@@ -35,7 +36,12 @@ const isStudioPage = (url: string | undefined) => isStudioUrl(url, devServer);
 
 let mainWindow: BrowserWindow | null = null;
 
-/** `--project FILE|PRESET`, `--dir FOLDER` and `--data-dir DIR`, as the web host takes them. */
+/**
+ * `--project FILE|PRESET`, `--workspace FOLDER` and `--data-dir DIR`, as the
+ * web host takes them. The workspace is the one chosen before (settings.json
+ * in the user-data folder) unless --workspace names another; see
+ * src/node/workspace.ts.
+ */
 function startupOptions(): {
   startup: HostInfo['startup'];
   projectFolder: string;
@@ -46,9 +52,12 @@ function startupOptions(): {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const projectFolder = path.resolve(
-    option('--dir') ?? path.join(app.getPath('documents'), 'ConvNet Studio'),
-  );
+  const { folder } = chooseWorkspace({
+    flag: option('--workspace'),
+    stateFolder: app.getPath('userData'),
+    documents: app.getPath('documents'),
+  });
+  const projectFolder = openWorkspace(folder, app.getAppPath());
   const dataDir = option('--data-dir');
   const project = option('--project');
   if (!project) return { startup: { kind: 'new' }, projectFolder, dataDir };

@@ -70,15 +70,28 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
 
 let asyncWrites = 0;
 
+export interface WriteOptions {
+  /**
+   * Readable by the user alone (file 0600, a new folder 0700): state files
+   * such as the autosave, recent files and settings, which name the user's
+   * projects and hold their unsaved work.
+   */
+  private?: boolean;
+}
+
 /**
  * The same without blocking, creating the folder if needed. Each call has its
  * own temporary file, so writes of one file in flight together do not collide.
  */
-export async function writeFileAtomicAsync(file: string, text: string): Promise<void> {
+export async function writeFileAtomicAsync(
+  file: string,
+  data: string | Uint8Array,
+  options: WriteOptions = {},
+): Promise<void> {
   const temporary = `${file}.${process.pid}.${++asyncWrites}.tmp`;
   try {
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(temporary, text, 'utf8');
+    await mkdir(path.dirname(file), { recursive: true, mode: options.private ? 0o700 : 0o777 });
+    await writeFile(temporary, data, { mode: options.private ? 0o600 : 0o666 });
     await rename(temporary, file);
   } catch (error) {
     await rm(temporary, { force: true });

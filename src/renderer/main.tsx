@@ -7,6 +7,7 @@ import '@xyflow/react/dist/style.css';
 import './styles.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { TOKEN_PARAMETER } from '../api/downloads';
 import type { StudioClient } from '../api/studio-api';
 import { ApiContext } from './api/context';
 import { connectWebSocket } from './api/ws-client';
@@ -22,8 +23,12 @@ declare global {
 
 async function connect(): Promise<StudioClient> {
   if (window.studio) return window.studio;
+  // The web host's access token came in the page's address; the API needs it too.
   const url = new URL('api', window.location.href);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.search = '';
+  const token = new URLSearchParams(window.location.search).get(TOKEN_PARAMETER);
+  if (token) url.searchParams.set(TOKEN_PARAMETER, token);
   return connectWebSocket(url.href, () =>
     useStudio.getState().showNotice({
       kind: 'error',

@@ -37,5 +37,14 @@ export async function ensureRendererBuilt(log: (line: string) => void): Promise<
   if (!(await rendererIsStale())) return;
   log('Building the studio UI (vite build)…');
   const { build } = await import('vite');
-  await build({ configFile: path.join(repoRoot, 'vite.web.config.mts'), logLevel: 'warn' });
+  // A production bundle whatever NODE_ENV says (vitest sets 'test', and React's JSX
+  // transform would then emit development calls the production runtime lacks).
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ configFile: path.join(repoRoot, 'vite.web.config.mts'), logLevel: 'warn' });
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
 }

@@ -1,18 +1,41 @@
 /**
- * The web host: serves the built renderer over HTTP and the StudioApi over a
- * WebSocket at /api, on 127.0.0.1 unless told otherwise. Every frame is
- * validated (dispatch.ts); a WebSocket whose Origin is not this server is
- * refused, so other web pages open in the same browser cannot drive it.
+ * The web host: serves the built renderer over HTTP, downloads (an export as
+ * a zip, a run's weights) and the StudioApi over a WebSocket at /api, on
+ * 127.0.0.1 unless told otherwise.
+ *
+ * Who may use it: whoever holds the per-launch access token, printed in the
+ * address (`?token=…`, as Jupyter does); the page, every download and the
+ * WebSocket need it. The Host header must name this machine (a page whose
+ * domain was re-pointed at it, "DNS rebinding", is refused) and a browser's
+ * Origin must be this server (other sites open in the same browser cannot
+ * drive it). The built UI's scripts and styles are public: they hold no data.
+ *
+ * What it survives: every socket has an error handler, so a frame that is not
+ * valid UTF-8 or larger than MAX_FRAME_BYTES drops that client, not the host;
+ * connections, calls in flight per connection and answers a client does not
+ * read are bounded; every frame is validated (dispatch.ts).
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
 import { WebSocket, WebSocketServer } from 'ws';
 import { CONTENT_SECURITY_POLICY } from '../api/content-security-policy';
+import {
+  DOWNLOAD_PATH,
+  type DownloadRequest,
+  parseDownload,
+  TOKEN_PARAMETER,
+} from '../api/downloads';
+import { MAX_PROJECT_BYTES } from '../api/project-api';
+import { fail } from '../api/result';
 import type { StudioApi, StudioPush } from '../api/studio-api';
 import { dispatch } from '../backend/dispatch';
+import type { Download } from '../backend/downloads';
 import { contentType, staticFile } from '../node/static-files';
 
 export interface WebHostOptions {
@@ -20,64 +43,98 @@ export interface WebHostOptions {
   host: string;
   /** The built renderer (index.html and assets). */
   staticDir: string;
+  /** The access token: the page, downloads and the WebSocket need it. */
+  token: string;
+  /** Host names the Host header may carry besides this machine's own (a DNS name, a proxy's). */
+  allowedHosts?: readonly string[];
   /** Builds the API, given how to push events to every connected page. */
   createApi(push: (event: StudioPush) => void): StudioApi;
+  /** The files a download names (backend/downloads.ts); without it downloads are refused. */
+  findDownload?(request: DownloadRequest): Promise<Download>;
 }
 
 export interface WebHost {
+  /** The address to open, with the access token. */
   url: string;
   close(): Promise<void>;
 }
 
-const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+/**
+ * The largest WebSocket frame: a call carrying the largest project file
+ * (MAX_PROJECT_BYTES) with room for JSON's escapes. Anything larger closes
+ * that connection (code 1009) before it is read into memory.
+ */
+export const MAX_FRAME_BYTES = 4 * MAX_PROJECT_BYTES;
+/** Pages (or scripts) connected at once. */
+export const MAX_CONNECTIONS = 16;
+/** Calls of one connection being answered at once; more are refused until some finish. */
+export const MAX_CALLS_IN_FLIGHT = 32;
+/** Answers and pushes waiting for a client that does not read them; past this it is dropped. */
+const MAX_UNREAD_BYTES = 64 * 1024 * 1024;
+
+/** Sent with every response: no address (with its token) leaks to another site, no sniffing. */
+const COMMON_HEADERS = {
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+};
 
 export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   const root = path.resolve(options.staticDir);
+  const hosts = allowedHostNames(options.host, options.allowedHosts ?? []);
   const server = createServer((req, res) => {
-    serveStatic(root, req, res).catch((err) => {
-      res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end(`internal error: ${(err as Error).message}`);
+    handleRequest(root, options, hosts, req, res).catch((err: Error) => {
+      if (res.headersSent) res.destroy(err);
+      else plain(res, 500, `internal error: ${err.message}`);
     });
+  });
+  // A malformed request, or a client gone mid-request: answer or drop it, never crash.
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
   });
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   const push = (event: StudioPush) => {
     const frame = JSON.stringify({ push: event });
-    for (const client of sockets.clients)
-      if (client.readyState === WebSocket.OPEN) client.send(frame);
+    for (const client of sockets.clients) sendFrame(client, frame);
   };
   const api = options.createApi(push);
 
-  server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== '/api' || !knownHost(req, options.host) || !sameOrigin(req)) {
-      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const url = requestUrl(req);
+    const refusal =
+      url?.pathname !== '/api'
+        ? '404 Not Found'
+        : !knownHost(req, hosts)
+          ? '403 Forbidden'
+          : !sameOrigin(req)
+            ? '403 Forbidden'
+            : !authorized(req, url, options.token)
+              ? '401 Unauthorized'
+              : sockets.clients.size >= MAX_CONNECTIONS
+                ? '503 Service Unavailable'
+                : undefined;
+    if (refusal) {
+      socket.end(`HTTP/1.1 ${refusal}\r\nconnection: close\r\n\r\n`);
       return;
     }
-    sockets.handleUpgrade(req, socket, head, (ws) => {
-      ws.on('message', async (data, isBinary) => {
-        if (isBinary) {
-          ws.send(
-            JSON.stringify({
-              id: null,
-              result: { ok: false, error: 'binary frames are not accepted' },
-            }),
-          );
-          return;
-        }
-        const answer = await dispatch(api, data.toString());
-        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(answer));
-      });
-    });
+    sockets.handleUpgrade(req, socket, head, (ws) => serveConnection(ws, api));
   });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
+  // Errors after start (a socket the system closed under us) are logged; the host goes on.
+  server.on('error', (err) => console.error(`web host: ${err.message}`));
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const query = new URLSearchParams({ [TOKEN_PARAMETER]: options.token });
   return {
-    url: `http://${shownHost}:${address.port}/`,
+    url: `http://${shownHost}:${address.port}/?${query}`,
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of sockets.clients) client.terminate();
@@ -88,28 +145,125 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   };
 }
 
+/** One page's connection: calls answered in order of completion, each validated by dispatch. */
+function serveConnection(ws: WebSocket, api: StudioApi): void {
+  // Invalid UTF-8 (1007) or a frame over the limit (1009): ws has already begun closing
+  // the connection with that code and reports it here; without a handler the error
+  // would end the whole host.
+  ws.on('error', () => undefined);
+  let inFlight = 0;
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) {
+      sendFrame(ws, JSON.stringify({ id: null, result: fail('binary frames are not accepted') }));
+      return;
+    }
+    if (inFlight >= MAX_CALLS_IN_FLIGHT) {
+      sendFrame(
+        ws,
+        JSON.stringify({
+          id: null,
+          result: fail(
+            `too many calls at once (${MAX_CALLS_IN_FLIGHT} are being answered); wait for answers before sending more`,
+          ),
+        }),
+      );
+      return;
+    }
+    inFlight++;
+    void dispatch(api, data.toString())
+      .then((answer) => sendFrame(ws, JSON.stringify(answer)))
+      .finally(() => inFlight--);
+  });
+}
+
+/** Sends unless the connection closed meanwhile; drops a client that leaves too much unread. */
+function sendFrame(ws: WebSocket, frame: string): void {
+  if (ws.readyState !== WebSocket.OPEN) return;
+  if (ws.bufferedAmount + frame.length > MAX_UNREAD_BYTES) {
+    ws.terminate();
+    return;
+  }
+  ws.send(frame, () => undefined); // a send failing because the client left is not an error
+}
+
+async function handleRequest(
+  root: string,
+  options: WebHostOptions,
+  hosts: ReadonlySet<string>,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const url = requestUrl(req);
+  if (!url) return plain(res, 400, 'bad request address');
+  if (!knownHost(req, hosts)) {
+    return plain(res, 403, 'this studio answers only to its own address (Host header refused)');
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { ...COMMON_HEADERS, allow: 'GET, HEAD' }).end();
+    return;
+  }
+  const isPage = url.pathname === '/' || url.pathname === '/index.html';
+  if ((isPage || url.pathname === DOWNLOAD_PATH) && !authorized(req, url, options.token)) {
+    return plain(
+      res,
+      401,
+      'This studio needs its access token: open the address it printed when it started (…/?token=…).',
+    );
+  }
+  if (url.pathname === DOWNLOAD_PATH) return serveDownload(options, url, res);
+  return serveStatic(root, url, req, res);
+}
+
+function requestUrl(req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The token from `?token=` (browsers) or `Authorization: Bearer` (scripts), compared in constant time. */
+function authorized(req: IncomingMessage, url: URL, token: string): boolean {
+  const header = req.headers.authorization;
+  const presented =
+    url.searchParams.get(TOKEN_PARAMETER) ??
+    (header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined);
+  if (!presented) return false;
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(presented), digest(token));
+}
+
 /**
- * The Host header must name this machine as the host was told to listen (a
- * page whose domain was re-pointed at 127.0.0.1, "DNS rebinding", would pass
- * the Origin check below but not this one).
+ * The host names this server answers to: loopback, the address it listens on,
+ * this machine's name and addresses when it listens on all of them, and any
+ * the user allowed. Always checked (a re-pointed domain carries its own name).
  */
-function knownHost(req: IncomingMessage, listenHost: string): boolean {
+function allowedHostNames(listenHost: string, extra: readonly string[]): Set<string> {
+  const names = new Set(['127.0.0.1', 'localhost', '[::1]', listenHost, `[${listenHost}]`]);
+  if (listenHost === '0.0.0.0' || listenHost === '::') {
+    names.add(os.hostname());
+    for (const entries of Object.values(os.networkInterfaces()))
+      for (const entry of entries ?? [])
+        names.add(entry.family === 'IPv6' ? `[${entry.address}]` : entry.address);
+  }
+  for (const name of extra) names.add(name);
+  return new Set([...names].map((name) => name.toLowerCase()));
+}
+
+function knownHost(req: IncomingMessage, allowed: ReadonlySet<string>): boolean {
   const header = req.headers.host;
   if (!header) return false;
-  let hostname: string;
   try {
-    hostname = new URL(`http://${header}`).hostname;
+    return allowed.has(new URL(`http://${header}`).hostname.toLowerCase());
   } catch {
     return false;
   }
-  const allowed = new Set(['127.0.0.1', 'localhost', '[::1]', listenHost, `[${listenHost}]`]);
-  return allowed.has(hostname) || listenHost === '0.0.0.0' || listenHost === '::';
 }
 
 /** A browser sends Origin on WebSocket upgrades; it must be this server itself. */
 function sameOrigin(req: IncomingMessage): boolean {
   const origin = req.headers.origin;
-  if (origin === undefined) return true; // not a browser (scripts, tests): no cross-site risk
+  if (origin === undefined) return true; // not a browser (scripts, tests): the token guards it
   try {
     return new URL(origin).host === req.headers.host;
   } catch {
@@ -117,29 +271,112 @@ function sameOrigin(req: IncomingMessage): boolean {
   }
 }
 
-async function serveStatic(root: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.writeHead(405, { allow: 'GET, HEAD' }).end();
-    return;
-  }
-  const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
-  const file = staticFile(root, pathname);
-  if (!file) {
-    res.writeHead(403).end();
-    return;
-  }
+function plain(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { ...COMMON_HEADERS, 'content-type': 'text/plain; charset=utf-8' });
+  res.end(`${text}\n`);
+}
+
+async function serveStatic(
+  root: string,
+  url: URL,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const file = staticFile(root, url.pathname);
+  if (!file) return plain(res, 403, 'forbidden');
   const info = await stat(file).catch(() => null);
-  if (!info?.isFile()) {
-    res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${pathname}`);
-    return;
-  }
+  if (!info?.isFile()) return plain(res, 404, `not found: ${url.pathname}`);
   res.writeHead(200, {
+    ...COMMON_HEADERS,
     'content-type': contentType(file),
     'content-length': info.size,
     'content-security-policy': CONTENT_SECURITY_POLICY,
-    'x-content-type-options': 'nosniff',
-    'cache-control': file === path.join(root, 'index.html') ? 'no-cache' : 'max-age=3600',
+    'cache-control': file === path.join(root, 'index.html') ? 'no-store' : 'max-age=3600',
   });
   if (req.method === 'HEAD') res.end();
-  else createReadStream(file).pipe(res);
+  else
+    createReadStream(file)
+      .on('error', (err) => res.destroy(err))
+      .pipe(res);
+}
+
+async function serveDownload(
+  options: WebHostOptions,
+  url: URL,
+  res: ServerResponse,
+): Promise<void> {
+  const request = parseDownload(url.searchParams);
+  if ('error' in request) return plain(res, 400, request.error);
+  if (!options.findDownload) return plain(res, 404, 'this host offers no downloads');
+  let download: Download;
+  try {
+    download = await options.findDownload(request);
+  } catch (err) {
+    return plain(res, 404, (err as Error).message);
+  }
+  const headers = {
+    ...COMMON_HEADERS,
+    'content-disposition': `attachment; filename="${download.name.replace(/[^A-Za-z0-9._-]/g, '_')}"`,
+    'cache-control': 'no-store',
+  };
+  if (download.kind === 'file') {
+    const { size } = await stat(download.file);
+    res.writeHead(200, {
+      ...headers,
+      'content-type': 'application/octet-stream',
+      'content-length': size,
+    });
+    (await openNoFollow(download.file)).on('error', (err) => res.destroy(err)).pipe(res);
+    return;
+  }
+  res.writeHead(200, { ...headers, 'content-type': 'application/zip' });
+  await streamZip(download.folder, download.files, res);
+}
+
+/** Opens a file for reading without following a link put in its place since it was checked. */
+async function openNoFollow(file: string) {
+  const handle = await open(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+  return handle.createReadStream();
+}
+
+/** Files already compressed (weights, models) are stored; text is deflated. */
+const STORED = new Set(['.safetensors', '.bin', '.onnx', '.png', '.zip']);
+
+/** Until the response can take more, or the client has gone. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}
+
+/** Writes a zip of `files` (names in `folder`) to the response as it is made, minding backpressure. */
+async function streamZip(folder: string, files: string[], res: ServerResponse): Promise<void> {
+  const zip = new Zip((err, chunk, final) => {
+    if (err) {
+      res.destroy(err);
+      return;
+    }
+    res.write(chunk);
+    if (final) res.end();
+  });
+  for (const name of files) {
+    if (res.destroyed) return;
+    const entry = STORED.has(path.extname(name))
+      ? new ZipPassThrough(name)
+      : new ZipDeflate(name, { level: 6 });
+    zip.add(entry);
+    for await (const chunk of await openNoFollow(path.join(folder, name))) {
+      entry.push(chunk as Buffer);
+      if (res.destroyed) return;
+      if (res.writableNeedDrain) await drained(res);
+    }
+    entry.push(new Uint8Array(0), true);
+  }
+  zip.end();
 }

@@ -24,6 +24,7 @@ it('exports a preset with fresh weights and says so; import + re-export round-tr
   expect(tfjs.stdout).toMatch(/exported preset 'lenet' as TensorFlow.js Layers/);
   expect(tfjs.stdout).toMatch(/freshly initialised/);
   expect(readdirSync(join(dir, 'lenet-tfjs')).sort()).toEqual([
+    '.convnet-studio.json', // what the studio wrote, so a later export may replace it
     'README.md',
     'convnet-studio-layers.js',
     'model.json',

@@ -13,6 +13,7 @@ import { parseProject } from '../../src/core/document/load';
 import { inferValidGraph } from '../../src/core/infer';
 import { getPreset } from '../../src/core/presets/index';
 import { encodeSafetensors } from '../../src/core/weights/safetensors';
+import { OWNED_FILES_RECORD } from '../../src/node/owned-files';
 import { randomWeights } from './fixtures';
 
 const folder = mkdtempSync(join(tmpdir(), 'export-service-'));
@@ -46,7 +47,7 @@ it('plans without writing, then writes the listed files', async () => {
   );
   if (!done.ok) throw new Error(done.error);
   expect(readdirSync(join(folder, 'exports/lenet-py')).sort()).toEqual(
-    plan.value.files.map((f) => f.path).sort(),
+    [OWNED_FILES_RECORD, ...plan.value.files.map((f) => f.path)].sort(),
   );
   const again = await service.exportPlan(
     request({ format: 'pytorch', folder: 'exports/lenet-py' }),
@@ -96,9 +97,9 @@ it('refuses a graph the format cannot express, naming the node and why', async (
   expect(tfjs.ok ? '' : tfjs.error).toMatch(/node 'adaptive'/);
 });
 
-it('stays inside the project folder', async () => {
+it('stays inside the workspace', async () => {
   const result = await service.exportModel(request({ folder: '../outside' }));
-  expect(result).toEqual({ ok: false, error: expect.stringMatching(/outside the project folder/) });
+  expect(result).toEqual({ ok: false, error: expect.stringMatching(/outside the workspace/) });
 });
 
 it('imports a TF.js export as project text with its weights beside it', async () => {

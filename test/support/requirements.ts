@@ -13,7 +13,7 @@ export interface Requirement {
   install: string;
 }
 
-function check(name: string, install: string, probe: () => boolean): Requirement {
+export function check(name: string, install: string, probe: () => boolean): Requirement {
   let available = false;
   try {
     available = probe();

@@ -5,6 +5,7 @@ import {
   readTfjsModel,
   writeProjectWithWeights,
 } from '../../exporters/node-io';
+import { WouldReplaceUserFiles } from '../../node/owned-files';
 import { CliError } from '../errors';
 
 export function registerImport(program: Command): void {
@@ -21,6 +22,7 @@ export function registerImport(program: Command): void {
       '--out <dir>',
       `folder for ${RUN_PROJECT_FILE} and ${RUN_WEIGHTS_FILE} (what \`export\` and the studio read)`,
     )
+    .option('--force', 'replace files in --out that the studio did not write')
     .addHelpText(
       'after',
       `
@@ -28,14 +30,22 @@ Examples:
   $ npx convnet-studio import exports/lenet-tfjs/model.json --out imported/lenet
   $ npx convnet-studio export imported/lenet --format onnx --out exports/lenet-onnx`,
     )
-    .action((modelJson: string, opts: { out: string }) => {
+    .action((modelJson: string, opts: { out: string; force?: boolean }) => {
       let imported: ReturnType<typeof readTfjsModel>;
       try {
         imported = readTfjsModel(modelJson);
       } catch (err) {
         throw new CliError((err as Error).message);
       }
-      writeProjectWithWeights(opts.out, imported.project, imported.weights);
+      try {
+        writeProjectWithWeights(opts.out, imported.project, imported.weights, {
+          force: opts.force === true,
+          howToConfirm: 'add --force to replace them',
+        });
+      } catch (err) {
+        if (err instanceof WouldReplaceUserFiles) throw new CliError(err.message);
+        throw err;
+      }
       const layers = imported.project.nodes.length;
       process.stdout.write(
         `imported ${modelJson} as '${imported.project.name}' (${layers} nodes, ${imported.weights.size} weight tensors) into ${opts.out}\n`,

@@ -1,4 +1,5 @@
 /** `convnet-studio serve`: the studio in a browser, served from this machine (the web host). */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -6,7 +7,10 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { HostInfo } from '../../api/project-api';
 import { createStudioBackend } from '../../backend';
+import { findDownload } from '../../backend/downloads';
 import { getPreset, presetNames } from '../../core/presets';
+import { isInside } from '../../node/confined-path';
+import { chooseWorkspace, openWorkspace, type WorkspaceChoice } from '../../node/workspace';
 import { ensureRendererBuilt, repoRoot, webRendererDir } from '../../server/renderer-build';
 import { startWebHost } from '../../server/web-host';
 import { CliError } from '../errors';
@@ -15,10 +19,18 @@ interface ServeOptions {
   port: string;
   host: string;
   project?: string;
-  dir?: string;
-  dataDir?: string;
+  workspace?: string;
+  dataDir: string[];
   stateDir?: string;
+  allowHost: string[];
 }
+
+/** Environment variable that fixes the access token (kept out of the command line, which `ps` shows). */
+export const TOKEN_VARIABLE = 'CONVNET_STUDIO_TOKEN';
+const MIN_TOKEN_LENGTH = 16;
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function registerServe(program: Command): void {
   program
@@ -27,29 +39,61 @@ export function registerServe(program: Command): void {
     .option('--port <P>', 'port to listen on (0: any free port)', '5178')
     .option(
       '--host <ADDRESS>',
-      'address to listen on; anything but 127.0.0.1 exposes your files',
+      'address to listen on; anything but 127.0.0.1 lets others on the network try to reach it',
       '127.0.0.1',
     )
     .option('--project <FILE|PRESET>', 'open this project file or preset (e.g. lenet) at start')
     .option(
-      '--dir <FOLDER>',
-      'project folder: files are opened and saved here (default: the current folder)',
+      '--workspace <FOLDER>',
+      'where projects, runs and exports are kept (default: the saved choice, else ~/Documents/ConvNet Studio)',
     )
-    .option('--data-dir <DIR>', 'dataset folder offered to training')
+    .option(
+      '--data-dir <DIR>',
+      'dataset folder training may read (repeatable; the first is offered by default)',
+      collect,
+      [],
+    )
     .option(
       '--state-dir <DIR>',
-      'where recent files and the autosave are kept (default ~/.config/convnet-studio)',
+      'where settings, recent files and the autosave are kept (default ~/.config/convnet-studio)',
+    )
+    .option(
+      '--allow-host <NAME>',
+      'a host name the browser may use for this machine besides its own (repeatable)',
+      collect,
+      [],
+    )
+    .addHelpText(
+      'after',
+      `
+Access: every launch makes a secret token and prints the address with it
+(http://127.0.0.1:5178/?token=…); the page, downloads and the API need it.
+Set ${TOKEN_VARIABLE} (at least ${MIN_TOKEN_LENGTH} characters) to choose it yourself.`,
     )
     .action(async (opts: ServeOptions) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         throw new CliError(`--port must be a whole number from 0 to 65535, got '${opts.port}'`);
-      let projectFolder = path.resolve(opts.dir ?? process.cwd());
-      const startup = resolveStartup(opts.project, projectFolder);
-      if (startup.kind === 'file' && path.isAbsolute(startup.path)) {
-        projectFolder = path.dirname(startup.path);
-        startup.path = path.basename(startup.path);
+      const token = accessToken(process.env[TOKEN_VARIABLE]);
+      const stateFolder = path.resolve(
+        opts.stateDir ?? path.join(os.homedir(), '.config', 'convnet-studio'),
+      );
+      let workspace = chooseWorkspace({ flag: opts.workspace, stateFolder });
+      const startup = resolveStartup(opts.project);
+      if (startup.kind === 'file') {
+        // A project file outside the workspace brings its own folder as the workspace.
+        if (!isInside(startup.path, path.resolve(workspace.folder))) {
+          workspace = { folder: path.dirname(startup.path), source: 'flag' };
+        }
+        startup.path = path.relative(workspace.folder, startup.path).split(path.sep).join('/');
       }
+      let projectFolder: string;
+      try {
+        projectFolder = openWorkspace(workspace.folder, repoRoot);
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
+      const dataDirs = opts.dataDir.map((dir) => path.resolve(dir));
       await ensureRendererBuilt((line) => process.stderr.write(`${line}\n`));
       const { version } = JSON.parse(
         await readFile(path.join(repoRoot, 'package.json'), 'utf8'),
@@ -60,24 +104,26 @@ export function registerServe(program: Command): void {
         port,
         host: opts.host,
         staticDir: webRendererDir,
+        token,
+        allowedHosts: opts.allowHost,
         createApi: (push) =>
           createStudioBackend({
             host: 'web',
             version,
             projectFolder,
-            stateFolder: path.resolve(
-              opts.stateDir ?? path.join(os.homedir(), '.config', 'convnet-studio'),
-            ),
+            stateFolder,
             startup,
-            dataDir: opts.dataDir ? path.resolve(opts.dataDir) : undefined,
+            dataDir: dataDirs[0],
+            dataDirs,
             push,
           }),
+        findDownload: (request) => findDownload(projectFolder, request),
       });
       process.stdout.write(`ConvNet Studio is served at ${host.url}\n`);
-      process.stdout.write(`Project folder: ${projectFolder}\n`);
-      if (opts.host !== '127.0.0.1' && opts.host !== 'localhost' && opts.host !== '::1')
+      process.stdout.write(`Workspace: ${projectFolder} (${describeChoice(workspace)})\n`);
+      if (!LOOPBACK.has(opts.host))
         process.stderr.write(
-          `warning: listening on ${opts.host}: anyone who can reach this address can read and write project files in ${projectFolder}\n`,
+          `warning: listening on ${opts.host}: anyone who can reach it and has the address with its token can read and write the workspace ${projectFolder}. The address travels unencrypted over HTTP: prefer an SSH tunnel (ssh -L ${port}:127.0.0.1:${port} this-machine) or a TLS proxy.\n`,
         );
       const stop = () => {
         host.close().then(() => process.exit(0));
@@ -87,8 +133,25 @@ export function registerServe(program: Command): void {
     });
 }
 
-/** --project names a preset or a file; a file must exist and sit inside (or become) the project folder. */
-function resolveStartup(project: string | undefined, folder: string): HostInfo['startup'] {
+/** The token from the environment, or a fresh random one (256 bits). */
+function accessToken(fromEnvironment: string | undefined): string {
+  if (fromEnvironment === undefined) return randomBytes(32).toString('base64url');
+  if (fromEnvironment.length < MIN_TOKEN_LENGTH || /[^\x21-\x7e]/.test(fromEnvironment)) {
+    throw new CliError(
+      `${TOKEN_VARIABLE} must be at least ${MIN_TOKEN_LENGTH} printable characters without spaces; unset it to get a random token`,
+    );
+  }
+  return fromEnvironment;
+}
+
+function describeChoice(choice: WorkspaceChoice): string {
+  if (choice.source === 'flag') return 'for this launch';
+  if (choice.source === 'settings') return 'the saved choice; another with --workspace';
+  return 'the default; another with --workspace';
+}
+
+/** --project names a preset or an existing file (made absolute). */
+function resolveStartup(project: string | undefined): HostInfo['startup'] {
   if (project === undefined) return { kind: 'new' };
   if (getPreset(project)) return { kind: 'preset', name: project };
   const file = path.resolve(project);
@@ -96,7 +159,5 @@ function resolveStartup(project: string | undefined, folder: string): HostInfo['
     throw new CliError(
       `--project: '${project}' is neither a preset (${presetNames().join(', ')}) nor an existing file`,
     );
-  const relative = path.relative(folder, file);
-  if (relative.startsWith('..') || path.isAbsolute(relative)) return { kind: 'file', path: file };
-  return { kind: 'file', path: relative.split(path.sep).join('/') };
+  return { kind: 'file', path: file };
 }

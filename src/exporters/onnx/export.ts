@@ -18,6 +18,7 @@ import {
   stateKey,
   weightOf,
 } from '../common';
+import { markdownText } from '../text-escapes';
 import { AttributeType, ModelProto, ONNX_FLOAT } from './onnx-proto';
 
 export const ONNX_OPSET = 13;
@@ -322,7 +323,7 @@ export function exportOnnx(input: ExportInput): ExportBundle {
 
 function onnxReadme({ project, inference }: ExportInput): string {
   const [, c, h, w] = inference.inputShape!;
-  return `# ${project.name} (ONNX)
+  return `# ${markdownText(project.name)} (ONNX)
 
 Exported by ConvNet Studio. \`model.onnx\` is an ONNX opset ${ONNX_OPSET} model:
 

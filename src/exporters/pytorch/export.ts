@@ -15,6 +15,7 @@ import type { Pair } from '../../core/shape';
 import { defaultTrainOptions } from '../../core/training/options';
 import { encodeSafetensors, type TensorMap } from '../../core/weights/safetensors';
 import { type ExportBundle, ExportError, type ExportInput, stateKey, weightOf } from '../common';
+import { pythonDocstringText } from '../text-escapes';
 import { pythonReadme, pythonTrainScript, pythonWeightsIo } from './python-files';
 
 /** Attributes every nn.Module (or nn.Sequential) already has: add_module refuses them as names. */
@@ -297,7 +298,7 @@ export function modelSource(input: ExportInput): string {
   const body = writer.levelExpression(top, null, '    ');
   const [, c, h, w] = inference.inputShape!;
   const classes = writer.classes.map((c) => c.code).join('\n\n');
-  return `"""${project.name}, exported from ConvNet Studio.
+  return `"""${pythonDocstringText(project.name)}, exported from ConvNet Studio.
 
 build_model() returns the network; load_model() also loads weights.safetensors.
 Module names are the studio's node ids, so state_dict keys equal the studio's

@@ -1,5 +1,6 @@
 /** The fixed Python files of the PyTorch export (model.py is generated in export.ts). */
 import type { ExportInput } from '../common';
+import { markdownText } from '../text-escapes';
 
 export const pythonWeightsIo = `"""safetensors reading and writing: the safetensors library when installed, else this small reader/writer.
 
@@ -256,7 +257,7 @@ if __name__ == "__main__":
 
 export function pythonReadme({ project, inference }: ExportInput): string {
   const [, c, h, w] = inference.inputShape!;
-  return `# ${project.name} (PyTorch)
+  return `# ${markdownText(project.name)} (PyTorch)
 
 Exported by ConvNet Studio.
 

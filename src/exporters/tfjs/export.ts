@@ -24,6 +24,7 @@ import {
   transposeTensor,
   weightOf,
 } from '../common';
+import { markdownText } from '../text-escapes';
 import { CUSTOM_LAYERS_FILE, CUSTOM_LAYERS_SOURCE } from './custom-layers';
 
 export const TFJS_WEIGHTS_FILE = 'weights.bin';
@@ -440,7 +441,7 @@ function tfjsReadme({ project, inference }: ExportInput, customLayers: string[])
   const [, c, h, w] = inference.inputShape!;
   const out = inference.outputShape!;
   const needs = customLayers.length > 0;
-  return `# ${project.name} (TensorFlow.js Layers)
+  return `# ${markdownText(project.name)} (TensorFlow.js Layers)
 
 Exported by ConvNet Studio: \`model.json\` (a Keras functional model) and \`${TFJS_WEIGHTS_FILE}\`.
 

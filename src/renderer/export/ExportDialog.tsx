@@ -15,6 +15,7 @@ import type {
 import type { RunSummary } from '../../api/training-api';
 import { formatBytes } from '../../core/summary';
 import { useApi } from '../api/context';
+import { downloadLink } from '../api/downloads';
 import { confirmDiscard, openProjectText, slug } from '../files/project-files';
 import { useStudio } from '../state/store';
 import './export.css';
@@ -86,8 +87,18 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
   }, [api, request]);
 
   const write = async () => {
+    // Files the studio did not write are replaced only when the user says so.
+    const foreign = plan?.files.filter((file) => file.foreign).map((file) => file.path) ?? [];
+    if (
+      foreign.length > 0 &&
+      !window.confirm(
+        `${plan?.folder} already holds ${foreign.join(', ')}, which the studio did not write (or which changed since). Replace ${foreign.length === 1 ? 'it' : 'them'}?`,
+      )
+    ) {
+      return;
+    }
     setBusy(true);
-    const r = await api.exportModel(request);
+    const r = await api.exportModel({ ...request, overwrite: foreign.length > 0 });
     setBusy(false);
     if (r.ok) {
       setResult(r.value);
@@ -109,6 +120,10 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
   };
 
   const shown = result ?? plan;
+  // The folder as it is now: just written, or holding an earlier export.
+  const zipLink =
+    (result || plan?.files.some((file) => file.replaces)) &&
+    downloadLink({ kind: 'export', folder: request.folder });
   return (
     <div className="modal-backdrop" role="dialog" aria-modal="true" aria-label="Export">
       <div className="modal export-dialog">
@@ -184,13 +199,24 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
                     <td>
                       {file.description}
                       {file.replaces && (
-                        <span className="export-replaces"> (replaces the existing file)</span>
+                        <span className="export-replaces">
+                          {result
+                            ? ' (replaced the file that was there)'
+                            : file.foreign
+                              ? ' (replaces a file the studio did not write: you will be asked)'
+                              : ' (replaces the earlier export)'}
+                        </span>
                       )}
                     </td>
                   </tr>
                 ))}
               </tbody>
             </table>
+            {zipLink && (
+              <a className="button" href={zipLink} download data-testid="export-download">
+                {result ? 'Download as zip' : 'Download the folder as it is now (zip)'}
+              </a>
+            )}
           </section>
         )}
         <details className="export-import">

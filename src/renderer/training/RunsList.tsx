@@ -4,6 +4,8 @@
  * was stopped or failed) can continue from its checkpoint.
  */
 import type { RunSummary } from '../../api/training-api';
+import { downloadLink } from '../api/downloads';
+import { useStudio } from '../state/store';
 import { continueRun, toggleCompare, useTraining } from './store';
 
 /** Ended before its last epoch, with a checkpoint to continue from. */
@@ -16,6 +18,7 @@ export function RunsList() {
   const runs = useTraining((s) => s.runs);
   const compared = useTraining((s) => s.compared);
   const liveId = useTraining((s) => s.live?.runId);
+  const projectPath = useStudio((s) => s.path) ?? undefined;
   const training = useTraining((s) =>
     Boolean(s.live && ['starting', 'running', 'paused'].includes(s.live.status)),
   );
@@ -37,6 +40,7 @@ export function RunsList() {
               <th>lr · batch</th>
               <th>Val acc</th>
               <th>Backend</th>
+              <th>Weights</th>
               <th />
             </tr>
           </thead>
@@ -68,6 +72,9 @@ export function RunsList() {
                 <td>{r.last ? `${(r.last.valAcc * 100).toFixed(1)}%` : '–'}</td>
                 <td>{r.backend ?? '–'}</td>
                 <td>
+                  <WeightsLink runId={r.id} hasWeights={r.hasWeights} projectPath={projectPath} />
+                </td>
+                <td>
                   {canContinue(r) ? (
                     <button
                       type="button"
@@ -87,5 +94,18 @@ export function RunsList() {
         </table>
       )}
     </section>
+  );
+}
+
+/** A run's weights.safetensors to this computer (web host); nothing before the first epoch ends. */
+function WeightsLink(props: { runId: string; hasWeights: boolean; projectPath?: string }) {
+  const href =
+    props.hasWeights &&
+    downloadLink({ kind: 'weights', runId: props.runId, projectPath: props.projectPath });
+  if (!href) return <span className="hint">–</span>;
+  return (
+    <a href={href} download aria-label={`Download the weights of run ${props.runId}`}>
+      ↓ safetensors
+    </a>
   );
 }

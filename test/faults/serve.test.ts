@@ -1,0 +1,85 @@
+/**
+ * The real `convnet-studio serve` process against hostile clients: it must
+ * still be running and answering after each (the in-process cases, with
+ * floods and downloads, are in src/server/web-host.test.ts).
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { repoRoot, type Studio, startStudio } from '../../e2e/support/studio';
+import { MAX_FRAME_BYTES } from '../../src/server/web-host';
+
+let studio: Studio;
+beforeAll(async () => {
+  studio = await startStudio();
+});
+afterAll(() => studio?.stop());
+
+function socket(
+  token: string | null,
+  frame: Buffer,
+): Promise<{ opened: boolean; code?: number; error?: string }> {
+  const url = new URL('api', studio.url.replace('http', 'ws'));
+  url.search = token ? `?token=${token}` : '';
+  const ws = new WebSocket(url);
+  return new Promise((resolve) => {
+    ws.once('open', () => ws.send(frame, { binary: false }));
+    ws.once('close', (code) => resolve({ opened: true, code }));
+    ws.once('error', (err) => resolve({ opened: false, error: err.message }));
+  });
+}
+
+async function answers(): Promise<boolean> {
+  const token = new URL(studio.url).searchParams.get('token');
+  const url = new URL('api', studio.url.replace('http', 'ws'));
+  url.search = `?token=${token}`;
+  const ws = new WebSocket(url);
+  const answer = await new Promise<string>((resolve, reject) => {
+    ws.once('open', () => ws.send(JSON.stringify({ id: 1, method: 'listPresets', args: [] })));
+    ws.once('message', (data) => resolve(data.toString()));
+    ws.once('error', reject);
+  });
+  ws.close();
+  return JSON.parse(answer).result.ok;
+}
+
+describe('serve under attack', () => {
+  it('prints an address with a fresh token; without it nothing is served', async () => {
+    const token = new URL(studio.url).searchParams.get('token');
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect((await fetch(studio.url.split('?')[0])).status).toBe(401);
+    expect(await socket(null, Buffer.from('{}'))).toMatchObject({
+      opened: false,
+      error: expect.stringMatching(/401/),
+    });
+  });
+
+  it('survives a 4-byte frame of invalid UTF-8 and a frame over the limit', async () => {
+    const token = new URL(studio.url).searchParams.get('token');
+    expect(await socket(token, Buffer.from([0xff, 0xfe, 0xfd, 0xfc]))).toMatchObject({
+      code: 1007,
+    });
+    expect(await socket(token, Buffer.alloc(MAX_FRAME_BYTES + 1, 0x61))).toMatchObject({
+      code: 1009,
+    });
+    expect(await answers()).toBe(true);
+  });
+
+  it('refuses the program’s own folder as the workspace', () => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        path.join(repoRoot, 'bin/convnet-studio.mjs'),
+        'serve',
+        '--port',
+        '0',
+        '--workspace',
+        repoRoot,
+      ],
+      { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`the workspace cannot be the studio's own folder (${repoRoot})`);
+  });
+});
