@@ -324,6 +324,17 @@ export const layerCases: ParityCase[] = [
     input: img(2, 5),
   },
   {
+    name: 'Gradients: Conv2d dilation 2 with stride 2 → Flatten → Linear',
+    graph: chain(
+      img(2, 11),
+      { type: 'Conv2d', params: { out_channels: 3, kernel_size: 3, dilation: 2, stride: 2, padding: 1 } },
+      { type: 'Flatten' },
+      { type: 'Linear', params: { out_features: 4 } },
+    ),
+    input: img(2, 11, 11, 3),
+    labels: [3, 0, 1],
+  },
+  {
     name: 'Gradients: Conv2d → ReLU → padded MaxPool2d → Flatten → Linear',
     graph: chain(
       img(2, 8),

@@ -4,6 +4,7 @@
  * within 1e-4 relative error.
  */
 import { beforeAll, expect, it } from 'vitest';
+import { registerDilatedConvolutionGradients } from '../../src/engine/backends/dilated-gradients';
 import { describeWith, pytorch } from '../support/requirements';
 import { cpuTf } from '../support/tfjs-cpu';
 import { type ParityResult, relativeError, runParity } from './harness';
@@ -15,6 +16,8 @@ const cases = layerCases;
 describeWith([pytorch], 'primitive layers match PyTorch', () => {
   let results: Map<string, ParityResult>;
   beforeAll(async () => {
+    // As the studio trains: tfjs-core cannot differentiate dilated convolutions by itself.
+    registerDilatedConvolutionGradients();
     results = await runParity(await cpuTf(), cases);
   });
 

@@ -49,6 +49,12 @@ export const chromium = check(
   'sudo apt-get install -y chromium',
   () => existsSync('/usr/bin/chromium'),
 );
+/** SwiftShader, the CPU Vulkan driver in Debian's chromium package: WebGPU tests run on it (vitest.config.mts). */
+export const swiftshader = check(
+  'SwiftShader (/usr/lib/chromium/vk_swiftshader_icd.json, from the chromium package)',
+  'sudo apt-get install -y chromium',
+  () => existsSync('/usr/lib/chromium/vk_swiftshader_icd.json'),
+);
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 export const fashionMnist = check(
   `Fashion-MNIST (${FASHION_MNIST_DIR})`,

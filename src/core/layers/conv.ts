@@ -130,11 +130,26 @@ export function conv2dNHWC(
       3,
     );
   }
-  if (bothStrideAndDilation) {
-    const [n, h, w, c] = y.shape as Shape4;
-    y = tf.stridedSlice(y, [0, 0, 0, 0], [n, h, w, c], [1, stride[0], stride[1], 1]);
-  }
+  if (bothStrideAndDilation) y = subsample(tf, y, stride);
   return bias && !fusedBias ? tf.add(y, bias) : y;
+}
+/**
+ * Every stride-th row and column of NHWC y, from the first. Written with
+ * pad, reshape and slice, which tfjs can differentiate (it has no gradient
+ * for stridedSlice), so strided dilated convolutions train.
+ */
+function subsample(tf: TF, y: Tensor, [sh, sw]: Pair): Tensor {
+  const [n, h, w, c] = y.shape as Shape4;
+  const oh = Math.ceil(h / sh);
+  const ow = Math.ceil(w / sw);
+  const padded = tf.pad(y, [
+    [0, 0],
+    [0, oh * sh - h],
+    [0, ow * sw - w],
+    [0, 0],
+  ]);
+  const grouped = tf.reshape(padded, [n, oh, sh, ow, sw, c]);
+  return tf.reshape(tf.slice(grouped, [0, 0, 0, 0, 0, 0], [n, oh, 1, ow, 1, c]), [n, oh, ow, c]);
 }
 type Tensor4D = import('@tensorflow/tfjs-core').Tensor4D;
 type Shape4 = [number, number, number, number];

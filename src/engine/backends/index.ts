@@ -147,14 +147,22 @@ async function prepareWebgpu(): Promise<{ ok: true; adapter: GPUAdapter } | Fail
     };
   }
   let gpu: GPU;
+  let adapter: GPUAdapter | null;
   try {
     const webgpu = await import('webgpu');
     Object.assign(globalThis, webgpu.globals);
     gpu = webgpu.create([]);
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (adapter?.info.isFallbackAdapter) {
+      // A CPU renderer (SwiftShader) turns the zeroing of a shader's workgroup memory into
+      // seconds of compilation per pipeline; the studio's kernels and tfjs's write workgroup
+      // memory before reading it, so Dawn may leave it out.
+      gpu = webgpu.create(['enable-dawn-features=disable_workgroup_init']);
+      adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    }
   } catch (error) {
     return { ok: false, reason: `the webgpu package failed to load: ${(error as Error).message}` };
   }
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (adapter == null) {
     return {
       ok: false,
@@ -195,14 +203,25 @@ function describeAdapter(info: GPUAdapterInfo): string {
 
 let webgpuPrepared: ReturnType<typeof prepareWebgpu> | null = null;
 
-async function startWebgpu(): Promise<Started | Failed> {
+/**
+ * Starts WebGPU. `auto` refuses a software adapter (SwiftShader renders on the
+ * CPU, far slower than wasm); asked for by name, it runs.
+ */
+async function startWebgpu(choice: BackendChoice): Promise<Started | Failed> {
   webgpuPrepared ??= prepareWebgpu();
   const prepared = await webgpuPrepared;
   if (!prepared.ok) return prepared;
+  const info = prepared.adapter.info;
+  if (choice === 'auto' && info.isFallbackAdapter) {
+    return {
+      ok: false,
+      reason: `its only adapter, ${describeAdapter(info)}, renders on the CPU, far slower than wasm (ask for it with --backend webgpu)`,
+    };
+  }
   registerFastFilterGradient('webgpu');
   const failed = await setAndVerify('webgpu');
   if (failed) return failed;
-  return { ok: true, device: describeAdapter(prepared.adapter.info) };
+  return { ok: true, device: describeAdapter(info) };
 }
 
 /** The folder holding tfjs-backend-wasm's .wasm files, with the trailing slash tfjs needs. */
@@ -266,12 +285,12 @@ async function startCpu(): Promise<Started | Failed> {
   );
 }
 
-function start(name: Concrete, threads?: number): Promise<Started | Failed> {
+function start(name: Concrete, choice: BackendChoice, threads?: number): Promise<Started | Failed> {
   switch (name) {
     case 'tensorflow':
       return startTensorflow();
     case 'webgpu':
-      return startWebgpu();
+      return startWebgpu(choice);
     case 'wasm':
       return startWasm(threads);
     case 'cpu':
@@ -303,7 +322,7 @@ export async function initBackend(
     if (choice !== 'auto' && name !== choice) {
       if (BACKEND_ORDER.indexOf(name) < BACKEND_ORDER.indexOf(choice)) continue;
     }
-    const result = await start(name, opts.threads);
+    const result = await start(name, choice, opts.threads);
     if (!result.ok) {
       skipped.push(`${name}: ${result.reason}`);
       continue;
@@ -337,7 +356,7 @@ export async function availableBackends(): Promise<BackendAvailability[]> {
   const before = tf.getBackend();
   const result: BackendAvailability[] = [];
   for (const name of BACKEND_ORDER) {
-    const started = await start(name);
+    const started = await start(name, 'auto');
     result.push(
       started.ok ? { name, available: true } : { name, available: false, reason: started.reason },
     );
