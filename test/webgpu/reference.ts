@@ -18,7 +18,7 @@ export interface StepCase {
   images: Float32Array;
   labels?: Int32Array;
   targets?: Float32Array;
-  loss: 'cross-entropy' | 'mse';
+  loss: 'cross-entropy' | 'mse' | 'mse-sum';
   optimizer: OptimizerConfig;
 }
 
@@ -31,54 +31,63 @@ export interface StepOutcome {
   weights: TensorMap;
 }
 
-export async function referenceStep(tf: TF, c: StepCase): Promise<StepOutcome> {
+/** `steps` updates on the same batch (default 1); the output, loss and gradients are the last step's. */
+export async function referenceStep(tf: TF, c: StepCase, steps = 1): Promise<StepOutcome> {
   const model = compileModel(tf, c.inference, { weights: c.weights });
   const [n, ch, h, w] = c.inference.inputShape as number[];
   const x = tf.tensor4d(c.images, [n, h, w, ch]);
   const labels = c.labels ? tf.tensor1d(c.labels, 'int32') : undefined;
   const trainable = model.trainable;
-  let output: tfc.Tensor | undefined;
-  const lossOf = (y: tfc.Tensor) =>
-    c.loss === 'cross-entropy'
-      ? crossEntropy(tf, y, labels as tfc.Tensor1D)
-      : meanSquaredError(tf, y, tf.tensor(c.targets as Float32Array, y.shape));
-  const { value, grads } = tf.engine().gradients(
-    () => {
-      const y = model.forward(x, true);
-      output = tf.keep(y.clone());
-      return lossOf(y);
-    },
-    [...trainable, x],
-    undefined,
-    true,
-  );
   const byName = new Map([...model.weights].map(([key, v]) => [v.name, key]));
-  const gradMap = new Map<string, Float32Array>();
-  const byKey: Record<string, tfc.Tensor> = {};
-  trainable.forEach((v, i) => {
-    if (!grads[i]) return;
-    const key = byName.get(v.name) as string;
-    gradMap.set(key, grads[i].dataSync() as Float32Array);
-    byKey[key] = grads[i];
-  });
-  const inputGrad = grads[trainable.length].dataSync() as Float32Array;
   const optimizer = createOptimizer(
     tf,
     new Map([...model.weights].filter(([, v]) => v.trainable)),
     c.optimizer,
   );
-  optimizer.step(byKey);
-  const outcome: StepOutcome = {
-    output: (output as tfc.Tensor).dataSync() as Float32Array,
-    loss: (await value.data())[0],
-    grads: gradMap,
-    inputGrad,
-    weights: await model.readWeights(),
-  };
-  tf.dispose([x, value, ...grads, output as tfc.Tensor, ...(labels ? [labels] : [])]);
+  const lossOf = (y: tfc.Tensor) =>
+    c.loss === 'cross-entropy'
+      ? crossEntropy(tf, y, labels as tfc.Tensor1D)
+      : meanSquaredError(
+          tf,
+          y,
+          tf.tensor(c.targets as Float32Array, y.shape),
+          c.loss === 'mse-sum' ? 'sum' : 'mean',
+        );
+  let outcome: Omit<StepOutcome, 'weights'> | undefined;
+  for (let i = 0; i < steps; i++) {
+    let output: tfc.Tensor | undefined;
+    const { value, grads } = tf.engine().gradients(
+      () => {
+        const y = model.forward(x, true);
+        output = tf.keep(y.clone());
+        return lossOf(y);
+      },
+      [...trainable, x],
+      undefined,
+      true,
+    );
+    const gradMap = new Map<string, Float32Array>();
+    const byKey: Record<string, tfc.Tensor> = {};
+    trainable.forEach((v, j) => {
+      if (!grads[j]) return;
+      const key = byName.get(v.name) as string;
+      gradMap.set(key, grads[j].dataSync() as Float32Array);
+      byKey[key] = grads[j];
+    });
+    optimizer.step(byKey);
+    outcome = {
+      output: (output as tfc.Tensor).dataSync() as Float32Array,
+      loss: (await value.data())[0],
+      grads: gradMap,
+      inputGrad: grads[trainable.length].dataSync() as Float32Array,
+    };
+    tf.dispose([value, ...grads, output as tfc.Tensor]);
+  }
+  const weights = await model.readWeights();
+  tf.dispose([x, ...(labels ? [labels] : [])]);
   optimizer.dispose();
   model.dispose();
-  return outcome;
+  return { ...(outcome as Omit<StepOutcome, 'weights'>), weights };
 }
 
 /**

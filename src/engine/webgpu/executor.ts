@@ -8,6 +8,7 @@
  * submits once; the metrics are read a few steps later without stalling.
  */
 import type * as tfc from '@tensorflow/tfjs-core';
+import type { LayerStat } from '../../api/training-protocol';
 import type { CompiledModel } from '../../core/compile/model';
 import type { GraphInference } from '../../core/infer';
 import type { TF } from '../../core/layers/types';
@@ -31,11 +32,13 @@ import {
   type ArenaName,
   type BufferRef,
   type LossKind,
+  largestPlannableBatch,
   mib,
   NotCompilable,
   type Plan,
   type PlanOptions,
   planStep,
+  rebatch,
   TooLarge,
 } from './plan';
 
@@ -54,8 +57,8 @@ export interface CompiledStepOptions {
 export interface StepMetrics {
   loss: number;
   correct: number;
-  /** Per-layer statistics, when asked for. */
-  layerStats?: { id: string; type: string; activation: number[]; gradient?: number[] }[];
+  /** Per-layer statistics, when asked for (layer-stats.ts's numbers). */
+  layerStats?: LayerStat[];
 }
 
 export interface StepInput {
@@ -72,6 +75,8 @@ export interface StepProfile {
   byClass: Record<string, number>;
   /** GPU time per kernel class (ms), where the device can time passes. */
   gpuMs?: Partial<Record<KernelClass, number>>;
+  /** And per dispatch, in step order. */
+  dispatchMs?: { label: string; kernel: string; ms: number }[];
 }
 
 interface Program {
@@ -175,10 +180,18 @@ export class CompiledStep {
       loss: options.loss ?? 'cross-entropy',
       imageSize: options.imageSize ?? ([h, w] as [number, number]),
     };
-    const train = planStep(inference, planOptions(full, 'train', options.batch, device));
+    const trainOptions = planOptions(full, 'train', options.batch, device);
+    let train: Plan;
+    try {
+      train = planStep(inference, trainOptions);
+    } catch (error) {
+      if (!(error instanceof TooLarge)) throw error;
+      const fits = largestPlannableBatch(inference, trainOptions);
+      throw tooLarge(error.message, options.batch, error.neededBytes, fits);
+    }
     const step = new CompiledStep(tf, model, full, device, train);
     try {
-      await step.allocate(train);
+      await step.allocate(train, () => probeFittingBatch(device, inference, trainOptions));
       await step.loadWeights();
       step.programs.set(programKey('train', options.batch, false), await step.build(train));
     } catch (error) {
@@ -194,7 +207,7 @@ export class CompiledStep {
   }
 
   /** Creates the arenas, the per-weight buffers and the pool, inside an out-of-memory scope. */
-  private async allocate(plan: Plan): Promise<void> {
+  private async allocate(plan: Plan, fitting: () => Promise<number>): Promise<void> {
     const { device } = this;
     device.pushErrorScope('out-of-memory');
     const arenas: ArenaName[] = [
@@ -220,9 +233,11 @@ export class CompiledStep {
     this.ensurePool(plan.poolHeaps);
     const error = await device.popErrorScope();
     if (error) {
-      throw new TooLarge(
-        `the GPU could not allocate the ${mib(plan.bytes.total)} a step of ${plan.batch} needs (${error.message})`,
+      throw tooLarge(
+        `the GPU could not allocate them (${error.message})`,
+        plan.batch,
         plan.bytes.total,
+        await fitting(),
       );
     }
   }
@@ -587,13 +602,7 @@ export class CompiledStep {
       await statsRead.mapAsync(1);
       const s = new Float32Array(statsRead.getMappedRange().slice(0));
       statsRead.destroy();
-      const at = (slot: number) => Array.from(s.subarray(slot * 5, slot * 5 + 5));
-      result.layerStats = plan.statsPoints.map((p) => ({
-        id: p.id,
-        type: p.type,
-        activation: at(p.activationSlot),
-        ...(p.gradientSlot !== undefined ? { gradient: at(p.gradientSlot) } : {}),
-      }));
+      result.layerStats = plan.statsPoints.map((p) => layerStat(p, s));
     }
     return result;
   }
@@ -770,9 +779,10 @@ export class CompiledStep {
     resolved.destroy();
     querySet.destroy();
     const gpuMs: Partial<Record<KernelClass, number>> = {};
-    plan.dispatches.forEach((d, i) => {
-      const ns = Number(times[2 * i + 1] - times[2 * i]);
-      gpuMs[d.kernel.class] = (gpuMs[d.kernel.class] ?? 0) + ns / 1e6;
+    result.dispatchMs = plan.dispatches.map((d, i) => {
+      const ms = Number(times[2 * i + 1] - times[2 * i]) / 1e6;
+      gpuMs[d.kernel.class] = (gpuMs[d.kernel.class] ?? 0) + ms;
+      return { label: d.label, kernel: d.kernel.key, ms };
     });
     result.gpuMs = gpuMs;
     return result;
@@ -818,6 +828,64 @@ export class CompiledStep {
   }
 }
 
+/** A LayerStat from the stats kernel's [count, mean, M2, zeros, saturated] slots. */
+function layerStat(point: Plan['statsPoints'][number], raw: Float32Array): LayerStat {
+  const at = (slot: number) => raw.subarray(slot * 5, slot * 5 + 5);
+  const [n, mean, m2, zeros, saturated] = at(point.activationSlot);
+  const stat: LayerStat = {
+    id: point.id,
+    type: point.type,
+    activationMean: mean,
+    activationStd: Math.sqrt(Math.max(0, m2) / n),
+  };
+  if (point.gradientSlot !== undefined) {
+    const [gn, gmean, gm2] = at(point.gradientSlot);
+    stat.gradientMean = gmean;
+    stat.gradientStd = Math.sqrt(Math.max(0, gm2) / gn);
+  }
+  if (point.type === 'ReLU') stat.deadFraction = zeros / n;
+  if (point.type === 'Sigmoid' || point.type === 'Tanh') stat.saturatedFraction = saturated / n;
+  return stat;
+}
+
+/** The refusal of a batch: what it needs, why it does not fit, and what does. */
+function tooLarge(why: string, batch: number, bytes: number, fits: number): TooLarge {
+  const advice =
+    fits > 0
+      ? `a batch of ${fits} fits (--batch-size ${fits})`
+      : 'not even a batch of 1 fits: make the network or its input smaller';
+  return new TooLarge(
+    `a training step of ${batch} images needs ${mib(bytes)} on the GPU, and ${why}; ${advice}`,
+    bytes,
+    fits,
+  );
+}
+
+/**
+ * After an allocation failed: the largest of batch/2, batch/4, … whose
+ * buffers the device does allocate (tried and released at once).
+ */
+async function probeFittingBatch(
+  device: GPUDevice,
+  inference: GraphInference,
+  options: PlanOptions,
+): Promise<number> {
+  for (let batch = Math.floor(options.batch / 2); batch >= 1; batch = Math.floor(batch / 2)) {
+    const plan = planStep(rebatch(inference, batch), { ...options, batch });
+    device.pushErrorScope('out-of-memory');
+    const buffers: GPUBuffer[] = [];
+    for (let left = plan.bytes.total; left > 0; left -= device.limits.maxBufferSize) {
+      buffers.push(
+        device.createBuffer({ size: Math.min(left, device.limits.maxBufferSize), usage: STORAGE }),
+      );
+    }
+    const error = await device.popErrorScope();
+    for (const b of buffers) b.destroy();
+    if (!error) return batch;
+  }
+  return 0;
+}
+
 function programKey(mode: 'train' | 'eval', batch: number, stats: boolean): string {
   return `${mode}:${batch}${stats ? ':stats' : ''}`;
 }
@@ -845,20 +913,5 @@ function planOptions(
     },
     inputGradient: mode === 'train' && options.inputGradient,
     limits: deviceLimits(device),
-  };
-}
-
-/** The same network at another batch size (shapes scale in N only). */
-function rebatch(inference: GraphInference, batch: number): GraphInference {
-  const withBatch = (shape: number[]) => [batch, ...shape.slice(1)];
-  return {
-    ...inference,
-    inputShape: inference.inputShape && withBatch(inference.inputShape),
-    outputShape: inference.outputShape && withBatch(inference.outputShape),
-    primitives: inference.primitives.map((p) => ({
-      ...p,
-      inputShapes: p.inputShapes.map(withBatch),
-      outputShape: withBatch(p.outputShape),
-    })),
   };
 }

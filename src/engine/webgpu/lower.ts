@@ -24,12 +24,20 @@ import {
 import {
   type ConvGeometry,
   chooseTile,
+  directGemmKernel,
+  directSplits,
+  directWorkgroups,
+  type GemmOptions,
+  type GemmRole,
   gemmKernel,
+  gemmOutputSize,
   gemmParams,
   gemmSizes,
+  gemmSplits,
   gemmWorkgroups,
-  SPLIT_SUM,
-  weightGradSplits,
+  isPointwise,
+  prefersDirectGemm,
+  splitSum,
 } from './kernels/gemm';
 import {
   BATCH_NORM_GRADIENT,
@@ -54,7 +62,7 @@ import {
   partialsSize,
   reductionChunks,
 } from './kernels/reduce';
-import { type Emitter, type GradTarget, NotCompilable, rowsOf } from './plan';
+import { type BufferRef, type Emitter, type GradTarget, NotCompilable, rowsOf } from './plan';
 
 /** What a forward pass keeps for its backward pass, by name: value ids (or a dropout layer's salt). */
 export type Saved = Record<string, number>;
@@ -170,67 +178,91 @@ function convGeometry(node: PrimitiveNode): ConvGeometry {
   };
 }
 
+/**
+ * One GEMM of a convolution: a single dispatch where its outputs fill the GPU,
+ * else split over k into parts that a second dispatch sums and finishes.
+ */
+function gemm(
+  e: Emitter,
+  node: PrimitiveNode,
+  role: GemmRole,
+  buffers: { a: BufferRef; b: BufferRef; out: BufferRef; bias?: BufferRef },
+  opts: GemmOptions & { slope?: number },
+  label: string,
+): void {
+  const g = convGeometry(node);
+  const { m, n } = gemmSizes(role, g);
+  const direct = prefersDirectGemm(role, g);
+  const pointwise = isPointwise(g);
+  const tile = chooseTile(m, n);
+  const splits = direct ? directSplits(role, g) : gemmSplits(role, g, tile);
+  const count = gemmOutputSize(role, g);
+  const parts = splits > 1 ? e.value(`${label} (${splits} parts)`, splits * count) : undefined;
+  e.dispatch({
+    kernel: direct
+      ? directGemmKernel(role, opts, splits > 1, pointwise)
+      : gemmKernel(role, tile, opts, splits > 1, pointwise),
+    label,
+    params: { ...gemmParams(role, g, splits), slope: opts.slope ?? 0 },
+    buffers: [
+      buffers.a,
+      buffers.b,
+      parts === undefined ? buffers.out : { value: parts },
+      ...(buffers.bias && splits === 1 ? [buffers.bias] : []),
+    ],
+    workgroups: direct ? directWorkgroups(role, g, splits) : gemmWorkgroups(role, g, tile, splits),
+  });
+  if (parts === undefined) return;
+  e.dispatch({
+    kernel: splitSum(opts),
+    label: `${label} (sum of ${splits} parts)`,
+    params: { count, splits, C: role === 'forward' ? g.outC : 1, slope: opts.slope ?? 0 },
+    buffers: [{ value: parts }, buffers.out, ...(buffers.bias ? [buffers.bias] : [])],
+    workgroups: grid1d(count),
+  });
+}
+
 /** Conv2d, and Linear as a 1×1 convolution of a 1×1 map (same kernels). */
 const convolution: Lowering = {
   forward(e, node, [x], { activation }) {
     const g = convGeometry(node);
-    const { m, n } = gemmSizes('forward', g);
-    const tile = chooseTile(m, n);
     const bias = e.hasParam(node, 'bias');
     const y = e.value(node.id, g.batch * g.outH * g.outW * g.outC);
-    e.dispatch({
-      kernel: gemmKernel('forward', tile, { bias, activation: activation?.kind }),
-      label: `${node.id} forward`,
-      params: { ...gemmParams('forward', g), slope: activation?.slope ?? 0 },
-      buffers: [
-        { value: x },
-        e.param(node, 'weight'),
-        { value: y },
-        ...(bias ? [e.param(node, 'bias')] : []),
-      ],
-      workgroups: gemmWorkgroups('forward', g, tile),
-    });
+    gemm(
+      e,
+      node,
+      'forward',
+      {
+        a: { value: x },
+        b: e.param(node, 'weight'),
+        out: { value: y },
+        bias: bias ? e.param(node, 'bias') : undefined,
+      },
+      { bias, activation: activation?.kind, slope: activation?.slope },
+      `${node.id} forward`,
+    );
     return { output: y, saved: { x } };
   },
   backward(e, node, { x }, dy, [dx], { biasGradientIsZero }) {
     const g = convGeometry(node);
     if (dx) {
-      const { m, n } = gemmSizes('input-grad', g);
-      const tile = chooseTile(m, n);
-      e.dispatch({
-        kernel: gemmKernel('input-grad', tile, { accumulate: dx.mode === 'accumulate' }),
-        label: `${node.id} input gradient`,
-        params: gemmParams('input-grad', g),
-        buffers: [{ value: dy }, e.param(node, 'weight'), { value: dx.value }],
-        workgroups: gemmWorkgroups('input-grad', g, tile),
-      });
+      gemm(
+        e,
+        node,
+        'input-grad',
+        { a: { value: dy }, b: e.param(node, 'weight'), out: { value: dx.value } },
+        { accumulate: dx.mode === 'accumulate' },
+        `${node.id} input gradient`,
+      );
     }
-    const { m, n } = gemmSizes('weight-grad', g);
-    const tile = chooseTile(m, n);
-    const splits = weightGradSplits(g, tile);
-    const weightCount = g.outC * (g.inC / g.groups) * g.kernelH * g.kernelW;
-    const partials =
-      splits > 1 ? e.value(`${node.id} weight gradient parts`, splits * weightCount) : -1;
-    e.dispatch({
-      kernel: gemmKernel('weight-grad', tile),
-      label: `${node.id} weight gradient`,
-      params: gemmParams('weight-grad', g, splits),
-      buffers: [
-        { value: dy },
-        { value: x },
-        splits > 1 ? { value: partials } : e.grad(node, 'weight'),
-      ],
-      workgroups: gemmWorkgroups('weight-grad', g, tile, splits),
-    });
-    if (splits > 1) {
-      e.dispatch({
-        kernel: SPLIT_SUM,
-        label: `${node.id} weight gradient (sum of ${splits} parts)`,
-        params: { count: weightCount, splits },
-        buffers: [{ value: partials }, e.grad(node, 'weight')],
-        workgroups: grid1d(weightCount),
-      });
-    }
+    gemm(
+      e,
+      node,
+      'weight-grad',
+      { a: { value: dy }, b: { value: x }, out: e.grad(node, 'weight') },
+      {},
+      `${node.id} weight gradient`,
+    );
     if (e.hasParam(node, 'bias') && !biasGradientIsZero) {
       reduceColumns(
         e,

@@ -161,11 +161,12 @@ export class NotCompilable extends Error {
   }
 }
 
-/** A batch too large for the device: how much it needs and what fits. */
+/** A batch too large for the device: how much it needs and (when known) the largest batch that fits. */
 export class TooLarge extends Error {
   constructor(
     message: string,
     readonly neededBytes: number,
+    readonly fits?: number,
   ) {
     super(message);
     this.name = 'TooLarge';
@@ -732,6 +733,41 @@ function checkLimits(plan: Plan, limits: DeviceLimits): void {
       plan.bytes.total,
     );
   }
+}
+
+/** The same network at another batch size (shapes scale in N only). */
+export function rebatch(inference: GraphInference, batch: number): GraphInference {
+  const withBatch = (shape: number[]) => [batch, ...shape.slice(1)];
+  return {
+    ...inference,
+    inputShape: inference.inputShape && withBatch(inference.inputShape),
+    outputShape: inference.outputShape && withBatch(inference.outputShape),
+    primitives: inference.primitives.map((p) => ({
+      ...p,
+      inputShapes: p.inputShapes.map(withBatch),
+      outputShape: withBatch(p.outputShape),
+    })),
+  };
+}
+
+/**
+ * The largest batch below `options.batch` whose step the device can bind and
+ * dispatch (sizes grow with the batch, so a binary search); 0 if none.
+ */
+export function largestPlannableBatch(inference: GraphInference, options: PlanOptions): number {
+  let lo = 0;
+  let hi = options.batch - 1;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    try {
+      planStep(rebatch(inference, mid), { ...options, batch: mid });
+      lo = mid;
+    } catch (error) {
+      if (!(error instanceof TooLarge)) throw error;
+      hi = mid - 1;
+    }
+  }
+  return lo;
 }
 
 export function mib(bytes: number): string {

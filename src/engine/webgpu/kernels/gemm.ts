@@ -12,7 +12,7 @@
  * Groups run as the z dimension of the dispatch (with the weight gradient's
  * splits). Weights stay in PyTorch's [out, in/groups, kh, kw] layout.
  */
-import { type Kernel, WGSL_HELPERS } from '../kernel';
+import { grid1d, type Kernel, WGSL_HELPERS } from '../kernel';
 import { ACTIVATIONS, type ActivationKind } from './elementwise';
 
 export type GemmRole = 'forward' | 'input-grad' | 'weight-grad';
@@ -113,10 +113,22 @@ const TAP = (k: string, channels: string) =>
 /** Per role: gathers of A(m, k) and B(k, n), the store of C(m, n), and which index is contiguous. */
 function roleCode(
   role: GemmRole,
-  opts: { bias: boolean; accumulate: boolean; activation?: ActivationKind },
+  opts: {
+    bias: boolean;
+    accumulate: boolean;
+    activation?: ActivationKind;
+    split: boolean;
+    pointwise: boolean;
+  },
 ) {
   const assign = opts.accumulate ? '+=' : '=';
   const activate = opts.activation ? ACTIVATIONS[opts.activation].forward : 'x';
+  // Split over k: each part writes its raw sum; splitSum adds them up and finishes.
+  const partial = (index: string) =>
+    `fn store(m: u32, n: u32, g: u32, split: u32, v: f32) {
+  out[split * p.splitStride + ${index}] = v;
+}`;
+  if (opts.pointwise) return pointwiseCode(role, { ...opts, assign, activate, partial });
   switch (role) {
     case 'forward':
       return {
@@ -134,7 +146,9 @@ function roleCode(
   ${TAP('k', 'p.cig')}
   return b_in[(((g * p.cog + n) * p.cig + c_) * p.kh + ky) * p.kw + kx];
 }`,
-        store: `fn store(m: u32, n: u32, g: u32, split: u32, v: f32) {
+        store: opts.split
+          ? partial('m * p.cout + g * p.cog + n')
+          : `fn store(m: u32, n: u32, g: u32, split: u32, v: f32) {
   let c = g * p.cog + n;
   let x = v${opts.bias ? ' + bias[c]' : ''};
   out[m * p.cout + c] ${assign} ${activate};
@@ -160,7 +174,9 @@ function roleCode(
   ${TAP('k', 'p.cog')}
   return b_in[(((g * p.cog + c_) * p.cig + n) * p.kh + ky) * p.kw + kx];
 }`,
-        store: `fn store(m: u32, n: u32, g: u32, split: u32, v: f32) {
+        store: opts.split
+          ? partial('m * p.cin + g * p.cig + n')
+          : `fn store(m: u32, n: u32, g: u32, split: u32, v: f32) {
   out[m * p.cin + g * p.cig + n] ${assign} v;
 }`,
       };
@@ -187,19 +203,98 @@ function roleCode(
   }
 }
 
+export interface GemmOptions {
+  /** Forward: add the bias. */
+  bias?: boolean;
+  /** Forward: apply this activation (a layer followed only by a ReLU, sigmoid or tanh). */
+  activation?: ActivationKind;
+  /** Input gradient: add to what is there. */
+  accumulate?: boolean;
+}
+
 /**
- * The GEMM kernel of a role and tile. Forward only: bias, and an activation
- * applied to the result (a layer followed by its only consumer, ReLU…);
- * input gradient only: accumulate.
+ * A pointwise layer (Linear; a 1×1 convolution with stride 1, no padding, one
+ * group) is a plain matrix product of rows of channels: the gathers need no
+ * index arithmetic. Weights [out, in].
+ */
+function pointwiseCode(
+  role: GemmRole,
+  o: {
+    bias: boolean;
+    split: boolean;
+    assign: string;
+    activate: string;
+    partial: (index: string) => string;
+  },
+) {
+  const store = (index: string, finish: string) =>
+    o.split
+      ? o.partial(index)
+      : `fn store(m: u32, n: u32, g: u32, split: u32, v: f32) {
+  ${finish}
+}`;
+  switch (role) {
+    case 'forward':
+      return {
+        aContiguous: 'k' as const,
+        bContiguous: 'k' as const,
+        loadA: 'fn loadA(m: u32, k: u32, g: u32) -> f32 { return a_in[m * p.cin + k]; }',
+        loadB: 'fn loadB(k: u32, n: u32, g: u32) -> f32 { return b_in[n * p.cin + k]; }',
+        store: store(
+          'm * p.cout + n',
+          `let x = v${o.bias ? ' + bias[n]' : ''};
+  out[m * p.cout + n] ${o.assign} ${o.activate};`,
+        ),
+      };
+    case 'input-grad':
+      return {
+        aContiguous: 'k' as const,
+        bContiguous: 'other' as const,
+        loadA: 'fn loadA(m: u32, k: u32, g: u32) -> f32 { return a_in[m * p.cout + k]; }',
+        loadB: 'fn loadB(k: u32, n: u32, g: u32) -> f32 { return b_in[k * p.cin + n]; }',
+        store: store('m * p.cin + n', `out[m * p.cin + n] ${o.assign} v;`),
+      };
+    case 'weight-grad':
+      return {
+        aContiguous: 'm' as const,
+        bContiguous: 'n' as const,
+        loadA: 'fn loadA(m: u32, k: u32, g: u32) -> f32 { return a_in[k * p.cout + m]; }',
+        loadB: 'fn loadB(k: u32, n: u32, g: u32) -> f32 { return b_in[k * p.cin + n]; }',
+        store: `fn store(m: u32, n: u32, g: u32, split: u32, v: f32) {
+  out[split * p.splitStride + m * p.cin + n] = v;
+}`,
+      };
+  }
+}
+
+/** Linear, or a 1×1 convolution that is one (stride 1, no padding, one group). */
+export function isPointwise(g: ConvGeometry): boolean {
+  return (
+    g.kernelH === 1 &&
+    g.kernelW === 1 &&
+    g.strideH === 1 &&
+    g.strideW === 1 &&
+    g.padTop === 0 &&
+    g.padLeft === 0 &&
+    g.groups === 1
+  );
+}
+
+/**
+ * The GEMM kernel of a role and tile. With `split`, each part of the k range
+ * writes its raw sum (bias, activation and accumulation move to splitSum).
  */
 export function gemmKernel(
   role: GemmRole,
   tile: Tile,
-  opts: { bias?: boolean; accumulate?: boolean; activation?: ActivationKind } = {},
+  opts: GemmOptions,
+  split = false,
+  pointwise = false,
 ): Kernel {
-  const bias = opts.bias === true;
-  const accumulate = opts.accumulate === true;
-  const code = roleCode(role, { bias, accumulate, activation: opts.activation });
+  const bias = opts.bias === true && !split;
+  const accumulate = opts.accumulate === true && !split;
+  const activation = split ? undefined : opts.activation;
+  const code = roleCode(role, { bias, accumulate, activation, split, pointwise });
   const { bm, bn, bk } = tile;
   const wx = bn / 4;
   const wy = bm / 4;
@@ -228,7 +323,7 @@ export function gemmKernel(
     ...(bias ? [{ name: 'bias', access: 'read' as const }] : []),
   ];
   return {
-    key: `gemm:${role}:${bm}x${bn}x${bk}${bias ? ':bias' : ''}${accumulate ? ':acc' : ''}${opts.activation ? `:${opts.activation}` : ''}`,
+    key: `gemm:${role}${pointwise ? ':pointwise' : ''}:${bm}x${bn}x${bk}${bias ? ':bias' : ''}${accumulate ? ':acc' : ''}${activation ? `:${activation}` : ''}${split && role !== 'weight-grad' ? ':split' : ''}`,
     class: 'convolution',
     params: [...GEMM_PARAMS, ['slope', 'f32']],
     storage,
@@ -279,15 +374,112 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 }
 
 /**
- * How many parts the weight gradient's k range is split into: enough
- * workgroups to fill a large GPU (about 512), each part at least 256 terms.
+ * A GEMM without tiles, for shapes tiles waste: few rows (the last layers of
+ * a small batch, Linear at batch 2) or few terms (weight gradients of 1×1
+ * maps). Each thread sums one output column for four rows straight from
+ * memory; no workgroup memory, no barriers.
  */
-export function weightGradSplits(g: ConvGeometry, tile: Tile): number {
-  const { m, n, k } = gemmSizes('weight-grad', g);
+export function directGemmKernel(
+  role: GemmRole,
+  opts: GemmOptions,
+  split = false,
+  pointwise = false,
+): Kernel {
+  const bias = opts.bias === true && !split;
+  const accumulate = opts.accumulate === true && !split;
+  const activation = split ? undefined : opts.activation;
+  const code = roleCode(role, { bias, accumulate, activation, split, pointwise });
+  const storage = [
+    { name: 'a_in', access: 'read' as const },
+    { name: 'b_in', access: 'read' as const },
+    { name: 'out', access: 'read_write' as const },
+    ...(bias ? [{ name: 'bias', access: 'read' as const }] : []),
+  ];
+  return {
+    key: `gemm-direct:${role}${pointwise ? ':pointwise' : ''}${bias ? ':bias' : ''}${accumulate ? ':acc' : ''}${activation ? `:${activation}` : ''}${split && role !== 'weight-grad' ? ':split' : ''}`,
+    class: 'convolution',
+    params: [...GEMM_PARAMS, ['slope', 'f32']],
+    storage,
+    body: `
+${WGSL_HELPERS.erf}
+${code.loadA}
+${code.loadB}
+${code.store}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let t = (wid.y * nwg.x + wid.x) * 256u + lid;
+  let n = t % p.N;
+  let m0 = (t / p.N) * 4u;
+  if (m0 >= p.M) { return; }
+  let g = wid.z % p.groups;
+  let split = wid.z / p.groups;
+  let kBegin = split * p.kChunk;
+  let kEnd = min(p.K, kBegin + p.kChunk);
+  let rows = min(4u, p.M - m0);
+  var acc = vec4f();
+  for (var k = kBegin; k < kEnd; k = k + 1u) {
+    let b = loadB(k, n, g);
+    acc.x = fma(loadA(m0, k, g), b, acc.x);
+    if (rows > 1u) { acc.y = fma(loadA(m0 + 1u, k, g), b, acc.y); }
+    if (rows > 2u) { acc.z = fma(loadA(m0 + 2u, k, g), b, acc.z); }
+    if (rows > 3u) { acc.w = fma(loadA(m0 + 3u, k, g), b, acc.w); }
+  }
+  for (var r = 0u; r < rows; r = r + 1u) { store(m0 + r, n, g, split, acc[r]); }
+}`,
+  };
+}
+
+/** Whether tiles would waste most of their work: few rows, or few terms per output. */
+export function prefersDirectGemm(role: GemmRole, g: ConvGeometry): boolean {
+  const { m, k } = gemmSizes(role, g);
+  return m <= 8 || k <= 32;
+}
+
+/** Splits of a direct GEMM: about 512 workgroups of 256 threads in all, each part ≥ 256 terms. */
+export function directSplits(role: GemmRole, g: ConvGeometry): number {
+  const { m, n, k } = gemmSizes(role, g);
+  const groups = Math.ceil((Math.ceil(m / 4) * n) / 256) * g.groups;
+  const wanted = Math.ceil(512 / groups);
+  const most = Math.max(1, Math.floor(k / 256));
+  return Math.max(1, Math.min(wanted, most, Math.floor(65535 / g.groups)));
+}
+
+/** Workgroups of a direct GEMM: (four-row block, column) threads over x and y, groups × splits over z. */
+export function directWorkgroups(
+  role: GemmRole,
+  g: ConvGeometry,
+  splits: number,
+): [number, number, number] {
+  const { m, n } = gemmSizes(role, g);
+  const [x, y] = grid1d(Math.ceil(m / 4) * n);
+  return [x, y, g.groups * splits];
+}
+
+/**
+ * How many parts a GEMM's k range is split into: enough workgroups to fill a
+ * large GPU (about 512) where the outputs alone give few (the last layers of
+ * a small batch, LeNet's weight gradients: 6×25 outputs of 100k terms), each
+ * part at least 256 terms.
+ */
+export function gemmSplits(role: GemmRole, g: ConvGeometry, tile: Tile): number {
+  const { m, n, k } = gemmSizes(role, g);
   const tiles = Math.ceil(m / tile.bm) * Math.ceil(n / tile.bn) * g.groups;
   const wanted = Math.ceil(512 / tiles);
   const most = Math.max(1, Math.floor(k / 256));
   return Math.max(1, Math.min(wanted, most, Math.floor(65535 / g.groups)));
+}
+
+/** Elements of a role's output (the stride between split parts). */
+export function gemmOutputSize(role: GemmRole, g: ConvGeometry): number {
+  switch (role) {
+    case 'forward':
+      return g.batch * g.outH * g.outW * g.outC;
+    case 'input-grad':
+      return g.batch * g.inH * g.inW * g.inC;
+    case 'weight-grad':
+      return g.outC * (g.inC / g.groups) * g.kernelH * g.kernelW;
+  }
 }
 
 /** The uniform record of a GEMM dispatch. */
@@ -301,7 +493,7 @@ export function gemmParams(role: GemmRole, g: ConvGeometry, splits = 1): Record<
     K: k,
     kChunk,
     groups: g.groups,
-    splitStride: g.outC * (g.inC / g.groups) * g.kernelH * g.kernelW,
+    splitStride: gemmOutputSize(role, g),
     batch: g.batch,
     ih: g.inH,
     iw: g.inW,
@@ -333,26 +525,36 @@ export function gemmWorkgroups(
   return [Math.ceil(m / tile.bm), Math.ceil(n / tile.bn), g.groups * splits];
 }
 
-/** Sums the weight gradient's split partials into the gradient. */
-export const SPLIT_SUM: Kernel = {
-  key: 'split-sum',
-  class: 'convolution',
-  params: [
-    ['count', 'u32'],
-    ['splits', 'u32'],
-  ],
-  storage: [
-    { name: 'partials', access: 'read' },
-    { name: 'out', access: 'read_write' },
-  ],
-  body: `
+/**
+ * Sums a split GEMM's parts into its output, then finishes as the unsplit
+ * kernel would: bias and activation (forward), or adds to the gradient.
+ */
+export function splitSum(opts: GemmOptions): Kernel {
+  const activate = opts.activation ? ACTIVATIONS[opts.activation].forward : 'x';
+  return {
+    key: `split-sum${opts.bias ? ':bias' : ''}${opts.activation ? `:${opts.activation}` : ''}${opts.accumulate ? ':acc' : ''}`,
+    class: 'convolution',
+    params: [
+      ['count', 'u32'],
+      ['splits', 'u32'],
+      ['C', 'u32'],
+      ['slope', 'f32'],
+    ],
+    storage: [
+      { name: 'partials', access: 'read' },
+      { name: 'out', access: 'read_write' },
+      ...(opts.bias ? [{ name: 'bias', access: 'read' as const }] : []),
+    ],
+    body: `
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let i = (wid.y * nwg.x + wid.x) * 256u + lid;
   if (i >= p.count) { return; }
-  var s = 0.0;
-  for (var k = 0u; k < p.splits; k = k + 1u) { s = s + partials[k * p.count + i]; }
-  out[i] = s;
+  var x = 0.0;
+  for (var k = 0u; k < p.splits; k = k + 1u) { x = x + partials[k * p.count + i]; }
+  ${opts.bias ? 'x = x + bias[i % p.C];' : ''}
+  out[i] ${opts.accumulate ? '+=' : '='} ${activate};
 }`,
-};
+  };
+}
