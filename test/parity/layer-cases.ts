@@ -327,7 +327,10 @@ export const layerCases: ParityCase[] = [
     name: 'Gradients: Conv2d dilation 2 with stride 2 → Flatten → Linear',
     graph: chain(
       img(2, 11),
-      { type: 'Conv2d', params: { out_channels: 3, kernel_size: 3, dilation: 2, stride: 2, padding: 1 } },
+      {
+        type: 'Conv2d',
+        params: { out_channels: 3, kernel_size: 3, dilation: 2, stride: 2, padding: 1 },
+      },
       { type: 'Flatten' },
       { type: 'Linear', params: { out_features: 4 } },
     ),
