@@ -12,9 +12,9 @@ import { grid1d } from './kernel';
 import {
   ACTIVATIONS,
   type ActivationKind,
-  ADD,
   activationBackward,
   activationForward,
+  add as addKernel,
   channelCopy,
   dropout,
   flattenOrder,
@@ -40,10 +40,10 @@ import {
   splitSum,
 } from './kernels/gemm';
 import {
-  BATCH_NORM_GRADIENT,
   BATCH_NORM_STATISTICS,
   batchNormApply,
   batchNormEval,
+  batchNormGradient,
   batchNormInputGradient,
 } from './kernels/norm';
 import {
@@ -71,8 +71,12 @@ export type Saved = Record<string, number>;
 export interface Fusion {
   /** The node's only consumer is this activation: apply it in this node's kernel. */
   activation?: { kind: ActivationKind; slope: number };
-  /** This node is that activation: its input already holds its output. */
-  fusedIntoInput?: boolean;
+  /**
+   * This node is that activation: its input already holds its output. With
+   * 'backward' too, the producer also applies its slope to the gradient
+   * (BatchNorm), so this node passes its gradient through.
+   */
+  fusedIntoInput?: 'forward' | 'backward';
   /**
    * The bias feeds only a training-mode BatchNorm, which subtracts the batch
    * mean: its gradient is exactly zero (the gradient buffer stays zero).
@@ -447,16 +451,19 @@ const batchNorm: Lowering = {
       ],
       workgroups: grid1d(count),
     });
-    return { output: y, saved: { x, stats } };
+    return { output: y, saved: { x, stats, y } };
   },
-  backward(e, node, { x, stats }, dy, [dx]) {
+  backward(e, node, { x, stats, y }, dy, [dx], { activation }) {
     const { rows, channels: C, count } = rowsOf(node.inputShapes[0]);
     const coef = e.value(`${node.id} gradient coefficients`, 4 * C);
+    // A fused activation's slope applies to dy here (its output y is this layer's output).
+    const fused = activation?.kind;
+    const withOutput = fused ? [{ value: y }] : [];
     reduceColumns(
       e,
-      BATCH_NORM_GRADIENT,
+      batchNormGradient(fused),
       { rows, columns: C },
-      [{ value: dy }, { value: x }, { value: stats }],
+      [{ value: dy }, { value: x }, { value: stats }, ...withOutput],
       [
         { value: stats },
         e.param(node, 'weight'),
@@ -468,10 +475,10 @@ const batchNorm: Lowering = {
     );
     if (!dx) return;
     e.dispatch({
-      kernel: batchNormInputGradient(dx.mode),
+      kernel: batchNormInputGradient(dx.mode, fused),
       label: `${node.id} input gradient`,
       params: { count, C, eps: 0, slope: 0 },
-      buffers: [{ value: dy }, { value: x }, { value: coef }, { value: dx.value }],
+      buffers: [{ value: dy }, { value: x }, { value: coef }, { value: dx.value }, ...withOutput],
       workgroups: grid1d(count),
     });
   },
@@ -498,8 +505,12 @@ function activation(kind: ActivationKind, slopeOf?: (node: PrimitiveNode) => num
       });
       return { output: y, saved: { s: saves === 'input' ? x : y } };
     },
-    backward(e, node, { s }, dy, [dx]) {
+    backward(e, node, { s }, dy, [dx], { fusedIntoInput }) {
       if (!dx) return;
+      if (fusedIntoInput === 'backward') {
+        e.passGradient(dy, dx, rowsOf(node.inputShapes[0]).channels, `${node.id} gradient`);
+        return;
+      }
       const count = inputCount(node);
       e.dispatch({
         kernel: activationBackward(kind, dx.mode),
@@ -614,18 +625,20 @@ const dropoutLayer: Lowering = {
   },
 };
 
+/** Add; a ReLU (sigmoid, tanh) after it is applied with the last input, which it needs all of. */
 const add: Lowering = {
-  forward(e, node, inputs) {
+  forward(e, node, inputs, { activation }) {
     const { channels, count } = rowsOf(node.outputShape);
     const y = e.value(node.id, count);
+    const extra = inputs.slice(2);
     e.dispatch({
-      kernel: ADD,
+      kernel: addKernel(extra.length === 0 ? activation?.kind : undefined),
       label: `${node.id} forward`,
-      params: { count },
+      params: { count, slope: activation?.slope ?? 0 },
       buffers: [{ value: inputs[0] }, { value: inputs[1] }, { value: y }],
       workgroups: grid1d(count),
     });
-    for (const [i, extra] of inputs.slice(2).entries()) {
+    for (const [i, input] of extra.entries()) {
       e.dispatch({
         kernel: channelCopy('accumulate'),
         label: `${node.id} forward (input ${i + 3})`,
@@ -637,7 +650,16 @@ const add: Lowering = {
           dstChannels: channels,
           dstOffset: 0,
         },
-        buffers: [{ value: extra }, { value: y }],
+        buffers: [{ value: input }, { value: y }],
+        workgroups: grid1d(count),
+      });
+    }
+    if (extra.length > 0 && activation) {
+      e.dispatch({
+        kernel: activationForward(activation.kind),
+        label: `${node.id} forward (${activation.kind})`,
+        params: { count, slope: activation.slope },
+        buffers: [{ value: y }, { value: y }],
         workgroups: grid1d(count),
       });
     }

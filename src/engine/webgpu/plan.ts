@@ -176,6 +176,8 @@ export class TooLarge extends Error {
 export interface GradTarget {
   value: number;
   mode: GradWrite;
+  /** This is the only contribution the gradient gets (it may then share its source's place). */
+  only: boolean;
 }
 
 /** What a layer's lowering sees of the planner. */
@@ -310,7 +312,7 @@ function gradientNeeds(inference: GraphInference, options: PlanOptions): Map<str
 
 /** Activations a producer can apply in its own kernel: those whose gradient needs only their output. */
 const FUSABLE: Record<string, ActivationKind> = { ReLU: 'relu', Sigmoid: 'sigmoid', Tanh: 'tanh' };
-const PRODUCERS = new Set(['Conv2d', 'Linear', 'BatchNorm2d', 'BatchNorm1d']);
+const PRODUCERS = new Set(['Conv2d', 'Linear', 'BatchNorm2d', 'BatchNorm1d', 'Add']);
 
 /**
  * What each node can share with its neighbours: a producer followed only by
@@ -347,7 +349,8 @@ function fusions(inference: GraphInference, options: PlanOptions): Map<string, F
     const kind = FUSABLE[only.type];
     if (!options.layerStats && kind && PRODUCERS.has(node.type)) {
       at(node.id).activation = { kind, slope: 0 };
-      at(only.id).fusedIntoInput = true;
+      // BatchNorm applies the slope in its backward pass too (its gradient is one pass over dy).
+      at(only.id).fusedIntoInput = node.type.startsWith('BatchNorm') ? 'backward' : 'forward';
     }
   }
   return result;
@@ -400,7 +403,7 @@ export function planStep(inference: GraphInference, options: PlanOptions): Plan 
     hasParam: (node, name) => paramKeys.has(weightKey(node.id, name)),
     nextSalt: () => ++salt,
     passGradient(dy, target, channelCount, label) {
-      if (target.mode === 'write' && contributionsDue.get(target.value) === 1) {
+      if (target.only) {
         values[target.value].alias = rootOf(dy);
         return;
       }
@@ -559,7 +562,11 @@ export function planStep(inference: GraphInference, options: PlanOptions): Plan 
         g = newValue(`${name} gradient`, values[v].elements);
         gradOf.set(v, g);
       }
-      return { value: g, mode: made === 0 ? 'write' : 'accumulate' };
+      return {
+        value: g,
+        mode: made === 0 ? 'write' : 'accumulate',
+        only: contributionsDue.get(v) === 1,
+      };
     };
     for (const node of [...primitives].reverse()) {
       if (node.id === inputId || !needs.get(node.id)) continue;

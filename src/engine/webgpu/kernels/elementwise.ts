@@ -20,32 +20,36 @@ export type ActivationKind = 'relu' | 'sigmoid' | 'tanh' | 'leaky' | 'gelu' | 'g
  */
 export const ACTIVATIONS: Record<
   ActivationKind,
-  { forward: string; saves: 'input' | 'output'; slope: string }
+  { forward: string; saves: 'input' | 'output'; slope: (saved: string) => string }
 > = {
-  relu: { forward: 'max(x, 0.0)', saves: 'output', slope: 'select(0.0, 1.0, s > 0.0)' },
+  relu: { forward: 'max(x, 0.0)', saves: 'output', slope: (s) => `select(0.0, 1.0, ${s} > 0.0)` },
   sigmoid: {
     forward: '1.0 / (1.0 + exp(-clamp(x, -88.0, 88.0)))',
     saves: 'output',
-    slope: 's * (1.0 - s)',
+    slope: (s) => `${s} * (1.0 - ${s})`,
   },
   // tanh of a large argument is NaN on some drivers (exp overflow): clamp where it is ±1 anyway.
-  tanh: { forward: 'tanh(clamp(x, -15.0, 15.0))', saves: 'output', slope: '1.0 - s * s' },
+  tanh: {
+    forward: 'tanh(clamp(x, -15.0, 15.0))',
+    saves: 'output',
+    slope: (s) => `1.0 - ${s} * ${s}`,
+  },
   leaky: {
     forward: 'select(x * p.slope, x, x > 0.0)',
     saves: 'input',
-    slope: 'select(p.slope, 1.0, s > 0.0)',
+    slope: (s) => `select(p.slope, 1.0, ${s} > 0.0)`,
   },
   gelu: {
     forward: '0.5 * x * (1.0 + erf_f32(x * 0.7071067811865476))',
     saves: 'input',
-    slope:
-      '0.5 * (1.0 + erf_f32(s * 0.7071067811865476)) + s * exp(-0.5 * s * s) * 0.3989422804014327',
+    slope: (s) =>
+      `0.5 * (1.0 + erf_f32(${s} * 0.7071067811865476)) + ${s} * exp(-0.5 * ${s} * ${s}) * 0.3989422804014327`,
   },
   'gelu-tanh': {
     forward:
       '0.5 * x * (1.0 + tanh(clamp(0.7978845608028654 * (x + 0.044715 * x * x * x), -15.0, 15.0)))',
     saves: 'input',
-    slope: `gelu_tanh_slope(s)`,
+    slope: (s) => `gelu_tanh_slope(${s})`,
   },
 };
 
@@ -95,27 +99,31 @@ ${GELU_TANH_SLOPE}
 ${MAIN_1D}
   if (i >= p.count) { return; }
   let s = saved[i];
-  dx[i] ${assign(mode)} dy[i] * (${ACTIVATIONS[kind].slope});
+  dx[i] ${assign(mode)} dy[i] * (${ACTIVATIONS[kind].slope('s')});
 }`,
   };
 }
 
-/** y = a + b (Add's first two inputs). */
-export const ADD: Kernel = {
-  key: 'add',
-  class: 'elementwise',
-  params: [['count', 'u32']],
-  storage: [
-    { name: 'a', access: 'read' },
-    { name: 'b', access: 'read' },
-    { name: 'y', access: 'read_write' },
-  ],
-  body: `
+/** y = a + b (Add's first two inputs), then an activation when fused (a ReLU after a residual sum). */
+export function add(activation?: ActivationKind): Kernel {
+  return {
+    key: `add${activation ? `:${activation}` : ''}`,
+    class: 'elementwise',
+    params: ELEMENTWISE_PARAMS,
+    storage: [
+      { name: 'a', access: 'read' },
+      { name: 'b', access: 'read' },
+      { name: 'y', access: 'read_write' },
+    ],
+    body: `
+${WGSL_HELPERS.erf}
 ${MAIN_1D}
   if (i >= p.count) { return; }
-  y[i] = a[i] + b[i];
+  let x = a[i] + b[i];
+  y[i] = ${activation ? ACTIVATIONS[activation].forward : 'x'};
 }`,
-};
+  };
+}
 
 /**
  * Copies (or adds) a block of `width` channels per row between two row-major

@@ -460,13 +460,13 @@ export function directWorkgroups(
  * How many parts a GEMM's k range is split into: enough workgroups to fill a
  * large GPU (about 512) where the outputs alone give few (the last layers of
  * a small batch, LeNet's weight gradients: 6×25 outputs of 100k terms), each
- * part at least 256 terms.
+ * part at least 512 terms (a split costs a dispatch and a pass over parts).
  */
 export function gemmSplits(role: GemmRole, g: ConvGeometry, tile: Tile): number {
   const { m, n, k } = gemmSizes(role, g);
   const tiles = Math.ceil(m / tile.bm) * Math.ceil(n / tile.bn) * g.groups;
   const wanted = Math.ceil(512 / tiles);
-  const most = Math.max(1, Math.floor(k / 256));
+  const most = Math.max(1, Math.floor(k / 512));
   return Math.max(1, Math.min(wanted, most, Math.floor(65535 / g.groups)));
 }
 

@@ -40,19 +40,28 @@ export const BATCH_NORM_STATISTICS: ColumnReduction = {
 };
 
 /**
+ * The gradient that reaches the BatchNorm: dy, or when an activation was
+ * fused into it, dy times the activation's slope at its output y (so the
+ * activation's own backward pass is this one).
+ */
+const incoming = (activation?: ActivationKind) =>
+  activation ? `dy[i] * (${ACTIVATIONS[activation].slope('y[i]')})` : 'dy[i]';
+
+/**
  * Backward sums; writes dγ and dβ, and coef = [mean, k, −k·dβ/n, −k·invstd·dγ/n]
  * (each C long) for the input gradient.
  */
-export const BATCH_NORM_GRADIENT: ColumnReduction = {
-  key: 'bn-grad',
+export const batchNormGradient = (activation?: ActivationKind): ColumnReduction => ({
+  key: `bn-grad${activation ? `:${activation}` : ''}`,
   class: 'normalisation',
   accumulator: 'sum2',
   inputs: [
     { name: 'dy', access: 'read' },
     { name: 'x', access: 'read' },
     { name: 'stats', access: 'read' },
+    ...(activation ? [{ name: 'y', access: 'read' as const }] : []),
   ],
-  value: 'let v = dy[i]; let v2 = v * (x[i] - stats[c]);',
+  value: `let v = ${incoming(activation)}; let v2 = v * (x[i] - stats[c]);`,
   outputs: [
     { name: 'stats_in', access: 'read' },
     { name: 'gamma', access: 'read' },
@@ -71,7 +80,7 @@ export const BATCH_NORM_GRADIENT: ColumnReduction = {
   coef[p.C + c] = k;
   coef[2u * p.C + c] = -k * dBeta / rows;
   coef[3u * p.C + c] = -k * invstd * dGamma / rows;`,
-};
+});
 
 const PER_CHANNEL_PARAMS: [string, 'u32' | 'f32'][] = [
   ['count', 'u32'],
@@ -127,10 +136,10 @@ ${MAIN_1D}
   };
 }
 
-/** dx from the coefficients BATCH_NORM_GRADIENT wrote. */
-export function batchNormInputGradient(mode: GradWrite): Kernel {
+/** dx from the coefficients batchNormGradient wrote. */
+export function batchNormInputGradient(mode: GradWrite, activation?: ActivationKind): Kernel {
   return {
-    key: `bn-dx:${mode}`,
+    key: `bn-dx:${mode}${activation ? `:${activation}` : ''}`,
     class: 'normalisation',
     params: PER_CHANNEL_PARAMS,
     storage: [
@@ -138,12 +147,13 @@ export function batchNormInputGradient(mode: GradWrite): Kernel {
       { name: 'x', access: 'read' },
       { name: 'coef', access: 'read' },
       { name: 'dx', access: 'read_write' },
+      ...(activation ? [{ name: 'y', access: 'read' as const }] : []),
     ],
     body: `
 ${MAIN_1D}
   if (i >= p.count) { return; }
   let c = i % p.C;
-  let g = coef[p.C + c] * dy[i] + coef[2u * p.C + c] + (x[i] - coef[c]) * coef[3u * p.C + c];
+  let g = coef[p.C + c] * ${incoming(activation)} + coef[2u * p.C + c] + (x[i] - coef[c]) * coef[3u * p.C + c];
   dx[i] ${mode === 'accumulate' ? '+=' : '='} g;
 }`,
   };
