@@ -13,7 +13,7 @@ import {
 } from '../core/training/options';
 import type { MethodArgs } from './method-args';
 import type { Result } from './result';
-import type { EpochEvent, TrainingEvent } from './training-protocol';
+import type { EpochEvent, Execution, TrainingEvent } from './training-protocol';
 
 /** Which project a call is about: the editor's document (it may be unsaved) and its file. */
 export interface TrainingTarget {
@@ -59,6 +59,7 @@ export interface RunRecord {
   options: TrainOptions;
   backend?: string;
   device?: string;
+  execution?: Execution;
   error?: string;
 }
 

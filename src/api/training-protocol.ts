@@ -27,6 +27,12 @@ export interface LayerStat {
   saturatedFraction?: number;
 }
 
+/**
+ * Which path computed the training steps: the compiled WebGPU step, or tfjs
+ * op by op. Every run says it (runs recorded before it existed do not).
+ */
+export type Execution = 'compiled' | 'op-by-op';
+
 export type TrainingEvent =
   /** Before 'start', while a dataset that is nowhere on this computer is downloaded. */
   | { event: 'download'; file: string; url: string; loaded: number; total?: number }
@@ -34,7 +40,8 @@ export type TrainingEvent =
       event: 'start';
       backend: string;
       device: string;
-      /** Why the requested backend is not the one running (fallback), if so. */
+      execution?: Execution;
+      /** Why the requested backend (or step) is not the one running (fallback), if so. */
       backendNote?: string;
       dataset: DatasetInfo;
       epochs: number;
@@ -64,6 +71,7 @@ export type TrainingEvent =
       lr: number;
       seconds: number;
       backend: string;
+      execution?: Execution;
       memoryBytes: number;
       tensors: number;
     }
@@ -85,6 +93,7 @@ export type TrainingEvent =
       valAcc: number;
       seconds: number;
       backend: string;
+      execution?: Execution;
       outDir?: string;
     };
 

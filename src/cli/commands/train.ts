@@ -73,7 +73,7 @@ export function createProgressPrinter(
         clearBar();
         write(
           `Training on ${event.dataset.name} (${event.dataset.trainSize} train / ${event.dataset.valSize} val images from ${event.dataset.source}), ` +
-            `backend ${event.backend} (${event.device})${event.resumedFromEpoch !== undefined ? `, resuming after epoch ${event.resumedFromEpoch}` : ''}\n`,
+            `backend ${event.backend} (${event.device})${event.backend === 'webgpu' ? `, ${event.execution === 'compiled' ? 'compiled step' : 'op by op'}` : ''}${event.resumedFromEpoch !== undefined ? `, resuming after epoch ${event.resumedFromEpoch}` : ''}\n`,
         );
         if (event.backendNote) write(`note: ${event.backendNote}\n`);
         write(`${header}\n`);
@@ -123,7 +123,7 @@ export function createProgressPrinter(
       case 'done':
         clearBar();
         write(
-          `done: ${event.epochs} epoch${event.epochs === 1 ? '' : 's'} in ${formatSeconds(event.seconds)} on ${event.backend}; val acc ${event.valAcc.toFixed(4)}, val loss ${event.valLoss.toFixed(4)}\n`,
+          `done: ${event.epochs} epoch${event.epochs === 1 ? '' : 's'} in ${formatSeconds(event.seconds)} on ${event.backend}${event.backend === 'webgpu' ? ` (${event.execution === 'compiled' ? 'compiled step' : 'op by op'})` : ''}; val acc ${event.valAcc.toFixed(4)}, val loss ${event.valLoss.toFixed(4)}\n`,
         );
         return;
       default:

@@ -211,6 +211,18 @@ export const trainingOptions = {
     ],
     default: 'skip',
   }),
+  webgpuStep: choice({
+    label: 'WebGPU step',
+    name: 'WebGPU step',
+    group: 'backend',
+    help: 'on WebGPU, how a training step runs: compiled (prepared once, one submission per step) or op by op (tfjs issues every kernel; slower, for comparison)',
+    valueName: 'path',
+    choices: [
+      { value: 'compiled', label: 'Compiled (one prepared step)' },
+      { value: 'op-by-op', label: 'Op by op (tfjs, for comparison)' },
+    ],
+    default: 'compiled',
+  }),
   layerStatsEvery: int({
     label: 'Layer statistics every',
     name: 'layer statistics interval',

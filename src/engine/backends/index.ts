@@ -38,6 +38,7 @@ export interface BackendRuntime {
 export interface BackendAvailability {
   name: Exclude<BackendChoice, 'auto'>;
   available: boolean;
+  /** Why it is not available; or, when it is, what to know (auto passes a software GPU by). */
   reason?: string;
 }
 
@@ -204,24 +205,23 @@ function describeAdapter(info: GPUAdapterInfo): string {
 let webgpuPrepared: ReturnType<typeof prepareWebgpu> | null = null;
 
 /**
- * Starts WebGPU. `auto` refuses a software adapter (SwiftShader renders on the
- * CPU, far slower than wasm); asked for by name, it runs.
+ * Starts WebGPU. A software adapter (SwiftShader renders on the CPU, far
+ * slower than wasm) runs only when asked for by name, and says what it is;
+ * `auto` passes it by.
  */
 async function startWebgpu(choice: BackendChoice): Promise<Started | Failed> {
   webgpuPrepared ??= prepareWebgpu();
   const prepared = await webgpuPrepared;
   if (!prepared.ok) return prepared;
   const info = prepared.adapter.info;
-  if (choice === 'auto' && info.isFallbackAdapter) {
-    return {
-      ok: false,
-      reason: `its only adapter, ${describeAdapter(info)}, renders on the CPU, far slower than wasm (ask for it with --backend webgpu)`,
-    };
-  }
+  const software = info.isFallbackAdapter
+    ? `its only adapter, ${describeAdapter(info)}, renders on the CPU: far slower than wasm, so auto does not choose it`
+    : undefined;
+  if (choice === 'auto' && software) return { ok: false, reason: software };
   registerFastFilterGradient('webgpu');
   const failed = await setAndVerify('webgpu');
   if (failed) return failed;
-  return { ok: true, device: describeAdapter(info) };
+  return { ok: true, device: describeAdapter(info), ...(software ? { note: software } : {}) };
 }
 
 /** The folder holding tfjs-backend-wasm's .wasm files, with the trailing slash tfjs needs. */
@@ -356,9 +356,12 @@ export async function availableBackends(): Promise<BackendAvailability[]> {
   const before = tf.getBackend();
   const result: BackendAvailability[] = [];
   for (const name of BACKEND_ORDER) {
-    const started = await start(name, 'auto');
+    // As if asked for by name: what auto would pass by (a software GPU) is there, with why.
+    const started = await start(name, name);
     result.push(
-      started.ok ? { name, available: true } : { name, available: false, reason: started.reason },
+      started.ok
+        ? { name, available: true, ...(started.note ? { reason: started.note } : {}) }
+        : { name, available: false, reason: started.reason },
     );
   }
   if (before) await tf.setBackend(before);

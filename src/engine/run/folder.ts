@@ -131,7 +131,13 @@ export function removeTemporaries(dir: string, { all }: { all: boolean }): numbe
 export function recordAfter(record: RunRecord, event: TrainingEvent): RunRecord {
   switch (event.event) {
     case 'start':
-      return { ...record, status: 'running', backend: event.backend, device: event.device };
+      return {
+        ...record,
+        status: 'running',
+        backend: event.backend,
+        device: event.device,
+        ...(event.execution ? { execution: event.execution } : {}),
+      };
     case 'paused':
       return { ...record, status: 'paused' };
     case 'resumed':

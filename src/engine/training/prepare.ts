@@ -15,6 +15,9 @@ import { type BackendRuntime, initBackend } from '../backends';
 import { type Dataset, loadDataset } from '../data';
 import { CheckpointError, checkpointPath, type RunPosition } from '../run/checkpoint';
 import type { RunRecorder } from '../run/recorder';
+import { CompiledStep } from '../webgpu/executor';
+import { NotCompilable } from '../webgpu/plan';
+import { compiledOptimizer, compiledTrainingStep } from '../webgpu/training-step';
 import { backendLimits, memoryNeeds, planMemory } from './memory';
 import { createOptimizer, type Optimizer } from './optimizers';
 import { autodiffStep, type TrainingStep } from './step';
@@ -114,6 +117,53 @@ function startPosition(options: TrainOptions): RunPosition {
  * data, compiles the model with the seed (or the checkpoint's weights), makes
  * the optimizer (with the checkpoint's state) and the step.
  */
+/**
+ * The run's step and optimizer: on WebGPU the compiled step unless the run
+ * asks for op by op, or the network has something it cannot run (then op by
+ * op for the whole run, and a note naming the node and why); a batch too
+ * large for the GPU is refused here, before training. Elsewhere, tfjs's.
+ */
+async function makeStep(
+  backend: BackendRuntime,
+  model: CompiledModel,
+  data: Dataset,
+  resize: [number, number],
+  options: TrainOptions,
+  microBatch: number | undefined,
+): Promise<{ step: TrainingStep; optimizer: Optimizer; note?: string }> {
+  const { tf } = backend;
+  const config = {
+    name: options.optimizer,
+    lr: options.lr,
+    momentum: options.momentum,
+    weightDecay: options.weightDecay,
+  };
+  let note: string | undefined;
+  if (backend.backend === 'webgpu' && options.webgpuStep === 'compiled') {
+    try {
+      const compiled = await CompiledStep.create(tf, model, {
+        optimizer: config,
+        batch: options.batchSize,
+        imageSize: [data.info.inputShape[0], data.info.inputShape[1]],
+        seed: options.seed,
+      });
+      return {
+        step: compiledTrainingStep(compiled),
+        optimizer: compiledOptimizer(compiled, options.optimizer),
+      };
+    } catch (error) {
+      if (!(error instanceof NotCompilable)) throw error;
+      note = `the compiled WebGPU step cannot run this network (${error.message}), so every step runs op by op`;
+    }
+  }
+  const optimizer = createOptimizer(
+    tf,
+    new Map([...model.weights].filter(([, v]) => v.trainable)),
+    config,
+  );
+  return { step: autodiffStep(tf, model, optimizer, { resize, microBatch }), optimizer, note };
+}
+
 export async function prepareRun(
   project: Project,
   options: TrainOptions,
@@ -170,25 +220,23 @@ export async function prepareRun(
       }),
     file,
   );
-  let optimizer: Optimizer | undefined;
+  let made: Awaited<ReturnType<typeof makeStep>> | undefined;
   try {
-    optimizer = createOptimizer(tf, new Map([...model.weights].filter(([, v]) => v.trainable)), {
-      name: options.optimizer,
-      lr: options.lr,
-      momentum: options.momentum,
-      weightDecay: options.weightDecay,
-    });
-    const made = optimizer;
-    if (checkpoint) fromCheckpoint(() => made.setState(checkpoint.optimizer), file);
+    made = await makeStep(backend, model, data, resize, options, microBatch);
+    const { optimizer } = made;
+    if (checkpoint) fromCheckpoint(() => optimizer.setState(checkpoint.optimizer), file);
   } catch (error) {
+    made?.step.dispose();
+    made?.optimizer.dispose();
     model.dispose();
-    optimizer?.dispose();
     throw error;
   }
+  const { step, optimizer } = made;
   const position = checkpoint?.position ?? startPosition(options);
   position.options = options;
   const notes = [
     ...(backend.note ? [backend.note] : []),
+    ...(made.note ? [made.note] : []),
     ...(microBatch
       ? [
           `a batch of ${options.batchSize} at ${resize.join('×')} does not fit in ${backend.backend}'s memory, so each step sums the gradients of parts of ${microBatch} images (BatchNorm normalises each part alone); a smaller --batch-size avoids this`,
@@ -199,6 +247,7 @@ export async function prepareRun(
     event: 'start',
     backend: backend.backend,
     device: backend.device,
+    execution: step.execution,
     ...(notes.length > 0 ? { backendNote: notes.join('. ') } : {}),
     // The sizes trained and validated on (after --limit-train/--limit-val) and the size fed.
     dataset: {
@@ -219,7 +268,7 @@ export async function prepareRun(
     resize,
     model,
     optimizer,
-    step: autodiffStep(tf, model, optimizer, microBatch),
+    step,
     microBatch,
     position,
     start,

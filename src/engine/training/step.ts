@@ -8,7 +8,7 @@
 // imports); tfjs-layers' Node bundle registers the same set on import.
 import '@tensorflow/tfjs-layers';
 import type * as tfc from '@tensorflow/tfjs-core';
-import type { LayerStat } from '../../api/training-protocol';
+import type { Execution, LayerStat } from '../../api/training-protocol';
 import type { CompiledModel } from '../../core/compile/model';
 import type { TF } from '../../core/layers/types';
 import type { Split } from '../data';
@@ -195,32 +195,50 @@ export async function trainStep(
 
 /**
  * The step level of a run: forward, backward and update on one batch of
- * images and labels. The trainer calls `run` once per batch and reads the
- * loss; everything about how the step is computed stays behind this, so
- * another implementation (a compiled WebGPU step with its buffers and
- * pipelines made once) plugs in here, chosen in prepare.ts.
+ * rows of a split. The trainer calls `run` once per batch; everything about
+ * how the step is computed (how the batch is assembled and resized, where
+ * its numbers come from) stays behind this, chosen in prepare.ts: tfjs's
+ * automatic differentiation, or the compiled WebGPU step (engine/webgpu).
  */
 export interface TrainingStep {
-  /** One optimisation step; the weights are left untouched when the loss is not finite. */
-  run(x: tfc.Tensor4D, y: tfc.Tensor1D, options: { layerStats: boolean }): Promise<StepResult>;
-  /** Releases what the step holds (none for the autodiff step). */
+  readonly execution: Execution;
+  /**
+   * How many steps may be under way before the trainer waits for the oldest
+   * one's numbers (0: each step's numbers are read before the next starts).
+   */
+  readonly inFlight: number;
+  /**
+   * Starts one optimisation step; resolves once it is under way, with its
+   * numbers to come. The weights are left untouched when the loss is not finite.
+   */
+  run(
+    split: Split,
+    rows: Int32Array,
+    options: { layerStats: boolean },
+  ): Promise<{ result: Promise<StepResult> }>;
+  /** Summed cross-entropy and correct rows over batches of a split, in inference mode. */
+  evaluate(split: Split, batches: Int32Array[]): Promise<{ lossSum: number; correct: number }>;
+  /** Releases what the step holds. */
   dispose(): void;
 }
 
 /**
  * The classification step through tfjs's automatic differentiation, on any
- * backend: cross-entropy on the logits, gradients summed over micro-batches
- * when a whole batch does not fit.
+ * backend: batches assembled and resized by tfjs, cross-entropy on the
+ * logits, gradients summed over micro-batches when a whole batch does not fit.
  */
 export function autodiffStep(
   tf: TF,
   model: CompiledModel,
   optimizer: Optimizer,
-  microBatch: number | undefined,
+  { resize, microBatch }: { resize?: [number, number]; microBatch?: number },
 ): TrainingStep {
   return {
-    run: (x, y, { layerStats }) =>
-      trainStep(
+    execution: 'op-by-op',
+    inFlight: 0,
+    async run(split, rows, { layerStats }) {
+      const { x, y } = gatherBatch(tf, split, rows, resize);
+      const result = await trainStep(
         tf,
         model,
         optimizer,
@@ -233,9 +251,46 @@ export function autodiffStep(
           };
         },
         { layerStats, microBatch },
-      ),
+      ).finally(() => tf.dispose([x, y]));
+      return { result: Promise.resolve(result) };
+    },
+    async evaluate(split, batches) {
+      let lossSum = 0;
+      let correct = 0;
+      for (const rows of batches) {
+        const { x, y } = gatherBatch(tf, split, rows, resize);
+        const sums = tf.tidy(() => {
+          const logits = model.forward(x, false);
+          return tf.stack([
+            crossEntropy(tf, logits, y, 'sum'),
+            tf.cast(correctCount(tf, logits, y), 'float32'),
+          ]);
+        });
+        const [batchLoss, batchCorrect] = await sums.data();
+        tf.dispose([sums, x, y]);
+        lossSum += batchLoss;
+        correct += batchCorrect;
+      }
+      return { lossSum, correct };
+    },
     dispose() {},
   };
+}
+
+/** The rows of a split as the values a batch holds (NHWC images, labels), without tfjs. */
+export function batchValues(
+  split: Split,
+  rows: ArrayLike<number>,
+): { images: Float32Array; labels: Int32Array } {
+  const size = split.shape[0] * split.shape[1] * split.shape[2];
+  const images = new Float32Array(rows.length * size);
+  const labels = new Int32Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    images.set(split.images.subarray(r * size, (r + 1) * size), i * size);
+    labels[i] = split.labels[r];
+  }
+  return { images, labels };
 }
 
 /** Copies the given rows of a split into an NHWC batch (resized if asked) and its labels. */
@@ -246,14 +301,7 @@ export function gatherBatch(
   resize?: [number, number],
 ): { x: tfc.Tensor4D; y: tfc.Tensor1D } {
   const [h, w, c] = split.shape;
-  const size = h * w * c;
-  const images = new Float32Array(rows.length * size);
-  const labels = new Int32Array(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i];
-    images.set(split.images.subarray(r * size, (r + 1) * size), i * size);
-    labels[i] = split.labels[r];
-  }
+  const { images, labels } = batchValues(split, rows);
   return tf.tidy(() => {
     let x = tf.tensor4d(images, [rows.length, h, w, c]);
     if (resize && (resize[0] !== h || resize[1] !== w)) {

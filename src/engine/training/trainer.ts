@@ -11,7 +11,6 @@
  * in a child process, takes the run instead, recording through a
  * RunRecorder and emitting the same events).
  */
-import type * as tfc from '@tensorflow/tfjs-core';
 import type { EpochEvent, FinalEvent, TrainingEvent } from '../../api/training-protocol';
 import type { CompiledModel } from '../../core/compile/model';
 import type { Project } from '../../core/document/schema';
@@ -20,10 +19,10 @@ import type { TensorMap } from '../../core/weights/safetensors';
 import { rateLimit } from '../../node/rate-limit';
 import { batchIndices } from '../data';
 import { RunRecorder } from '../run/recorder';
-import { correctCount, crossEntropy } from './losses';
+import { DeviceLost } from '../webgpu/device';
 import { type PreparedRun, prepareRun } from './prepare';
 import { learningRateAt } from './schedules';
-import { gatherBatch } from './step';
+import type { StepResult } from './step';
 
 type EventSink = (event: TrainingEvent) => void;
 
@@ -74,6 +73,13 @@ async function readWeights(model: CompiledModel): Promise<TensorMap> {
 
 const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** A step under way: which batch, how many rows, its numbers to come. */
+interface PendingStep {
+  batch: number;
+  rows: number;
+  result: Promise<StepResult>;
+}
+
 export class Trainer {
   private run!: PreparedRun;
   private recorder: RunRecorder | undefined;
@@ -111,10 +117,7 @@ export class Trainer {
       this.lastCheckpointAt = performance.now();
       final = await this.fitEpochs();
     } catch (error) {
-      final = {
-        event: 'error',
-        message: this.recorder?.describeFailure(error) ?? (error as Error).message ?? String(error),
-      };
+      final = { event: 'error', message: this.describeFailure(error) };
     }
     // Released before the final event: the owner terminates this worker on it, and Dawn (webgpu)
     // aborts the whole process when that lands while a GPU buffer is being released.
@@ -149,6 +152,7 @@ export class Trainer {
       valAcc: last.valAcc,
       seconds: (performance.now() - this.startedAt) / 1000,
       backend: this.run.backend.backend,
+      execution: this.run.step.execution,
       ...(options.outDir ? { outDir: options.outDir } : {}),
     };
   }
@@ -165,27 +169,22 @@ export class Trainer {
       epoch: position.epoch,
     });
     const samplesBefore = position.partial.seen;
-    for (; position.batch < order.length; position.batch++) {
-      const outcome = await this.betweenBatches();
-      if (outcome) return outcome;
-      const rows = order[position.batch];
-      const statsEvery = options.layerStatsEvery ?? 0;
-      const layerStats =
-        statsEvery > 0 && (position.epoch * order.length + position.batch) % statsEvery === 0;
-      const { x, y } = gatherBatch(tf, data.train, rows, this.run.resize);
-      const step = await this.run.step.run(x, y, { layerStats }).finally(() => tf.dispose([x, y]));
+    // Steps under way, oldest first; their numbers are taken in order, each as it is read back.
+    const pending: PendingStep[] = [];
+    const settle = async (entry: PendingStep): Promise<FinalEvent | undefined> => {
+      const step = await entry.result;
       const exploded = this.divergence(step.loss);
-      if (exploded) return this.diverged(`${exploded} at batch ${position.batch + 1}`);
-      position.partial.lossSum += step.loss * rows.length;
+      if (exploded) return this.diverged(`${exploded} at batch ${entry.batch + 1}`);
+      position.partial.lossSum += step.loss * entry.rows;
       position.partial.correct += step.correct;
-      position.partial.seen += rows.length;
+      position.partial.seen += entry.rows;
       const trainSeconds = (performance.now() - epochStart) / 1000;
       const rate = (position.partial.seen - samplesBefore) / Math.max(trainSeconds, 1e-9);
-      if (this.batchEventDue(position.batch === order.length - 1)) {
+      if (this.batchEventDue(entry.batch === order.length - 1)) {
         this.emit({
           event: 'batch',
           epoch: position.epoch + 1,
-          batch: position.batch + 1,
+          batch: entry.batch + 1,
           batches: order.length,
           loss: step.loss,
           samplesPerSec: rate,
@@ -196,10 +195,39 @@ export class Trainer {
         this.emit({
           event: 'layerStats',
           epoch: position.epoch + 1,
-          batch: position.batch + 1,
+          batch: entry.batch + 1,
           layers: step.layerStats,
         });
       }
+      return undefined;
+    };
+    const settleAll = async (): Promise<FinalEvent | undefined> => {
+      while (pending.length > 0) {
+        const outcome = await settle(pending.shift() as PendingStep);
+        if (outcome) return outcome;
+      }
+      return undefined;
+    };
+    try {
+      for (; position.batch < order.length; position.batch++) {
+        const outcome = await this.betweenBatches(settleAll);
+        if (outcome) return outcome;
+        const rows = order[position.batch];
+        const statsEvery = options.layerStatsEvery ?? 0;
+        const layerStats =
+          statsEvery > 0 && (position.epoch * order.length + position.batch) % statsEvery === 0;
+        const { result } = await this.run.step.run(data.train, rows, { layerStats });
+        pending.push({ batch: position.batch, rows: rows.length, result });
+        while (pending.length > this.run.step.inFlight) {
+          const settled = await settle(pending.shift() as PendingStep);
+          if (settled) return settled;
+        }
+      }
+      const settled = await settleAll();
+      if (settled) return settled;
+    } finally {
+      // Steps left under way when the run ends early: their numbers are no longer wanted.
+      for (const entry of pending) entry.result.catch(() => undefined);
     }
     const trainSeconds = (performance.now() - epochStart) / 1000;
     const trainedThisRun = position.partial.seen - samplesBefore;
@@ -221,6 +249,7 @@ export class Trainer {
       lr: optimizer.lr,
       seconds,
       backend: this.run.backend.backend,
+      execution: this.run.step.execution,
       memoryBytes: memory.numBytes,
       tensors: memory.numTensors,
     };
@@ -237,6 +266,19 @@ export class Trainer {
     }
     this.emit(epochEvent);
     return undefined;
+  }
+
+  /** A failure's message, with what of the run is safe where that is in question. */
+  private describeFailure(error: unknown): string {
+    if (error instanceof DeviceLost) {
+      const kept = this.recorder?.checkpointed();
+      return `${error.message}: training stopped. ${
+        kept
+          ? `The checkpoint ${kept} in ${this.recorder?.dir} is kept; continue from it with --resume once the GPU works again`
+          : 'No checkpoint had been written yet'
+      }.`;
+    }
+    return this.recorder?.describeFailure(error) ?? (error as Error).message ?? String(error);
   }
 
   /**
@@ -266,46 +308,33 @@ export class Trainer {
     };
   }
 
-  /** Summed cross-entropy and correct count of one validation batch (inference mode). */
-  async valStep(x: tfc.Tensor4D, y: tfc.Tensor1D): Promise<{ lossSum: number; correct: number }> {
-    const { tf, model } = this.run;
-    const sums = tf.tidy(() => {
-      const logits = model.forward(x, false);
-      return tf.stack([
-        crossEntropy(tf, logits, y, 'sum'),
-        tf.cast(correctCount(tf, logits, y), 'float32'),
-      ]);
-    });
-    const [lossSum, correct] = await sums.data();
-    sums.dispose();
-    return { lossSum, correct };
-  }
-
-  /** Mean cross-entropy and accuracy on the whole validation split. */
+  /** Mean cross-entropy and accuracy on the whole validation split (inference mode). */
   private async validate(): Promise<{ loss: number; accuracy: number }> {
-    const { tf, data, microBatch, resize } = this.run;
+    const { data, microBatch, step } = this.run;
     const { val } = data;
-    let lossSum = 0;
-    let correct = 0;
     // Inference mode does not depend on the batch, so validate in parts that fit.
-    for (const rows of batchIndices(val.count, microBatch ?? this.options.batchSize, {
+    const batches = batchIndices(val.count, microBatch ?? this.options.batchSize, {
       shuffle: false,
       seed: 0,
       epoch: 0,
-    })) {
-      const { x, y } = gatherBatch(tf, val, rows, resize);
-      const sums = await this.valStep(x, y);
-      tf.dispose([x, y]);
-      lossSum += sums.lossSum;
-      correct += sums.correct;
-    }
+    });
+    const { lossSum, correct } = await step.evaluate(val, batches);
     return { loss: lossSum / val.count, accuracy: correct / val.count };
   }
 
-  /** Lets pause/resume/stop messages in, and acts on them. */
-  private async betweenBatches(): Promise<FinalEvent | undefined> {
+  /**
+   * Lets pause/resume/stop messages in, and acts on them; first, the numbers
+   * of every step under way (`settle`), so a pause, stop or checkpoint sees them.
+   */
+  private async betweenBatches(
+    settle: () => Promise<FinalEvent | undefined>,
+  ): Promise<FinalEvent | undefined> {
     await nextTick();
     const { position } = this.run;
+    if (this.control.isPaused || this.control.stopping || this.checkpointDue()) {
+      const outcome = await settle();
+      if (outcome) return outcome;
+    }
     if (this.control.isPaused) {
       this.emit({ event: 'paused', epoch: position.epoch + 1, batch: position.batch });
       while (this.control.isPaused) await this.control.untilResumed();
@@ -314,7 +343,10 @@ export class Trainer {
       }
     }
     if (!this.control.stopping) {
-      await this.checkpointIfDue();
+      if (this.checkpointDue()) {
+        const path = await this.saveCheckpoint(this.recorder as RunRecorder);
+        this.emit({ event: 'checkpoint', epoch: position.epoch + 1, batch: position.batch, path });
+      }
       return undefined;
     }
     const checkpoint = this.recorder ? await this.saveCheckpoint(this.recorder) : undefined;
@@ -326,14 +358,12 @@ export class Trainer {
     };
   }
 
-  /** A checkpoint within the epoch once the interval has passed since the last, so a crash loses little. */
-  private async checkpointIfDue(): Promise<void> {
+  /** Whether a checkpoint within the epoch is due: the interval has passed since the last, so a crash loses little. */
+  private checkpointDue(): boolean {
     const minutes = this.options.checkpointMinutes;
     const { position } = this.run;
-    if (!this.recorder || minutes <= 0 || position.batch === 0) return;
-    if (performance.now() - this.lastCheckpointAt < minutes * 60_000) return;
-    const path = await this.saveCheckpoint(this.recorder);
-    this.emit({ event: 'checkpoint', epoch: position.epoch + 1, batch: position.batch, path });
+    if (!this.recorder || minutes <= 0 || position.batch === 0) return false;
+    return performance.now() - this.lastCheckpointAt >= minutes * 60_000;
   }
 
   private eta(rate: number): number {

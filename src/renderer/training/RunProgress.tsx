@@ -100,6 +100,9 @@ export function RunProgress({ options, canStart }: { options: TrainOptions; canS
         {live?.start ? (
           <span data-testid="run-backend">
             on <b>{live.start.backend}</b> · {live.start.device}
+            {live.start.backend === 'webgpu'
+              ? ` · ${live.start.execution === 'compiled' ? 'compiled step' : 'op by op'}`
+              : ''}
           </span>
         ) : null}
       </div>
