@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
+import type { Execution } from '../../api/training-protocol';
 import { getPreset } from '../../core/presets';
 import type { BackendChoice } from '../../core/training/options';
 import { availableBackends, initBackend } from '../../engine/backends';
@@ -32,6 +33,7 @@ interface BenchFlags {
   models: string;
   backend?: string;
   batches: string;
+  batchSize?: string;
   threads?: string;
   pytorch?: boolean;
   json?: boolean;
@@ -56,6 +58,10 @@ export function registerBench(program: Command): void {
       'timed LeNet batches (ResNet-18 runs a fifth as many, at least 1)',
       '20',
     )
+    .option(
+      '--batch-size <N>',
+      'images per step for every model (default: 128 for LeNet, 32 for ResNet-18)',
+    )
     .option('--threads <T>', 'CPU threads for wasm and PyTorch (default: all cores)')
     .option(
       '--pytorch',
@@ -66,11 +72,16 @@ export function registerBench(program: Command): void {
       'after',
       `
 Each measurement is one warm-up step, then the timed steps on a fixed random
-batch (SGD, cross-entropy), the loss read back after every step.
+batch (SGD, cross-entropy), the loss read back after every step. On WebGPU
+both paths are timed, the compiled step and tfjs op by op, each with the
+compute dispatches one step issues and the CPU time to issue it (measured
+without waiting for the GPU), and for the compiled step the GPU time per
+kernel class where the adapter can time passes.
 
 Examples:
   $ npx convnet-studio bench --models lenet --batches 10
-  $ npx convnet-studio bench --backend wasm --pytorch`,
+  $ npx convnet-studio bench --backend wasm --pytorch
+  $ npx convnet-studio bench --backend webgpu --models lenet,resnet18 --batch-size 2`,
     )
     .action(async (flags: BenchFlags) => {
       const names = flags.models.split(',').map((m) => m.trim());
@@ -90,13 +101,15 @@ Examples:
         throw new CliError(`--threads must be a whole number >= 1, got '${flags.threads}'`);
       }
       if (flags.backend) checkFlagValues({ backend: flags.backend as BackendChoice });
+      const batchSize = flags.batchSize === undefined ? undefined : Number(flags.batchSize);
+      if (batchSize !== undefined) checkFlagValues({ batchSize });
       const cases: BenchCase[] = names.map((model) => {
         const spec = MODELS[model];
         return {
           model,
           project: getPreset(model)!.build(),
           input: spec.input,
-          batchSize: spec.batchSize,
+          batchSize: batchSize ?? spec.batchSize,
           batches: Math.max(1, Math.round(batches * spec.batchShare)),
         };
       });
@@ -106,11 +119,16 @@ Examples:
         backends = [flags.backend as BackendChoice];
       } else {
         const listed = await availableBackends();
+        // A software GPU (SwiftShader) is timed only when asked for by name, as auto passes it by.
+        const software = (b: (typeof listed)[number]) =>
+          b.name === 'webgpu' && b.available && b.reason;
         for (const b of listed) {
-          if (!b.available && !flags.json)
-            out(`skipping ${b.name}: ${b.reason ?? 'not available here'}`);
+          if ((!b.available || software(b)) && !flags.json)
+            out(
+              `skipping ${b.name}: ${b.reason ?? 'not available here'}${software(b) ? '; time it with --backend webgpu' : ''}`,
+            );
         }
-        backends = listed.filter((b) => b.available).map((b) => b.name);
+        backends = listed.filter((b) => b.available && !software(b)).map((b) => b.name);
         // The pure-JavaScript cpu backend needs minutes per ResNet-18 step; time it only when asked.
         if (backends.length > 1 && backends.includes('cpu')) {
           backends = backends.filter((b) => b !== 'cpu');
@@ -130,6 +148,7 @@ Examples:
         return references.get(key) ?? [];
       };
       const rows: string[][] = [];
+      const gpuTimes: string[] = [];
       for (const backendChoice of backends) {
         const runtime = await initBackend(backendChoice, { threads });
         const { tf, backend, device, note } = runtime;
@@ -139,58 +158,88 @@ Examples:
         const reference = flags.pytorch
           ? await referenceFor(onGpu ? { kind: 'gpu' } : { kind: 'cpu', threads: backendThreads })
           : [];
+        // On WebGPU the compiled step, and tfjs op by op beside it for comparison.
+        const executions: Execution[] =
+          backend === 'webgpu' ? ['compiled', 'op-by-op'] : ['op-by-op'];
         for (const c of cases) {
-          const result = await benchTraining(tf, c);
-          const torch = reference.find((r) => r.model === c.model);
-          const ratio = torch ? result.samplesPerSec / torch.samplesPerSec : undefined;
-          if (flags.json) {
-            out(
-              JSON.stringify({
-                ...result,
-                backend,
-                device,
-                ...(note ? { note } : {}),
-                threads: backendThreads,
-                ...(torch
-                  ? {
-                      pytorchSamplesPerSec: torch.samplesPerSec,
-                      pytorchDevice: torch.device,
-                      pytorchThreads: torch.threads,
-                      ratio,
-                    }
-                  : {}),
-              }),
-            );
-          } else {
+          for (const execution of executions) {
+            const result = await benchTraining(tf, c, execution);
+            const torch = reference.find((r) => r.model === c.model);
+            const ratio = torch ? result.samplesPerSec / torch.samplesPerSec : undefined;
+            if (flags.json) {
+              out(
+                JSON.stringify({
+                  ...result,
+                  backend,
+                  device,
+                  ...(note ? { note } : {}),
+                  threads: backendThreads,
+                  ...(torch
+                    ? {
+                        pytorchSamplesPerSec: torch.samplesPerSec,
+                        pytorchDevice: torch.device,
+                        pytorchThreads: torch.threads,
+                        ratio,
+                      }
+                    : {}),
+                }),
+              );
+              continue;
+            }
             rows.push([
               c.model,
               `${backend} (${device})`,
+              backend === 'webgpu' ? execution : '',
               `${c.batchSize}×${c.batches}`,
               result.samplesPerSec.toFixed(1),
+              result.dispatchesPerStep?.toString() ?? '',
+              result.issueMs?.toFixed(2) ?? '',
               torch ? `${torch.samplesPerSec.toFixed(1)} (${describeTorchDevice(torch)})` : '',
               ratio !== undefined ? ratio.toFixed(3) : '',
             ]);
+            if (result.gpuMs) {
+              const classes = Object.entries(result.gpuMs)
+                .sort(([, a], [, b]) => (b ?? 0) - (a ?? 0))
+                .map(([name, ms]) => `${name} ${(ms ?? 0).toFixed(2)}`);
+              gpuTimes.push(
+                `${c.model} (${execution}, batch ${c.batchSize}): ${classes.join(', ')}`,
+              );
+            }
           }
         }
       }
       if (flags.json) return;
-      const table = [
-        [
-          'model',
-          'backend',
-          'batch×steps',
-          'samples/s',
-          ...(flags.pytorch ? ['PyTorch samples/s', 'ratio'] : []),
-        ],
-        ...rows.map((r) => r.slice(0, flags.pytorch ? 6 : 4)),
+      const webgpu = rows.some((r) => r[2] !== '');
+      const columns = [
+        { title: 'model', show: true },
+        { title: 'backend', show: true },
+        { title: 'step', show: webgpu },
+        { title: 'batch×steps', show: true },
+        { title: 'samples/s', show: true },
+        { title: 'dispatches/step', show: webgpu },
+        { title: 'CPU ms to issue a step', show: webgpu },
+        { title: 'PyTorch samples/s', show: flags.pytorch === true },
+        { title: 'ratio', show: flags.pytorch === true },
       ];
+      const shown = columns.map((c, i) => (c.show ? i : -1)).filter((i) => i >= 0);
+      const table = [columns.map((c) => c.title), ...rows].map((line) => shown.map((i) => line[i]));
       const widths = table[0].map((_, col) => Math.max(...table.map((line) => line[col].length)));
+      const leftAligned = new Set(['model', 'backend', 'step']);
       for (const line of table) {
         out(
           line
-            .map((cell, col) => (col >= 2 ? cell.padStart(widths[col]) : cell.padEnd(widths[col])))
-            .join('  '),
+            .map((cell, col) =>
+              leftAligned.has(table[0][col])
+                ? cell.padEnd(widths[col])
+                : cell.padStart(widths[col]),
+            )
+            .join('  ')
+            .trimEnd(),
         );
+      }
+      if (gpuTimes.length > 0) {
+        out('GPU time of one step by kernel class (ms, from timestamp queries):');
+        for (const line of gpuTimes) out(`  ${line}`);
       }
     });
 }

@@ -6,13 +6,16 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type * as tfc from '@tensorflow/tfjs-core';
-import { compileModel } from '../../core/compile/model';
+import type { Execution } from '../../api/training-protocol';
+import { type CompiledModel, compileModel } from '../../core/compile/model';
 import type { Project } from '../../core/document/schema';
 import { inferValidGraph } from '../../core/infer';
 import type { TF } from '../../core/layers/types';
 import { findShippedFile } from '../../node/shipped-files';
+import { CompiledStep, type StepInput, type StepMetrics } from '../webgpu/executor';
+import { tfjsIssueCost } from '../webgpu/issue-cost';
 import { crossEntropy } from './losses';
-import { createOptimizer } from './optimizers';
+import { createOptimizer, type Optimizer } from './optimizers';
 import { trainStep } from './step';
 
 export interface BenchCase {
@@ -30,16 +33,32 @@ export interface BenchResult {
   batches: number;
   seconds: number;
   samplesPerSec: number;
+  execution: Execution;
+  /** WebGPU: compute dispatches one step issues. */
+  dispatchesPerStep?: number;
+  /** WebGPU: CPU milliseconds to issue one step, without waiting for the GPU. */
+  issueMs?: number;
+  /** The compiled step: GPU milliseconds per kernel class of one step, where the adapter can time passes. */
+  gpuMs?: Partial<Record<string, number>>;
 }
 
-export async function benchTraining(tf: TF, c: BenchCase): Promise<BenchResult> {
+/** Steps timed to measure the CPU cost of issuing one (it does not depend on the batch). */
+const ISSUE_REPEATS = 20;
+
+interface Bench {
+  model: CompiledModel;
+  images: Float32Array;
+  labels: Int32Array;
+  x: tfc.Tensor4D;
+  y: tfc.Tensor1D;
+}
+
+async function setUp(tf: TF, c: BenchCase): Promise<Bench> {
   const [channels, height, width] = c.input;
   const inference = inferValidGraph(c.project, {
     inputShape: [c.batchSize, channels, height, width],
   });
   const model = compileModel(tf, inference, { init: 'xavier', seed: 0 });
-  const params = new Map([...model.weights].filter(([, v]) => v.trainable));
-  const optimizer = createOptimizer(tf, params, { name: 'sgd', lr: 0.01 });
   const x = tf.randomUniform(
     [c.batchSize, height, width, channels],
     0,
@@ -47,28 +66,108 @@ export async function benchTraining(tf: TF, c: BenchCase): Promise<BenchResult> 
     'float32',
     1,
   ) as tfc.Tensor4D;
-  const y = tf.tensor1d(
-    Array.from({ length: c.batchSize }, (_, i) => i % 10),
-    'int32',
-  );
-  const lossOf = (logits: tfc.Tensor) => ({ loss: crossEntropy(tf, logits, y) });
+  const labels = Int32Array.from({ length: c.batchSize }, (_, i) => i % 10);
+  const y = tf.tensor1d(labels, 'int32');
+  // Read asynchronously: WebGPU in Node cannot read tensors synchronously.
+  return { model, images: (await x.data()) as Float32Array, labels, x, y };
+}
+
+/**
+ * Throughput of `c.batches` SGD steps after one warm-up step; on the
+ * compiled path (WebGPU) or op by op through tfjs. On WebGPU also the
+ * dispatches per step and the CPU cost of issuing one, and for the compiled
+ * step the GPU time per kernel class.
+ */
+export async function benchTraining(
+  tf: TF,
+  c: BenchCase,
+  execution: Execution = 'op-by-op',
+): Promise<BenchResult> {
+  const bench = await setUp(tf, c);
+  const sgd = { name: 'sgd' as const, lr: 0.01 };
   try {
-    await trainStep(tf, model, optimizer, x, lossOf);
+    if (execution === 'compiled') return await benchCompiled(tf, c, bench, sgd);
+    const params = new Map([...bench.model.weights].filter(([, v]) => v.trainable));
+    const optimizer = createOptimizer(tf, params, sgd);
+    try {
+      return await benchOpByOp(tf, c, bench, optimizer);
+    } finally {
+      optimizer.dispose();
+    }
+  } finally {
+    tf.dispose([bench.x, bench.y]);
+    bench.model.dispose();
+  }
+}
+
+const rate = (c: BenchCase, seconds: number) => ({
+  model: c.model,
+  batchSize: c.batchSize,
+  batches: c.batches,
+  seconds,
+  samplesPerSec: (c.batchSize * c.batches) / seconds,
+});
+
+async function benchOpByOp(
+  tf: TF,
+  c: BenchCase,
+  { model, x, y }: Bench,
+  optimizer: Optimizer,
+): Promise<BenchResult> {
+  const lossOf = (logits: tfc.Tensor) => ({ loss: crossEntropy(tf, logits, y) });
+  await trainStep(tf, model, optimizer, x, lossOf);
+  const start = performance.now();
+  // trainStep reads the loss back each step, so every step has finished when it returns.
+  for (let i = 0; i < c.batches; i++) await trainStep(tf, model, optimizer, x, lossOf);
+  const result: BenchResult = {
+    ...rate(c, (performance.now() - start) / 1000),
+    execution: 'op-by-op',
+  };
+  if (tf.getBackend() !== 'webgpu') return result;
+  // The same step's forward, backward and update, issued without reading the loss.
+  const keyOf = new Map([...model.weights].map(([key, v]) => [v.name, key]));
+  const issue = () =>
+    tf.tidy(() => {
+      const { grads } = tf.variableGrads(() => crossEntropy(tf, model.forward(x, true), y));
+      optimizer.step(
+        Object.fromEntries(Object.entries(grads).map(([name, g]) => [keyOf.get(name), g])),
+      );
+    });
+  const cost = await tfjsIssueCost(tf, issue, ISSUE_REPEATS);
+  return { ...result, dispatchesPerStep: cost.dispatches, issueMs: cost.issueMs };
+}
+
+async function benchCompiled(
+  tf: TF,
+  c: BenchCase,
+  { model, images, labels }: Bench,
+  optimizer: { name: 'sgd'; lr: number },
+): Promise<BenchResult> {
+  const step = await CompiledStep.create(tf, model, { optimizer, batch: c.batchSize });
+  try {
+    const input: StepInput = { images, labels };
+    await (await step.step(input)).metrics;
     const start = performance.now();
-    // trainStep reads the loss back each step, so every step has finished when it returns.
-    for (let i = 0; i < c.batches; i++) await trainStep(tf, model, optimizer, x, lossOf);
+    // Steps are submitted without waiting for each one's loss, as training does; the last is read.
+    const pending: Promise<StepMetrics>[] = [];
+    for (let i = 0; i < c.batches; i++) pending.push((await step.step(input)).metrics);
+    await Promise.all(pending);
     const seconds = (performance.now() - start) / 1000;
+    const profile = await step.profile(input);
+    step.issueOnly(input);
+    const issueStart = performance.now();
+    for (let i = 0; i < ISSUE_REPEATS; i++) step.issueOnly(input);
+    const issueMs = (performance.now() - issueStart) / ISSUE_REPEATS;
+    await step.settle();
     return {
-      model: c.model,
-      batchSize: c.batchSize,
-      batches: c.batches,
-      seconds,
-      samplesPerSec: (c.batchSize * c.batches) / seconds,
+      ...rate(c, seconds),
+      execution: 'compiled',
+      dispatchesPerStep: step.dispatchesPerStep,
+      issueMs,
+      ...(profile.gpuMs ? { gpuMs: profile.gpuMs } : {}),
     };
   } finally {
-    tf.dispose([x, y]);
-    optimizer.dispose();
-    model.dispose();
+    step.dispose();
   }
 }
 

@@ -574,11 +574,16 @@ export class CompiledStep {
     return { metrics };
   }
 
-  /** Encodes a step's commands without submitting (the bench's CPU cost of issuing a step). */
-  issueOnly(): void {
+  /**
+   * Everything a step does on the CPU but submit: the batch and uniform
+   * written, the dispatches encoded (the bench's cost of issuing a step,
+   * measured without waiting for the GPU).
+   */
+  issueOnly(input: StepInput): void {
     const program = this.trainProgram;
-    const encoder = this.device.createCommandEncoder();
     this.writeStepUniform();
+    this.writeInput(program.plan, input);
+    const encoder = this.device.createCommandEncoder();
     this.encode(program, encoder);
     this.encodeMirrorCopies(encoder);
     encoder.finish();
