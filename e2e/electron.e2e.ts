@@ -22,7 +22,7 @@ import {
 } from './flows';
 import { nodeIds, repoRoot } from './support/studio';
 
-const binary = installedElectron(electronPackage().dir);
+const binary = installedElectron(electronPackage());
 const missing = binary
   ? displayProblem(process.platform, process.env)
   : (process.env.STUDIO_E2E_NO_ELECTRON ??

@@ -64,7 +64,7 @@ export async function chooseHost(options: ChooseHostOptions): Promise<HostChoice
   const platform = options.platform ?? process.platform;
   if (options.args.includes(WEB_FLAG)) return { host: 'web' };
 
-  const binary = installedElectron(electron.dir);
+  const binary = installedElectron(electron);
   let installed: InstallResult = { ok: true, binary: binary ?? '' };
   if (!binary) {
     say(

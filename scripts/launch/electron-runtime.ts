@@ -42,16 +42,23 @@ export function electronPackage(): ElectronPackage {
 }
 
 /**
- * The binary `require('electron')` would return, without triggering its
- * download (requiring the package would): null when it is not on disk.
+ * The binary for this `electron` package, found as `require('electron')` finds
+ * it but without triggering a download (requiring the package would), and
+ * only if it is this package's version (as install.js checks: after an
+ * upgrade the old binary is replaced): null when there is none.
  */
-export function installedElectron(dir: string, env = process.env): string | null {
-  const pathFile = path.join(dir, 'path.txt');
+export function installedElectron(electron: ElectronPackage, env = process.env): string | null {
+  const pathFile = path.join(electron.dir, 'path.txt');
   const relative = existsSync(pathFile) ? readFileSync(pathFile, 'utf8').trim() : undefined;
-  const binary = env.ELECTRON_OVERRIDE_DIST_PATH
-    ? path.join(env.ELECTRON_OVERRIDE_DIST_PATH, relative ?? 'electron')
-    : relative && path.join(dir, 'dist', relative);
-  return binary && existsSync(binary) ? binary : null;
+  if (env.ELECTRON_OVERRIDE_DIST_PATH) {
+    const binary = path.join(env.ELECTRON_OVERRIDE_DIST_PATH, relative ?? 'electron');
+    return existsSync(binary) ? binary : null;
+  }
+  if (!relative) return null;
+  const versionFile = path.join(electron.dir, 'dist', 'version');
+  const version = existsSync(versionFile) ? readFileSync(versionFile, 'utf8').trim() : '';
+  const binary = path.join(electron.dir, 'dist', relative);
+  return version.replace(/^v/, '') === electron.version && existsSync(binary) ? binary : null;
 }
 
 export interface DownloadProgress {
@@ -79,7 +86,11 @@ export type InstallResult =
       url?: string;
     };
 
-/** The archive `electron/install.js` would fetch for this machine, with the same overrides. */
+/**
+ * The archive `electron/install.js` would fetch for this machine, with the same
+ * overrides. (On a Mac under Rosetta install.js asks for arm64 instead; there
+ * it downloads that archive itself, without this progress.)
+ */
 function artifactTarget(env: NodeJS.ProcessEnv): { platform: string; arch: string } {
   return {
     platform: env.ELECTRON_INSTALL_PLATFORM || env.npm_config_platform || process.platform,
@@ -121,7 +132,7 @@ export async function installElectron(
   options: InstallOptions = {},
 ): Promise<InstallResult> {
   const env = process.env;
-  const existing = installedElectron(electron.dir);
+  const existing = installedElectron(electron);
   if (existing) return { ok: true, binary: existing };
   if (env.ELECTRON_OVERRIDE_DIST_PATH)
     return {
@@ -201,7 +212,7 @@ export async function installElectron(
       url: artifactUrl,
     };
   }
-  const binary = installedElectron(electron.dir);
+  const binary = installedElectron(electron);
   return binary
     ? { ok: true, binary }
     : {

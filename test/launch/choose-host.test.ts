@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { chooseHost } from '../../scripts/launch/choose-host';
 import type { ElectronPackage } from '../../scripts/launch/electron-runtime';
-import { electronPackageCopy, startMirror } from './support';
+import { closedPort, electronPackageCopy, startMirror } from './support';
 
 let electron: ElectronPackage;
 let binary: string;
@@ -19,6 +19,7 @@ beforeEach(() => {
   binary = path.join(electron.dir, 'dist', 'electron');
   mkdirSync(path.dirname(binary));
   writeFileSync(binary, '', { mode: 0o755 });
+  writeFileSync(path.join(electron.dir, 'dist', 'version'), `v${electron.version}`);
   writeFileSync(path.join(electron.dir, 'path.txt'), 'electron');
   said = [];
   vi.stubEnv('ELECTRON_OVERRIDE_DIST_PATH', undefined);
@@ -69,6 +70,20 @@ describe('choosing the host', () => {
     expect(choice).toEqual({ host: 'web' });
     expect(mirror.requests).toEqual([]);
     expect(said).toEqual([]);
+  });
+
+  it("fetches this package's version when the binary on disk is another (after an upgrade)", async () => {
+    vi.stubEnv('DISPLAY', ':0');
+    vi.stubEnv('ELECTRON_MIRROR', `http://127.0.0.1:${await closedPort()}/`);
+    writeFileSync(path.join(electron.dir, 'dist', 'version'), 'v44.0.0');
+    const choice = await choose('linux');
+    expect(said[0]).toContain(
+      `Electron ${electron.version}, the desktop app's runtime, is not installed yet`,
+    );
+    expect(choice).toMatchObject({
+      host: 'web',
+      why: expect.stringContaining('refused the connection'),
+    });
   });
 
   it('uses the binary ELECTRON_OVERRIDE_DIST_PATH names, and says when there is none', async () => {

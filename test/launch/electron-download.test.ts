@@ -72,7 +72,7 @@ const start = (stallTimeoutMs?: number) =>
 const archivePath = (version: string) => `/v${version}/${artifactName(version)}`;
 
 function expectNothingInstalled() {
-  expect(installedElectron(electron.dir)).toBeNull();
+  expect(installedElectron(electron)).toBeNull();
   expect(existsSync(path.join(electron.dir, 'dist'))).toBe(false);
 }
 
