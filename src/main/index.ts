@@ -13,7 +13,13 @@ import type { StudioPush } from '../api/studio-api';
 import { createStudioBackend } from '../backend';
 import { getPreset } from '../core/presets';
 import { findShippedFile } from '../node/shipped-files';
-import { chooseWorkspace, openWorkspace } from '../node/workspace';
+import {
+  chooseWorkspace,
+  defaultWorkspace,
+  hasSavedWorkspace,
+  openWorkspace,
+  saveWorkspaceChoice,
+} from '../node/workspace';
 import { guardWebContents, refusePermissions } from './guards';
 import { PUSH_CHANNEL, serveApi } from './ipc';
 import { developmentServerUrl, isStudioUrl } from './origins';
@@ -24,6 +30,7 @@ import {
   serveRendererRequest,
 } from './renderer-protocol';
 import { studioWindowOptions, WINDOW_READY_LINE } from './window';
+import { askForWorkspace } from './workspace-dialog';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rendererRoot = path.join(here, '../renderer');
@@ -36,6 +43,37 @@ const isStudioPage = (url: string | undefined) => isStudioUrl(url, devServer);
 
 let mainWindow: BrowserWindow | null = null;
 
+/** The value after a command-line option (`--workspace DIR`), if given. */
+function argument(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+/** Why a folder cannot be the workspace (openWorkspace creates it or says why not), or null. */
+function workspaceProblem(folder: string): string | null {
+  try {
+    openWorkspace(folder, app.getAppPath());
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/**
+ * On the first start (no workspace saved, none given with --workspace) the
+ * user chooses it in the system's dialogs, and the choice is saved. False
+ * when the user quit instead.
+ */
+async function firstStartWorkspace(): Promise<boolean> {
+  const stateFolder = app.getPath('userData');
+  if (argument('--workspace') || hasSavedWorkspace(stateFolder)) return true;
+  const suggested = defaultWorkspace(app.getPath('documents'));
+  const chosen = await askForWorkspace(dialog, suggested, workspaceProblem);
+  if (chosen === null) return false;
+  await saveWorkspaceChoice(stateFolder, chosen);
+  return true;
+}
+
 /**
  * `--project FILE|PRESET`, `--workspace FOLDER` and `--data-dir DIR`, as the
  * web host takes them. The workspace is the one chosen before (settings.json
@@ -47,19 +85,14 @@ function startupOptions(): {
   projectFolder: string;
   dataDir?: string;
 } {
-  const argv = process.argv;
-  const option = (name: string) => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
   const { folder } = chooseWorkspace({
-    flag: option('--workspace'),
+    flag: argument('--workspace'),
     stateFolder: app.getPath('userData'),
     documents: app.getPath('documents'),
   });
   const projectFolder = openWorkspace(folder, app.getAppPath());
-  const dataDir = option('--data-dir');
-  const project = option('--project');
+  const dataDir = argument('--data-dir');
+  const project = argument('--project');
   if (!project) return { startup: { kind: 'new' }, projectFolder, dataDir };
   if (getPreset(project))
     return { startup: { kind: 'preset', name: project }, projectFolder, dataDir };
@@ -104,10 +137,23 @@ function createWindow(): void {
 protocol.registerSchemesAsPrivileged([STUDIO_SCHEME_PRIVILEGES]);
 app.on('web-contents-created', (_event, contents) => guardWebContents(contents, isStudioPage));
 
-app.whenReady().then(() => {
+app.whenReady().then(async () => {
   protocol.handle(STUDIO_SCHEME, (request) => serveRendererRequest(request, rendererRoot));
   refusePermissions(session.defaultSession);
-  const { startup, projectFolder, dataDir } = startupOptions();
+  if (!(await firstStartWorkspace())) {
+    app.quit();
+    return;
+  }
+  let options: ReturnType<typeof startupOptions>;
+  try {
+    options = startupOptions();
+  } catch (err) {
+    // A workspace that cannot be opened: said in a dialog, since there is no window yet.
+    dialog.showErrorBox('ConvNet Studio cannot start', (err as Error).message);
+    app.exit(1);
+    return;
+  }
+  const { startup, projectFolder, dataDir } = options;
   const api = createStudioBackend({
     host: 'electron',
     version: app.getVersion(),
