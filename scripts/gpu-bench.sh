@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Packs the command line for a GPU machine without Node (docs/benchmarks.md):
-# /work/shared/tools/gpu-pack packs Node, Dawn and a Fashion-MNIST subset
-# into .gpu/; this script then bundles the CLI with
+# Packs the command line for a GPU machine without Node (docs/benchmarks.md).
+# On a GPU machine with Node, run `npx convnet-studio bench --backend webgpu --pytorch`
+# there instead. GPU_PACK names a packer, called as `$GPU_PACK ENTRY`, that fills
+# .gpu/ with a Node binary, Dawn (the webgpu package's dawn.node), the Vulkan
+# loader, a Fashion-MNIST subset and a run.sh that unpacks them and runs
+# `node .gpu/app.mjs "$@"`; this script then bundles the CLI with
 # __dirname defined (tfjs-backend-wasm's loader needs it) and the
 # training worker, which `train` starts from the file beside the bundle.
 # Packages with native parts travel as files beside the bundle (resvg draws
@@ -11,8 +14,8 @@
 #   bash .gpu/run.sh train lenet --backend webgpu --epochs 3
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
-gpu_pack=${GPU_PACK:-/work/shared/tools/gpu-pack}
-# gpu-pack's bundler options stop at resvg's native file, so it is handed a module
+gpu_pack=${GPU_PACK:?set GPU_PACK to the packer that fills .gpu/ with Node, Dawn, the Vulkan loader and data (see the comment at the top of this script)}
+# The packer's bundler options stop at resvg's native file, so it is handed a module
 # without imports to bundle; the CLI and the worker are bundled below, replacing its app.mjs.
 "$gpu_pack" src/api/training-protocol.ts
 

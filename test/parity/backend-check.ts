@@ -4,7 +4,7 @@
  * --presets it also runs every preset network at a small input. For machines with a GPU (WebGPU),
  * where CI cannot go:
  *   npx tsx test/parity/backend-check.ts webgpu --presets
- * or bundled for the device machine with shared/tools/gpu-pack.
+ * or bundled for a GPU machine without Node with scripts/gpu-bench.sh.
  */
 // A bundler drops tfjs-backend-cpu's bare side-effect import (its package.json lists only
 // its ESM files as side effects); importing an export keeps the module that registers it.

@@ -1,4 +1,4 @@
-/** The preset names DESIGN.md fixes, in the order the studio lists them. */
+/** The preset names docs/design.md fixes, in the order the studio lists them. */
 export const DESIGN_PRESET_NAMES = [
   'lenet',
   'alexnet',

@@ -26,7 +26,7 @@ const topShapes = (r: GraphInference) =>
   r.nodes.filter((n) => n.type !== 'Input').map((n) => n.outputShape);
 
 describe('presets', () => {
-  it('are the names DESIGN.md fixes, each a valid project without issues', () => {
+  it('are the names docs/design.md fixes, each a valid project without issues', () => {
     expect(presets.map((p) => p.name)).toEqual(DESIGN_PRESET_NAMES);
     for (const preset of presets) {
       const project = preset.build();

@@ -1,7 +1,7 @@
 /**
  * Backend choice as a user meets it: the backend that runs is the one
  * reported, and every fallback says why. (This machine has no tfjs-node and
- * no GPU, as ENVIRONMENT.md records; where it does, `auto` must pick them.)
+ * no GPU, as docs/environment.md records; where it does, `auto` must pick them.)
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
