@@ -65,7 +65,7 @@ describe('the bundled sample', () => {
   it('loads offline: 2,000 training and 500 test images of Fashion-MNIST', () => {
     expect(sample.info).toEqual({
       name: 'sample',
-      source: SAMPLE_DIR,
+      source: 'the Fashion-MNIST sample bundled with the studio',
       trainSize: 2000,
       valSize: 500,
       classes: FASHION_MNIST_CLASSES,

@@ -318,7 +318,14 @@ function loadSample(options: LoadDatasetOptions): Dataset {
       `The bundled sample dataset is missing (looked in ${sampleDirs().join(', ')}). Rebuild it with: npx tsx scripts/make-sample-dataset.ts`,
     );
   }
-  const dataset = loadIdxFrom(dir, 'sample', IDX_DATASETS['fashion-mnist'], options, dir);
+  // Where the sample lies says nothing to a user (and would put this machine's paths in screenshots).
+  const dataset = loadIdxFrom(
+    dir,
+    'sample',
+    IDX_DATASETS['fashion-mnist'],
+    options,
+    'the Fashion-MNIST sample bundled with the studio',
+  );
   return { ...dataset, info: { ...dataset.info, name: 'sample' } };
 }
 
