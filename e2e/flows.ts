@@ -6,15 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { expect } from 'vitest';
-import {
-  connect,
-  dropLayer,
-  leaveFields,
-  node,
-  nodeIds,
-  nodeShape,
-  setField,
-} from './support/studio';
+import { dropLayer, leaveFields, node, nodeIds, nodeShape, setField } from './support/studio';
 
 /** LeNet as the course's notes build it, with the shapes they print. */
 const lenet: { layer: string; fields?: Record<string, string>; shape: string }[] = [
@@ -36,26 +28,33 @@ const lenet: { layer: string; fields?: Record<string, string>; shape: string }[]
   { layer: 'Linear', fields: { out_features: '10' }, shape: '1×10' },
 ];
 
+/**
+ * New project, then each layer dragged from the palette onto the last one: a
+ * layer dropped while another is selected is connected after it.
+ */
 export async function buildLeNetFromEmptyCanvas(page: Page): Promise<string[]> {
   await page.getByRole('button', { name: 'New', exact: true }).click();
   expect(await nodeIds(page)).toEqual(['input']);
   let previous = 'input';
+  await node(page, previous).click();
   const ids: string[] = [];
   for (const step of lenet) {
-    const id = await dropLayer(page, step.layer);
+    const id = await dropLayer(page, step.layer, { onto: node(page, previous) });
     for (const [name, value] of Object.entries(step.fields ?? {}))
       await setField(page, name, value);
-    await connect(page, previous, id);
     await expect.poll(() => nodeShape(page, id).textContent()).toBe(step.shape);
-    await leaveFields(page);
-    await page.keyboard.press('l'); // lay out, so the next drop lands on free canvas
     previous = id;
     ids.push(id);
   }
   await expect.poll(() => page.getByTestId('total-params').textContent()).toBe('61,706');
+  expect(await page.getByTestId('node-error').count()).toBe(0);
+  // The whole network in view, as a user would look at it.
+  await leaveFields(page);
+  await page.keyboard.press('f');
   return ids;
 }
 
+/** ResNet-18: its stage b2 (a block of the project's own) opens on the canvas; a Residual in it opens read-only. */
 export async function openResNet18Preset(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Presets' }).click();
   await page.getByTestId('preset-resnet18').click();
@@ -63,12 +62,21 @@ export async function openResNet18Preset(page: Page): Promise<void> {
   await expect.poll(() => page.getByTestId('total-params').textContent()).toBe('11,178,378');
   const ids = await nodeIds(page);
   await expect.poll(() => nodeShape(page, ids.at(-1)!).textContent()).toBe('1×10');
-  // Open the second stage's block and see its residual units inside.
   await node(page, 'b2').getByRole('button', { name: 'Open ▸' }).click();
+  const trail = page.getByRole('navigation', { name: 'Editing inside' });
+  await expect.poll(() => trail.textContent()).toContain('b2');
+  await expect.poll(() => nodeIds(page)).toEqual(['input', '0', '1']);
+  await expect.poll(() => nodeShape(page, '0').textContent()).toBe('1×64×24×24');
+  // A catalog block is made from its parameters: it opens read-only, fitted.
+  await node(page, '0').dblclick();
   const dialog = page.getByRole('dialog', { name: 'Inside the block' });
-  await expect.poll(() => dialog.locator('.layer-node').count()).toBeGreaterThan(1);
-  await expect.poll(() => dialog.locator('.layer-shape').allTextContents()).toContain('1×64×24×24');
+  await expect
+    .poll(() => dialog.locator('.layer-type').allTextContents())
+    .toEqual(expect.arrayContaining(['Conv2d', 'BatchNorm2d', 'Add']));
   await dialog.getByRole('button', { name: 'Close' }).click();
+  await trail.getByRole('button', { name: 'Project' }).click();
+  await expect.poll(() => trail.count()).toBe(0);
+  expect(await nodeIds(page)).toEqual(ids);
 }
 
 /** A kernel larger than its input: the node shows why, and undo takes it back. */
@@ -138,7 +146,7 @@ export async function recoverAfterCrash(page: Page, openAgain: () => Promise<Pag
   return next;
 }
 
-/** Two layers grouped into a block of one's own: same shapes and parameters, reusable from the palette. */
+/** Two layers grouped into a block of one's own: same shapes and parameters, reusable from the palette, open to edit. */
 export async function groupIntoOwnBlock(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Presets' }).click();
   await page.getByTestId('preset-lenet').click();
@@ -146,18 +154,20 @@ export async function groupIntoOwnBlock(page: Page): Promise<void> {
   const [, conv, act] = await nodeIds(page);
   await node(page, conv).click();
   await node(page, act).click({ modifiers: ['Control'] });
+  await page.getByRole('button', { name: 'Group into block…' }).click();
   await page.getByLabel('block name').fill('conv_sigmoid');
-  await page.getByRole('button', { name: 'Group into block' }).click();
+  await page.getByRole('button', { name: 'Group into block', exact: true }).click();
   const block = (await nodeIds(page)).find((id) => id.startsWith('conv_sigmoid'))!;
   await expect.poll(() => nodeShape(page, block).textContent()).toBe('1×6×28×28');
   expect(await page.getByTestId('total-params').textContent()).toBe('61,706');
   await expect.poll(() => page.getByTestId('palette-block:conv_sigmoid').count()).toBe(1);
   await node(page, block).getByRole('button', { name: 'Open ▸' }).click();
-  const dialog = page.getByRole('dialog', { name: 'Inside the block' });
   await expect
-    .poll(() => dialog.locator('.layer-type').allTextContents())
+    .poll(() => page.getByTestId('canvas').locator('.layer-type').allTextContents())
     .toEqual(['Block input', 'Conv2d', 'Sigmoid']);
-  await dialog.getByRole('button', { name: 'Close' }).click();
+  await leaveFields(page);
+  await page.keyboard.press('Escape');
+  await expect.poll(() => nodeIds(page)).toContain(block);
 }
 
 /** A project file dropped onto the window opens (as from a file manager). */
@@ -189,7 +199,7 @@ export async function keyboardEditing(page: Page): Promise<void> {
   await expect.poll(() => nodeIds(page)).toEqual(before);
   await page.keyboard.press('?');
   const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
-  await expect.poll(() => help.textContent()).toContain('Zoom to fit');
+  await expect.poll(() => help.textContent()).toContain('Group into block…');
   await page.keyboard.press('Escape');
   await expect.poll(() => help.count()).toBe(0);
 }

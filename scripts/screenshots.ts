@@ -1,10 +1,12 @@
 /**
- * The pictures in docs/studio.md, taken from the running studio (web host,
- * Chromium). Run: npx tsx scripts/screenshots.ts
+ * The pictures in docs/studio.md and the README, taken from the running
+ * studio (web host, Chromium) at 1440×900, as a new user sees it.
+ * Run: npx tsx scripts/screenshots.ts
  */
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import {
+  edgeMidpoint,
   launchChromium,
   leaveFields,
   node,
@@ -14,46 +16,66 @@ import {
 } from '../e2e/support/studio';
 
 const out = (name: string) => path.join(repoRoot, 'docs/images', name);
+const written: string[] = [];
 
-async function settle(page: Page) {
-  await page.waitForTimeout(400);
+async function shoot(page: Page, name: string) {
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: out(name) });
+  written.push(name);
 }
 
 const studio = await startStudio({ project: 'lenet' });
 const browser = await launchChromium();
 try {
-  const page = await browser.newPage({
-    viewport: { width: 1500, height: 920 },
-    deviceScaleFactor: 1,
-  });
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  page.on('dialog', (d) => void d.accept());
   await page.goto(studio.url);
   await page.getByTestId('total-params').filter({ hasText: '61,706' }).waitFor();
-  const conv = (await page.locator('[data-node-id^=conv]').first().getAttribute('data-node-id'))!;
-  await node(page, conv).click();
-  await settle(page);
-  await page.screenshot({ path: out('editor-lenet.png') });
+  await node(page, 'conv1').click();
+  await shoot(page, 'editor-lenet.png');
 
   await setField(page, 'kernel_size', '40');
   await leaveFields(page);
-  await settle(page);
-  await page.screenshot({ path: out('shape-error.png') });
+  await shoot(page, 'shape-error.png');
   await page.keyboard.press('Control+z');
 
+  await node(page, 'sigmoid1').click({ button: 'right' });
+  await page.getByRole('menuitem', { name: 'Insert layer after…' }).click();
+  await page.getByRole('searchbox', { name: 'Search layers to insert' }).fill('batch');
+  await shoot(page, 'insert-layer.png');
+  await page.keyboard.press('Escape');
+  const edge = await edgeMidpoint(page, 'pool1', 'conv2');
+  await page.mouse.click(edge.x, edge.y, { button: 'right' });
+  await shoot(page, 'context-menu.png');
+  await page.keyboard.press('Escape');
+
+  // A block of one's own, used twice, opened for editing.
+  await node(page, 'conv2').click();
+  await node(page, 'sigmoid2').click({ modifiers: ['Control'] });
+  await leaveFields(page);
+  await page.keyboard.press('Control+g');
+  await page.getByLabel('block name').fill('conv_sigmoid');
+  await page.keyboard.press('Enter');
+  await node(page, 'conv_sigmoid1').dblclick();
+  await node(page, 'conv2').click();
+  await shoot(page, 'block-editing.png');
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Escape');
+
+  await page.getByRole('button', { name: 'Lay out left to right' }).click();
+  await shoot(page, 'layout-left-right.png');
+
   await page.getByRole('button', { name: 'Presets' }).click();
-  await settle(page);
-  await page.screenshot({ path: out('presets.png') });
-  page.on('dialog', (d) => void d.accept());
+  await shoot(page, 'presets.png');
   await page.getByTestId('preset-resnet18').click();
   await page.getByTestId('total-params').filter({ hasText: '11,178,378' }).waitFor();
-  await settle(page);
-  await page.screenshot({ path: out('editor-resnet18.png') });
+  await shoot(page, 'editor-resnet18.png');
 
   await node(page, 'b2').getByRole('button', { name: 'Open ▸' }).click();
-  await settle(page);
-  await page.screenshot({ path: out('block-view.png') });
-  console.log(
-    'wrote docs/images/{editor-lenet,shape-error,presets,editor-resnet18,block-view}.png',
-  );
+  await page.waitForTimeout(500);
+  await node(page, '1').dblclick();
+  await shoot(page, 'block-view.png');
+  console.log(`wrote docs/images/{${written.join(',')}}`);
 } finally {
   await browser.close();
   await studio.stop();

@@ -114,26 +114,35 @@ export function nodeIds(page: Page): Promise<string[]> {
     .evaluateAll((els) => els.map((e) => e.getAttribute('data-node-id')!));
 }
 
-/** Drags a layer from the palette and drops it on the canvas at (fx, fy), fractions of the canvas size. */
+/**
+ * Drags a layer from the palette and drops it on the canvas: at (fx, fy),
+ * fractions of the canvas size, or onto an element (a layer card, to connect
+ * the new layer after the selected one; an edge, to insert it there).
+ */
 export async function dropLayer(
   page: Page,
   paletteKey: string,
-  fx = 0.85,
-  fy = 0.5,
+  at: { fx?: number; fy?: number; onto?: Locator; point?: { x: number; y: number } } = {},
 ): Promise<string> {
   const before = new Set(await nodeIds(page));
   const canvas = page.getByTestId('canvas');
   const box = (await canvas.boundingBox())!;
-  await page
-    .getByTestId(`palette-${paletteKey}`)
-    .dragTo(canvas, { targetPosition: { x: box.width * fx, y: box.height * fy } });
-  const after = await nodeIds(page);
-  const added = after.filter((id) => !before.has(id));
+  const target = at.onto ? await settledBox(at.onto) : null;
+  const point = at.point
+    ? { x: at.point.x - box.x, y: at.point.y - box.y }
+    : target
+      ? { x: target.x - box.x + target.width / 2, y: target.y - box.y + target.height / 2 }
+      : { x: box.width * (at.fx ?? 0.85), y: box.height * (at.fy ?? 0.5) };
+  await page.getByTestId(`palette-${paletteKey}`).dragTo(canvas, { targetPosition: point });
+  let added: string[] = [];
+  for (let i = 0; i < 50 && added.length === 0; i++) {
+    added = (await nodeIds(page)).filter((id) => !before.has(id));
+    if (added.length === 0) await new Promise((resolve) => setTimeout(resolve, 40));
+  }
   if (added.length !== 1) throw new Error(`dropping ${paletteKey} added ${added.length} nodes`);
   return added[0];
 }
 
-/** Drags from one node's output port to another's input port, as a user connects layers. */
 /** A locator's box once it has stopped moving (layout and fit-view animate nodes into place). */
 async function settledBox(
   locator: Locator,
@@ -148,13 +157,36 @@ async function settledBox(
   throw new Error('the node kept moving for 3 s; cannot drag to it');
 }
 
-export async function connect(page: Page, source: string, target: string): Promise<void> {
+/**
+ * Drags from one node's output port to another's input port, as a user
+ * connects layers; `miss` pixels off the ports' centres (their hit areas are
+ * larger than the dots).
+ */
+export async function connect(page: Page, source: string, target: string, miss = 0): Promise<void> {
   const from = await settledBox(node(page, source).locator('.react-flow__handle.source'));
   const to = await settledBox(node(page, target).locator('.react-flow__handle.target'));
-  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+  await page.mouse.move(from.x + from.width / 2 + miss, from.y + from.height / 2 + miss);
   await page.mouse.down();
-  await page.mouse.move(to.x + to.width / 2, to.y + to.height / 2, { steps: 12 });
+  await page.mouse.move(to.x + to.width / 2 + miss, to.y + to.height / 2 - miss, { steps: 12 });
   await page.mouse.up();
+}
+
+/** A point on the canvas's edge source → target, halfway along it (screen coordinates). */
+export async function edgeMidpoint(
+  page: Page,
+  source: string,
+  target: string,
+): Promise<{ x: number; y: number }> {
+  const edge = page
+    .getByTestId('canvas')
+    .locator(`.react-flow__edge[data-id^="${source}->${target}#"] .react-flow__edge-path`);
+  await settledBox(edge);
+  return edge.evaluate((el) => {
+    const path = el as SVGPathElement;
+    const at = path.getPointAtLength(path.getTotalLength() / 2);
+    const m = path.getScreenCTM()!;
+    return { x: at.x * m.a + at.y * m.c + m.e, y: at.x * m.b + at.y * m.d + m.f };
+  });
 }
 
 /** Sets a parameter of the selected layer in the inspector. */
@@ -179,14 +211,17 @@ export interface StudioPage {
  * Starts a web host with `project` and opens it in Chromium for the test file
  * (beforeAll), closing both afterwards (afterAll). Dialogs are accepted.
  */
-export function studioPageForFile(project: string): StudioPage {
+export function studioPageForFile(
+  project: string,
+  viewport = { width: 1500, height: 950 },
+): StudioPage {
   const session = { pageErrors: [] as string[] } as StudioPage;
   beforeAll(async () => {
     [session.studio, session.browser] = await Promise.all([
       startStudio({ project }),
       launchChromium(),
     ]);
-    session.page = await session.browser.newPage({ viewport: { width: 1500, height: 950 } });
+    session.page = await session.browser.newPage({ viewport });
     session.page.on('pageerror', (err) => session.pageErrors.push(err.message));
     session.page.on('dialog', (dialog) => void dialog.accept());
     await session.page.goto(session.studio.url);

@@ -39,6 +39,8 @@ export interface NodeInfo {
   /** Inspector explanation of the output size. */
   explain?: string[];
   error?: string;
+  /** The error is only that nothing feeds it yet (a layer just added): the editor says so calmly. */
+  unconnected?: true;
 }
 
 /** A primitive layer of the expanded graph, ready to compile. */
@@ -250,6 +252,7 @@ class ScopeInference {
     if (def.type === 'Input') return this.inferInput(info, params, entry, inputIds);
 
     if (inputIds.length < def.inputs.min || inputIds.length > def.inputs.max) {
+      if (inputIds.length === 0) info.unconnected = true;
       const wanted =
         def.inputs.min === def.inputs.max
           ? `${def.inputs.min}`

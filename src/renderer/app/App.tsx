@@ -1,13 +1,18 @@
 /** The studio's shell: top bar with file actions, Design / Train / Evaluate areas, dialogs and notices. */
 import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
-import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { HostInfo, Recovery } from '../../api/project-api';
+import type { Project } from '../../core/document/schema';
 import { useApi } from '../api/context';
 import { BlockView } from '../editor/BlockView';
-import { Canvas } from '../editor/Canvas';
+import { Canvas, type MenuRequest } from '../editor/Canvas';
+import { ContextMenu } from '../editor/ContextMenu';
+import { GroupDialog } from '../editor/GroupDialog';
 import { Inspector } from '../editor/Inspector';
+import { LayerPicker, type PickerRequest } from '../editor/LayerPicker';
 import { Palette } from '../editor/Palette';
 import { SummaryPanel } from '../editor/SummaryPanel';
+import { fitGraph } from '../editor/viewport';
 import { FileDialog } from '../files/FileDialog';
 import { PresetGallery } from '../files/PresetGallery';
 import {
@@ -20,25 +25,42 @@ import {
   saveTo,
   startAutosave,
 } from '../files/project-files';
+import { layoutDirectionOf } from '../state/layout';
 import { useStudio } from '../state/store';
+import { ActionButton, ActionsProvider } from './ActionsProvider';
+import type { ActionHost, Dialog } from './actions';
 import { HelpPanel } from './HelpPanel';
-import { type CommandId, findShortcut } from './shortcuts';
 
 const TrainView = lazy(() => import('../training/TrainView'));
 const EvaluateView = lazy(() => import('../evaluation/EvaluateView'));
 const ExportDialog = lazy(() => import('../export/ExportDialog'));
 
 type Area = 'design' | 'train' | 'evaluate';
-type Dialog = 'open' | 'saveAs' | 'presets' | 'help' | 'export' | null;
 
 export function App() {
+  return (
+    <ReactFlowProvider>
+      <Studio />
+    </ReactFlowProvider>
+  );
+}
+
+/** The shell; inside React Flow's provider, since canvas commands need its view. */
+function Studio() {
   const api = useApi();
+  const flow = useReactFlow();
   const [area, setArea] = useState<Area>('design');
-  const [dialog, setDialog] = useState<Dialog>(null);
+  const [dialog, setDialog] = useState<Dialog | null>(null);
   const [host, setHost] = useState<HostInfo | null>(null);
   const [recovery, setRecovery] = useState<Recovery | null>(null);
-  const [openBlock, setOpenBlock] = useState<string | null>(null);
+  const [blockInside, setBlockInside] = useState<string | null>(null);
+  const [menu, setMenu] = useState<MenuRequest | null>(null);
+  const [picker, setPicker] = useState<PickerRequest | null>(null);
+  const [minimap, setMinimap] = useState(true);
   const notice = useStudio((s) => s.notice);
+  // What is open, for commands that close it (Escape) without re-creating the command host.
+  const open = useRef({ dialog, blockInside, menu, picker, minimap });
+  open.current = { dialog, blockInside, menu, picker, minimap };
 
   useEffect(() => {
     void boot(api, setHost, setRecovery);
@@ -85,84 +107,105 @@ export function App() {
         .showNotice({ kind: 'error', title: `Could not save ${path}`, lines: [problem] });
   }, [api]);
 
-  const openBlockView = useCallback((nodeId: string) => setOpenBlock(nodeId), []);
+  const actionHost = useMemo<ActionHost>(
+    () => ({
+      openDialog: setDialog,
+      closeOverlay() {
+        const { dialog, blockInside, menu, picker } = open.current;
+        if (menu) setMenu(null);
+        else if (picker) setPicker(null);
+        else if (dialog) setDialog(null);
+        else if (blockInside) setBlockInside(null);
+        else return false;
+        return true;
+      },
+      save: () => void save(),
+      newProject() {
+        if (confirmDiscard('Start a new project')) useStudio.getState().newProject();
+      },
+      fitView: () => fitGraph(flow, open.current.minimap),
+      zoom: (by) =>
+        void (by === 'in' ? flow.zoomIn({ duration: 150 }) : flow.zoomOut({ duration: 150 })),
+      showBlockInside: setBlockInside,
+      pickLayer(place) {
+        const from = open.current.menu;
+        const pane = document.querySelector('.canvas')?.getBoundingClientRect();
+        const x = from?.x ?? (pane ? pane.left + pane.width / 2 - 140 : 200);
+        const y = from?.y ?? (pane ? pane.top + 40 : 100);
+        setPicker({ place, x, y, at: from?.at ?? flow.screenToFlowPosition({ x, y }) });
+      },
+      toggleMinimap: () => setMinimap((shown) => !shown),
+    }),
+    [flow, save],
+  );
+
+  const onCanvas =
+    area === 'design' &&
+    dialog === null &&
+    blockInside === null &&
+    menu === null &&
+    picker === null;
 
   return (
-    <div className="app">
-      <TopBar area={area} setArea={setArea} setDialog={setDialog} save={save} host={host} />
-      {recovery && (
-        <div className="banner info" role="status">
-          Unsaved work from {new Date(recovery.savedAt).toLocaleString()}
-          {recovery.path ? ` (${recovery.path})` : ''} can be recovered.
-          <button
-            type="button"
-            className="button"
-            onClick={() => {
-              if (openProjectText(recovery.text, recovery.path, 'the recovered project'))
-                useStudio.setState({ dirty: true });
-              setRecovery(null);
-            }}
-          >
-            Recover
-          </button>
-          <button
-            type="button"
-            className="button"
-            onClick={() => {
-              void api.discardRecovery();
-              setRecovery(null);
-            }}
-          >
-            Discard
-          </button>
-        </div>
-      )}
-      {notice && (
-        <div className={`banner ${notice.kind}`} role="alert" data-testid="notice">
-          <div>
-            <strong>{notice.title}</strong>
-            <ul>
-              {notice.lines.map((line) => (
-                <li key={line}>{line}</li>
-              ))}
-            </ul>
+    <ActionsProvider host={actionHost} onCanvas={onCanvas}>
+      <div className="app">
+        <TopBar area={area} setArea={setArea} host={host} />
+        {recovery && (
+          <div className="banner info" role="status">
+            Unsaved work from {new Date(recovery.savedAt).toLocaleString()}
+            {recovery.path ? ` (${recovery.path})` : ''} can be recovered.
+            <button
+              type="button"
+              className="button"
+              onClick={() => {
+                if (openProjectText(recovery.text, recovery.path, 'the recovered project'))
+                  useStudio.setState({ dirty: true });
+                setRecovery(null);
+              }}
+            >
+              Recover
+            </button>
+            <button
+              type="button"
+              className="button"
+              onClick={() => {
+                void api.discardRecovery();
+                setRecovery(null);
+              }}
+            >
+              Discard
+            </button>
           </div>
-          <button
-            type="button"
-            className="button"
-            onClick={() => useStudio.getState().showNotice(null)}
-          >
-            Dismiss
-          </button>
-        </div>
-      )}
-      <ReactFlowProvider>
-        <Shortcuts
-          area={area}
-          dialogOpen={dialog !== null || openBlock !== null}
-          run={(command) => {
-            if (command === 'escape') {
-              setDialog(null);
-              setOpenBlock(null);
-            } else if (command === 'save') void save();
-            else if (command === 'saveAs') setDialog('saveAs');
-            else if (command === 'open') setDialog('open');
-            else if (command === 'presets') setDialog('presets');
-            else if (command === 'help') setDialog('help');
-            else if (command === 'new' && confirmDiscard('Start a new project'))
-              useStudio.getState().newProject();
-          }}
-        />
+        )}
+        {notice && (
+          <div className={`banner ${notice.kind}`} role="alert" data-testid="notice">
+            <div>
+              <strong>{notice.title}</strong>
+              <ul>
+                {notice.lines.map((line) => (
+                  <li key={line}>{line}</li>
+                ))}
+              </ul>
+            </div>
+            <button
+              type="button"
+              className="button"
+              onClick={() => useStudio.getState().showNotice(null)}
+            >
+              Dismiss
+            </button>
+          </div>
+        )}
         <main className={`area area-${area}`}>
           {area === 'design' && (
             <div className="design">
               <Palette />
               <div className="centre">
-                <CanvasToolbar />
-                <Canvas onOpenBlock={openBlockView} />
+                <CanvasToolbar minimap={minimap} />
+                <Canvas onContextMenu={setMenu} minimap={minimap} />
                 <SummaryPanel />
               </div>
-              <Inspector onOpenBlock={openBlockView} />
+              <Inspector />
             </div>
           )}
           <Suspense fallback={<p className="muted pad">Loading…</p>}>
@@ -170,18 +213,21 @@ export function App() {
             {area === 'evaluate' && <EvaluateView />}
           </Suspense>
         </main>
-      </ReactFlowProvider>
-      {dialog === 'open' && <FileDialog mode="open" onClose={() => setDialog(null)} />}
-      {dialog === 'saveAs' && <FileDialog mode="saveAs" onClose={() => setDialog(null)} />}
-      {dialog === 'presets' && <PresetGallery onClose={() => setDialog(null)} />}
-      {dialog === 'help' && <HelpPanel onClose={() => setDialog(null)} />}
-      {dialog === 'export' && (
-        <Suspense fallback={null}>
-          <ExportDialog onClose={() => setDialog(null)} />
-        </Suspense>
-      )}
-      {openBlock && <BlockView nodeId={openBlock} onClose={() => setOpenBlock(null)} />}
-    </div>
+        {dialog === 'open' && <FileDialog mode="open" onClose={() => setDialog(null)} />}
+        {dialog === 'saveAs' && <FileDialog mode="saveAs" onClose={() => setDialog(null)} />}
+        {dialog === 'presets' && <PresetGallery onClose={() => setDialog(null)} />}
+        {dialog === 'help' && <HelpPanel onClose={() => setDialog(null)} />}
+        {dialog === 'group' && <GroupDialog onClose={() => setDialog(null)} />}
+        {dialog === 'export' && (
+          <Suspense fallback={null}>
+            <ExportDialog onClose={() => setDialog(null)} />
+          </Suspense>
+        )}
+        {blockInside && <BlockView pathId={blockInside} onClose={() => setBlockInside(null)} />}
+        {menu && <ContextMenu request={menu} onClose={() => setMenu(null)} />}
+        {picker && <LayerPicker request={picker} onClose={() => setPicker(null)} />}
+      </div>
+    </ActionsProvider>
   );
 }
 
@@ -208,14 +254,10 @@ async function boot(
 function TopBar({
   area,
   setArea,
-  setDialog,
-  save,
   host,
 }: {
   area: Area;
   setArea(a: Area): void;
-  setDialog(d: Dialog): void;
-  save(): void;
   host: HostInfo | null;
 }) {
   const name = useStudio((s) => s.project.name);
@@ -250,25 +292,11 @@ function TopBar({
         ))}
       </nav>
       <div className="actions">
-        <button
-          type="button"
-          className="button"
-          onClick={() => confirmDiscard('Start a new project') && useStudio.getState().newProject()}
-        >
-          New
-        </button>
-        <button type="button" className="button" onClick={() => setDialog('presets')}>
-          Presets
-        </button>
-        <button type="button" className="button" onClick={() => setDialog('open')}>
-          Open…
-        </button>
-        <button type="button" className="button" onClick={save}>
-          Save
-        </button>
-        <button type="button" className="button" onClick={() => setDialog('saveAs')}>
-          Save as…
-        </button>
+        <ActionButton id="new" title="New project" />
+        <ActionButton id="presets" title="Presets gallery" />
+        <ActionButton id="open" />
+        <ActionButton id="save" />
+        <ActionButton id="saveAs" />
         <button
           type="button"
           className="button"
@@ -286,123 +314,73 @@ function TopBar({
             onChange={(e) => upload(e.target.files?.[0])}
           />
         </label>
-        <button type="button" className="button primary" onClick={() => setDialog('export')}>
-          Export
-        </button>
-        <button
-          type="button"
-          className="button"
-          onClick={() => setDialog('help')}
-          title="Keyboard shortcuts (?)"
-        >
-          ?
-        </button>
+        <ActionButton id="export" className="button primary" />
+        <ActionButton id="help">?</ActionButton>
       </div>
       {host && <span className="host-tag">{host.host === 'web' ? 'web host' : 'desktop'}</span>}
     </header>
   );
 }
 
-function CanvasToolbar() {
-  const flow = useReactFlow();
-  const canUndo = useStudio((s) => s.history.past.length > 0);
-  const canRedo = useStudio((s) => s.history.future.length > 0);
-  const store = useStudio.getState();
+/** Above the canvas: where one is (inside which block), editing and view commands. */
+function CanvasToolbar({ minimap }: { minimap: boolean }) {
+  const scope = useStudio((s) => s.scope);
+  const direction = useStudio((s) => layoutDirectionOf(s.project));
+  const uses = useStudio((s) => {
+    const open = s.scope.at(-1)?.block;
+    return open ? countUses(s.project, open) : 0;
+  });
   return (
     <div className="canvas-toolbar">
-      <button
-        type="button"
-        className="button"
-        onClick={store.undo}
-        disabled={!canUndo}
-        title="Undo (Ctrl+Z)"
-      >
-        Undo
-      </button>
-      <button
-        type="button"
-        className="button"
-        onClick={store.redo}
-        disabled={!canRedo}
-        title="Redo (Ctrl+Shift+Z)"
-      >
-        Redo
-      </button>
-      <button
-        type="button"
-        className="button"
-        onClick={() => {
-          store.autoLayout();
-          requestAnimationFrame(() => void flow.fitView({ duration: 200 }));
-        }}
-        title="Automatic layout (L)"
-      >
-        Layout
-      </button>
-      <button
-        type="button"
-        className="button"
-        onClick={() => void flow.fitView({ duration: 200 })}
-        title="Zoom to fit (F)"
-      >
-        Fit
-      </button>
+      {scope.length > 0 && (
+        <nav className="trail" aria-label="Editing inside">
+          <button type="button" className="link" onClick={() => useStudio.getState().leaveBlock(0)}>
+            Project
+          </button>
+          {scope.map((step, i) => (
+            <button
+              key={step.path}
+              type="button"
+              className="link"
+              disabled={i === scope.length - 1}
+              onClick={() => useStudio.getState().leaveBlock(i + 1)}
+            >
+              {step.block}
+            </button>
+          ))}
+          <span className="muted" data-testid="block-uses">
+            {uses === 1 ? 'used once' : `used ${uses} times: every use changes`}
+          </span>
+        </nav>
+      )}
+      <ActionButton id="undo" />
+      <ActionButton id="redo" />
+      <span className="toolbar-gap" />
+      <ActionButton id="layout" title="Automatic layout" />
+      <fieldset className="segmented" aria-label="Layout direction">
+        <ActionButton id="layoutTopDown" className={`button${direction === 'TB' ? ' on' : ''}`}>
+          ↓
+        </ActionButton>
+        <ActionButton id="layoutLeftRight" className={`button${direction === 'LR' ? ' on' : ''}`}>
+          →
+        </ActionButton>
+      </fieldset>
+      <span className="toolbar-gap" />
+      <ActionButton id="zoomOut">−</ActionButton>
+      <ActionButton id="fit" title="Zoom to fit" />
+      <ActionButton id="zoomIn">+</ActionButton>
+      <ActionButton
+        id="minimap"
+        className={`button${minimap ? ' on' : ''}`}
+        title="Show or hide the map"
+      />
     </div>
   );
 }
 
-/** The keyboard handler; canvas commands need React Flow's view, so it lives inside the provider. */
-function Shortcuts({
-  area,
-  dialogOpen,
-  run,
-}: {
-  area: Area;
-  dialogOpen: boolean;
-  run(command: CommandId): void;
-}) {
-  const flow = useReactFlow();
-  useEffect(() => {
-    const onKey = (event: KeyboardEvent) => {
-      const target = event.target as HTMLElement;
-      const typing = target.closest('input, textarea, select, [contenteditable="true"]') !== null;
-      const shortcut = findShortcut(event, typing);
-      if (!shortcut) return;
-      const store = useStudio.getState();
-      const onCanvas = area === 'design' && !dialogOpen;
-      const canvasCommands: Partial<Record<CommandId, () => void>> = {
-        undo: store.undo,
-        redo: store.redo,
-        delete: store.deleteSelection,
-        copy: store.copy,
-        paste: store.paste,
-        duplicate: () => {
-          store.copy();
-          store.paste();
-        },
-        selectAll: store.selectAll,
-        layout: () => {
-          store.autoLayout();
-          requestAnimationFrame(() => void flow.fitView({ duration: 200 }));
-        },
-        fit: () => void flow.fitView({ duration: 200 }),
-      };
-      const canvasCommand = canvasCommands[shortcut.command];
-      if (canvasCommand) {
-        if (!onCanvas) return;
-        event.preventDefault();
-        canvasCommand();
-        return;
-      }
-      if (shortcut.command === 'escape' && !dialogOpen) {
-        store.select([]);
-        return;
-      }
-      event.preventDefault();
-      run(shortcut.command);
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [area, dialogOpen, run, flow]);
-  return null;
+/** How many Block nodes use the block, at any depth. */
+function countUses(project: Project, name: string): number {
+  const count = (graph: Pick<Project, 'nodes'>) =>
+    graph.nodes.filter((n) => n.type === 'Block' && n.params.block === name).length;
+  return count(project) + Object.values(project.blocks).reduce((sum, b) => sum + count(b), 0);
 }

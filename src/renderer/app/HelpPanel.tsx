@@ -1,5 +1,5 @@
-/** The keyboard shortcuts, from the same table the key handler uses. */
-import { shortcuts } from './shortcuts';
+/** The keyboard shortcuts, from the same table the key handler, toolbars and menus use. */
+import { actions } from './actions';
 
 export function HelpPanel({ onClose }: { onClose(): void }) {
   return (
@@ -13,22 +13,25 @@ export function HelpPanel({ onClose }: { onClose(): void }) {
         </header>
         <table>
           <tbody>
-            {shortcuts.map((s) => (
-              <tr key={s.command}>
-                <td>
-                  {s.keys.map((k) => (
-                    <kbd key={k}>{k}</kbd>
-                  ))}
-                </td>
-                <td>{s.label}</td>
-              </tr>
-            ))}
+            {actions
+              .filter((a) => a.keys)
+              .map((a) => (
+                <tr key={a.id}>
+                  <td>
+                    {a.keys!.map((k) => (
+                      <kbd key={k}>{k}</kbd>
+                    ))}
+                  </td>
+                  <td>{a.label}</td>
+                </tr>
+              ))}
           </tbody>
         </table>
         <p className="muted">
-          On the canvas: drag from the palette to add a layer; drag from a layer’s bottom port to
-          the next one’s top port to connect; Shift-drag to select an area; Ctrl-click to add to the
-          selection.
+          On the canvas: drag a layer from the palette (onto a connection to insert it there; with a
+          layer selected, it is connected after it); drag from a layer’s output port to the next
+          one’s input port to connect; right-click for a menu; double-click a block to open it;
+          Shift-drag to select an area; Ctrl-click to add to the selection.
         </p>
       </div>
     </div>

@@ -1,11 +1,12 @@
 /**
- * A block opened: its inside (the expansion the catalog builds, or the user's
- * own block), laid out and drawn read-only with each inner layer's shape.
- * Blocks inside blocks open further; the trail leads back out.
+ * A catalog block opened (VGG, Residual, Inception, …): its inside, made from
+ * its parameters, laid out to fit and drawn read-only with each inner layer's
+ * shape. Blocks inside open further; the trail leads back out. To change the
+ * inside itself, ungroup the block into layers. (Blocks of the user's own
+ * open on the canvas instead, where they are edited.)
  */
 import {
   Background,
-  Controls,
   Handle,
   type Node,
   type NodeProps,
@@ -17,23 +18,30 @@ import { memo, useMemo, useState } from 'react';
 import type { ProjectNode } from '../../core/document/schema';
 import type { NodeInfo } from '../../core/infer';
 import { getLayerDef } from '../../core/layers/registry';
-import { layoutGraph } from '../state/layout';
+import { type LayoutDirection, layoutDirectionOf, layoutGraph } from '../state/layout';
 import { useStudio } from '../state/store';
 import { countText, keyParams, shapeText } from './format';
 
-type InnerData = { info: NodeInfo; params: Record<string, unknown>; onOpen(id: string): void };
+type InnerData = {
+  info: NodeInfo;
+  params: Record<string, unknown>;
+  direction: LayoutDirection;
+  onOpen(id: string): void;
+};
 type InnerNode = Node<InnerData, 'inner'>;
 
 const InnerLayer = memo(function InnerLayer({ data }: NodeProps<InnerNode>) {
   const { info } = data;
   const def = getLayerDef(info.type);
   const name = info.id.slice(info.id.lastIndexOf('/') + 1);
+  const [into, out] =
+    data.direction === 'LR' ? [Position.Left, Position.Right] : [Position.Top, Position.Bottom];
   return (
     <div
       className={`layer-node cat-${def?.category ?? 'unknown'}${info.error ? ' has-error' : ''}`}
     >
       {def?.inputs.max !== 0 && (
-        <Handle type="target" position={Position.Top} className="port" isConnectable={false} />
+        <Handle type="target" position={into} className="port" isConnectable={false} />
       )}
       <div className="layer-node-head">
         <span className="layer-type">{info.type === 'Input' ? 'Block input' : info.type}</span>
@@ -42,29 +50,40 @@ const InnerLayer = memo(function InnerLayer({ data }: NodeProps<InnerNode>) {
       {def && info.type !== 'Input' && (
         <div className="layer-params">{keyParams(def, data.params)}</div>
       )}
-      <div className="layer-foot">
-        <span className="layer-shape">{shapeText(info.outputShape)}</span>
-        <span className="layer-count">
-          {info.paramCount > 0 ? `${countText(info.paramCount)} params` : ''}
-        </span>
-      </div>
+      {info.error ? (
+        <div className="layer-error" title={info.error}>
+          {info.error}
+        </div>
+      ) : (
+        <div className="layer-foot">
+          <span className="layer-shape">{shapeText(info.outputShape)}</span>
+          <span className="layer-count">
+            {info.paramCount > 0 ? `${countText(info.paramCount)} params` : ''}
+          </span>
+        </div>
+      )}
       {info.children && (
         <button type="button" className="open-block nodrag" onClick={() => data.onOpen(info.id)}>
           Open ▸
         </button>
       )}
-      {info.error && <div className="layer-error">{info.error}</div>}
-      <Handle type="source" position={Position.Bottom} className="port" isConnectable={false} />
+      <Handle type="source" position={out} className="port" isConnectable={false} />
     </div>
   );
 });
 
 const nodeTypes = { inner: InnerLayer };
 
-export function BlockView({ nodeId, onClose }: { nodeId: string; onClose(): void }) {
-  const [trail, setTrail] = useState([nodeId]);
+/** Room the view gives the graph (the dialog is 90% × 84% of the window, less its header). */
+function viewSize() {
+  return { width: window.innerWidth * 0.9 - 60, height: window.innerHeight * 0.84 - 90 };
+}
+
+export function BlockView({ pathId, onClose }: { pathId: string; onClose(): void }) {
+  const [trail, setTrail] = useState([pathId]);
   const inference = useStudio((s) => s.inference);
   const project = useStudio((s) => s.project);
+  const direction = layoutDirectionOf(project);
   const current = trail.at(-1)!;
   const info = inference.byId.get(current);
 
@@ -74,7 +93,7 @@ export function BlockView({ nodeId, onClose }: { nodeId: string; onClose(): void
     const inside = def?.expand?.(info.params, { blocks: project.blocks });
     if (!inside) return null;
     const nodes: ProjectNode[] = inside.nodes.map((n) => ({ ...n, params: n.params ?? {} }));
-    const laidOut = layoutGraph({ nodes, edges: inside.edges });
+    const laidOut = layoutGraph({ nodes, edges: inside.edges }, { direction, view: viewSize() });
     const flowNodes: InnerNode[] = laidOut.nodes.flatMap((n) => {
       const child = inference.byId.get(`${current}/${n.id}`);
       if (!child) return [];
@@ -86,6 +105,7 @@ export function BlockView({ nodeId, onClose }: { nodeId: string; onClose(): void
           data: {
             info: child,
             params: child.params ?? n.params,
+            direction,
             onOpen: (id: string) => setTrail((t) => [...t, id]),
           },
           draggable: false,
@@ -102,7 +122,7 @@ export function BlockView({ nodeId, onClose }: { nodeId: string; onClose(): void
         type: 'smoothstep',
       })),
     };
-  }, [info, project.blocks, inference, current]);
+  }, [info, project.blocks, inference, current, direction]);
 
   return (
     <div className="modal-backdrop" role="dialog" aria-modal="true" aria-label="Inside the block">
@@ -122,27 +142,30 @@ export function BlockView({ nodeId, onClose }: { nodeId: string; onClose(): void
               </button>
             ))}
           </nav>
-          <span className="muted">Read-only: edit the block’s parameters in the inspector.</span>
+          <span className="muted">
+            Made from the block’s parameters (change them in the inspector). To edit the inside
+            itself, ungroup the block into layers.
+          </span>
           <button type="button" className="button" onClick={onClose}>
             Close
           </button>
         </header>
         <div className="block-canvas">
           {graph ? (
-            <ReactFlowProvider>
+            // A new view for each level, so each opens fitted.
+            <ReactFlowProvider key={current}>
               <ReactFlow
                 nodes={graph.nodes}
                 edges={graph.edges}
                 nodeTypes={nodeTypes}
                 fitView
-                fitViewOptions={{ maxZoom: 1, padding: 0.1 }}
+                fitViewOptions={{ maxZoom: 1, padding: 0.05 }}
                 nodesConnectable={false}
                 nodesDraggable={false}
                 proOptions={{ hideAttribution: true }}
                 minZoom={0.1}
               >
                 <Background gap={20} size={1} />
-                <Controls showInteractive={false} />
               </ReactFlow>
             </ReactFlowProvider>
           ) : (

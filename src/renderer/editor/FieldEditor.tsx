@@ -9,6 +9,8 @@ interface Props {
   value: unknown;
   /** An error inference reported for this field (e.g. a kernel larger than its input). */
   problem?: string;
+  /** Brought into view and focused: the field that fixes a problem the user followed. */
+  highlight?: boolean;
   onChange(value: unknown): void;
 }
 
@@ -19,12 +21,19 @@ const placeholders: Partial<Record<Field['kind'], string>> = {
   intList: 'e.g. 64, 128',
 };
 
-export function FieldEditor({ name, field, value, problem, onChange }: Props) {
+export function FieldEditor({ name, field, value, problem, highlight, onChange }: Props) {
   const id = useId();
   const stored = formatField(field, value);
   const [draft, setDraft] = useState(stored);
   const [error, setError] = useState<string | null>(null);
   const committed = useRef(stored);
+  const box = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    if (!highlight) return;
+    box.current?.scrollIntoView({ block: 'nearest' });
+    box.current?.querySelector<HTMLElement>('input, select')?.focus();
+  }, [highlight]);
 
   // Undo, redo and other edits change the value from outside: show it.
   useEffect(() => {
@@ -55,11 +64,17 @@ export function FieldEditor({ name, field, value, problem, onChange }: Props) {
         type="checkbox"
         checked={value === true}
         onChange={(e) => onChange(e.target.checked)}
+        data-testid={`field-${name}`}
       />
     );
   } else if (field.kind === 'enum') {
     input = (
-      <select id={id} value={String(value)} onChange={(e) => onChange(e.target.value)}>
+      <select
+        id={id}
+        value={String(value)}
+        onChange={(e) => onChange(e.target.value)}
+        data-testid={`field-${name}`}
+      >
         {field.options.map((o) => (
           <option key={o} value={o}>
             {o}
@@ -90,7 +105,10 @@ export function FieldEditor({ name, field, value, problem, onChange }: Props) {
   }
   const message = error ?? problem;
   return (
-    <div className={`field${message ? ' field-invalid' : ''}`}>
+    <div
+      ref={box}
+      className={`field${message ? ' field-invalid' : ''}${highlight ? ' field-focus' : ''}`}
+    >
       <label htmlFor={id}>{name}</label>
       {input}
       {message ? (

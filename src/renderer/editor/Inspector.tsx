@@ -1,20 +1,25 @@
 /** The right-hand panel: the selected layer's parameters, explanation and numbers; or the selection's actions; or the project. */
-import { useState } from 'react';
+import { useId } from 'react';
+import type { GraphIssue } from '../../core/issues';
 import type { Field } from '../../core/layers/fields';
 import { getLayerDef } from '../../core/layers/registry';
 import { formatBytes } from '../../core/summary';
-import { useStudio } from '../state/store';
+import { ActionButton } from '../app/ActionsProvider';
+import { currentGraph, pathOf, useStudio } from '../state/store';
 import { FieldEditor } from './FieldEditor';
 import { countText, scaled, shapeText } from './format';
 
-export function Inspector({ onOpenBlock }: { onOpenBlock(nodeId: string): void }) {
+export function Inspector() {
   const selection = useStudio((s) => s.selection);
+  const inBlock = useStudio((s) => s.scope.length > 0);
   return (
     <aside className="inspector" aria-label="Inspector">
       {selection.length === 1 ? (
-        <NodeInspector key={selection[0]} nodeId={selection[0]} onOpenBlock={onOpenBlock} />
+        <NodeInspector key={selection[0]} nodeId={selection[0]} />
       ) : selection.length > 1 ? (
         <SelectionInspector count={selection.length} />
+      ) : inBlock ? (
+        <BlockInspector />
       ) : (
         <ProjectInspector />
       )}
@@ -22,35 +27,32 @@ export function Inspector({ onOpenBlock }: { onOpenBlock(nodeId: string): void }
   );
 }
 
-function NodeInspector({
-  nodeId,
-  onOpenBlock,
-}: {
-  nodeId: string;
-  onOpenBlock(nodeId: string): void;
-}) {
-  const node = useStudio((s) => s.project.nodes.find((n) => n.id === nodeId));
-  const info = useStudio((s) => s.inference.byId.get(nodeId));
+function NodeInspector({ nodeId }: { nodeId: string }) {
+  const node = useStudio((s) => currentGraph(s).nodes.find((n) => n.id === nodeId));
+  const path = useStudio((s) => pathOf(s, nodeId));
+  const info = useStudio((s) => s.inference.byId.get(path));
   const issues = useStudio((s) => s.inference.issues);
   const blocks = useStudio((s) => s.project.blocks);
+  const focus = useStudio((s) => (s.focus?.path === path ? s.focus.field : null));
   if (!node) return null;
   const blockNames = Object.keys(blocks);
   const def = getLayerDef(node.type);
   const store = useStudio.getState();
   const fieldProblem = (name: string) =>
-    issues.find((i) => i.nodeId === nodeId && i.field === name)?.message;
+    issues.find((i) => i.nodeId === path && i.field === name)?.message;
   return (
     <div className="inspector-body" data-testid="inspector">
       <header>
         <h2>{node.type}</h2>
         <p className="muted">{def?.description ?? 'Unknown layer type'}</p>
       </header>
-      {info?.error &&
-        !issues.some((i) => i.nodeId === nodeId && i.field && def?.fields[i.field]) && (
-          <div className="inspector-error" role="alert">
-            {info.error}
-          </div>
-        )}
+      {info?.error && !issues.some((i) => i.nodeId === path && i.field && def?.fields[i.field]) && (
+        <div className={info.unconnected ? 'inspector-note' : 'inspector-error'} role="alert">
+          {info.unconnected
+            ? 'Not connected yet: drag from the output port of the layer before it to this one’s input port.'
+            : info.error}
+        </div>
+      )}
       {info?.explain && info.explain.length > 0 && (
         <section className="explain">
           <h3>How the size comes out</h3>
@@ -75,19 +77,13 @@ function NodeInspector({
           <dd>{formatBytes(info.memoryBytes)}</dd>
         </dl>
       )}
-      <div className="field">
-        <label htmlFor="node-label">name</label>
-        <input
-          id="node-label"
-          type="text"
-          value={node.label ?? ''}
-          placeholder={node.id}
-          onChange={(e) => store.setLabel(nodeId, e.target.value)}
-        />
-        <p className="field-help">
-          Shown on the card; the id “{node.id}” names it in summaries and exports.
-        </p>
-      </div>
+      <TextField
+        name="name"
+        value={node.label ?? ''}
+        placeholder={node.id}
+        help={`Shown on the card; the id “${node.id}” names it in summaries and exports.`}
+        onChange={(value) => store.setLabel(nodeId, value)}
+      />
       {def &&
         (Object.entries(def.fields) as [string, Field][]).map(([name, field]) => (
           <FieldEditor
@@ -98,22 +94,23 @@ function NodeInspector({
             }
             value={node.params[name] ?? field.default}
             problem={fieldProblem(name)}
+            highlight={focus === name}
             onChange={(value) => store.setParam(nodeId, name, value)}
           />
         ))}
-      {def?.expand && !info?.error && (
-        <button type="button" className="button" onClick={() => onOpenBlock(nodeId)}>
-          Open block ▸
-        </button>
+      {def?.expand && (
+        <div className="inspector-buttons">
+          <ActionButton id="openBlock" title="Show what is inside (or double-click the card)">
+            Open block ▸
+          </ActionButton>
+          <ActionButton id="ungroup" title="Replace the block by the layers inside it" />
+        </div>
       )}
     </div>
   );
 }
 
 function SelectionInspector({ count }: { count: number }) {
-  const [name, setName] = useState('');
-  const [problem, setProblem] = useState<string | null>(null);
-  const store = useStudio.getState();
   return (
     <div className="inspector-body">
       <header>
@@ -122,33 +119,69 @@ function SelectionInspector({ count }: { count: number }) {
           Group them into a block of your own to reuse it; it appears under “My blocks”.
         </p>
       </header>
-      <form
-        className="field"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setProblem(store.groupSelection(name.trim()));
-        }}
-      >
-        <label htmlFor="block-name">block name</label>
-        <input
-          id="block-name"
-          type="text"
-          value={name}
-          placeholder="e.g. conv_bn_relu"
-          onChange={(e) => setName(e.target.value)}
-        />
-        {problem && (
-          <p className="field-error" role="alert">
-            {problem}
-          </p>
-        )}
-        <button type="submit" className="button" disabled={!name.trim()}>
-          Group into block
-        </button>
-      </form>
-      <button type="button" className="button danger" onClick={() => store.deleteSelection()}>
-        Delete {count} layers
-      </button>
+      <div className="inspector-buttons">
+        <ActionButton id="group" />
+        <ActionButton id="delete" className="button danger">
+          Delete {count} layers
+        </ActionButton>
+      </div>
+    </div>
+  );
+}
+
+/** Nothing selected inside a block: the block itself (its name, what it holds, its problems). */
+function BlockInspector() {
+  const step = useStudio((s) => s.scope.at(-1)!);
+  const block = useStudio((s) => s.project.blocks[step.block]);
+  const info = useStudio((s) => s.inference.byId.get(step.path));
+  const allIssues = useStudio((s) => s.inference.issues);
+  const issues = allIssues.filter((i) => i.nodeId?.startsWith(`${step.path}/`));
+  const store = useStudio.getState();
+  const setMeta = (key: 'label' | 'description', value: string) =>
+    store.edit(
+      (p) => ({
+        ...p,
+        blocks: {
+          ...p.blocks,
+          [step.block]: { ...p.blocks[step.block], [key]: value || undefined },
+        },
+      }),
+      `block-${key}:${step.block}`,
+    );
+  return (
+    <div className="inspector-body">
+      <header>
+        <h2>Block {step.block}</h2>
+        <p className="muted">
+          You are editing the block’s one definition: every use of it changes. Shapes are those of
+          the use you opened ({step.path}).
+        </p>
+      </header>
+      <TextField
+        name="label"
+        value={block?.label ?? ''}
+        placeholder={step.block}
+        onChange={(value) => setMeta('label', value)}
+      />
+      <TextField
+        name="description"
+        value={block?.description ?? ''}
+        placeholder="shown in the palette"
+        onChange={(value) => setMeta('description', value)}
+      />
+      {info && (
+        <dl className="stats">
+          <dt>Layers</dt>
+          <dd>{(block?.nodes.length ?? 1) - 1}</dd>
+          <dt>Input</dt>
+          <dd>{info.inputShapes.length > 0 ? info.inputShapes.map(shapeText).join(', ') : '—'}</dd>
+          <dt>Output</dt>
+          <dd>{shapeText(info.outputShape)}</dd>
+          <dt>Parameters</dt>
+          <dd>{countText(info.paramCount)}</dd>
+        </dl>
+      )}
+      <IssueList issues={issues} />
     </div>
   );
 }
@@ -162,19 +195,15 @@ function ProjectInspector() {
       <header>
         <h2>Project</h2>
         <p className="muted">
-          Select a layer to edit it. Drag layers from the palette; connect the bottom port of one to
-          the top port of the next.
+          Select a layer to edit it. Drag layers from the palette; connect the output port of one to
+          the input port of the next. Right-click a layer, a connection or the canvas for more.
         </p>
       </header>
-      <div className="field">
-        <label htmlFor="project-name">name</label>
-        <input
-          id="project-name"
-          type="text"
-          value={project.name}
-          onChange={(e) => store.edit((p) => ({ ...p, name: e.target.value }), 'project-name')}
-        />
-      </div>
+      <TextField
+        name="name"
+        value={project.name}
+        onChange={(value) => store.edit((p) => ({ ...p, name: value }), 'project-name')}
+      />
       {project.description && <p className="muted">{project.description}</p>}
       <dl className="stats">
         <dt>Layers</dt>
@@ -186,28 +215,58 @@ function ProjectInspector() {
         <dt>MACs</dt>
         <dd>{scaled(inference.totals.macs)}</dd>
       </dl>
-      {inference.issues.length > 0 && (
-        <section className="issues">
-          <h3>Problems ({inference.issues.length})</h3>
-          <ul>
-            {inference.issues.map((issue) => (
-              <li key={`${issue.nodeId}:${issue.field}:${issue.message}`}>
-                {issue.nodeId && (
-                  <button
-                    type="button"
-                    className="link"
-                    onClick={() => store.select([issue.nodeId!.split('/')[0]])}
-                  >
-                    {issue.nodeId}
-                  </button>
-                )}{' '}
-                {issue.message}
-              </li>
-            ))}
-          </ul>
-        </section>
-      )}
+      <IssueList issues={inference.issues} />
     </div>
+  );
+}
+
+/** A free-text field of a layer, block or project (its name, label, description). */
+function TextField(props: {
+  name: string;
+  value: string;
+  placeholder?: string;
+  help?: string;
+  onChange(value: string): void;
+}) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>{props.name}</label>
+      <input
+        id={id}
+        type="text"
+        value={props.value}
+        placeholder={props.placeholder}
+        onChange={(e) => props.onChange(e.target.value)}
+      />
+      {props.help && <p className="field-help">{props.help}</p>}
+    </div>
+  );
+}
+
+/** Problems, each with a link that opens the way to its layer and selects it (and the field that fixes it). */
+function IssueList({ issues }: { issues: GraphIssue[] }) {
+  if (issues.length === 0) return null;
+  return (
+    <section className="issues">
+      <h3>Problems ({issues.length})</h3>
+      <ul>
+        {issues.map((issue) => (
+          <li key={`${issue.nodeId}:${issue.field}:${issue.message}`}>
+            {issue.nodeId && (
+              <button
+                type="button"
+                className="link"
+                onClick={() => useStudio.getState().reveal(issue.nodeId!, issue.field)}
+              >
+                {issue.nodeId}
+              </button>
+            )}{' '}
+            {issue.message}
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
 

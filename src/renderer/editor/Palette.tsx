@@ -1,18 +1,10 @@
 /** The layer palette: every catalog layer grouped by category, searchable, dragged onto the canvas. */
 import { useReactFlow } from '@xyflow/react';
 import { type DragEvent, useMemo, useState } from 'react';
-import { layerRegistry } from '../../core/layers/registry';
-import { type Category, categoryLabels, type LayerDef } from '../../core/layers/types';
+import { insertPlace } from '../app/actions';
 import { useStudio } from '../state/store';
-import { PALETTE_MIME } from './Canvas';
-
-interface PaletteItem {
-  key: string;
-  label: string;
-  description: string;
-  type: string;
-  params?: Record<string, unknown>;
-}
+import { addLayer, PALETTE_MIME } from './Canvas';
+import { type PaletteItem, paletteGroups } from './palette-items';
 
 function startDrag(event: DragEvent, item: PaletteItem) {
   event.dataTransfer.setData(
@@ -27,43 +19,19 @@ export function Palette() {
   const blocks = useStudio((s) => s.project.blocks);
   const flow = useReactFlow();
 
-  const groups = useMemo(() => {
-    const byCategory = new Map<string, PaletteItem[]>();
-    const add = (category: string, item: PaletteItem) => {
-      const list = byCategory.get(category) ?? [];
-      list.push(item);
-      byCategory.set(category, list);
-    };
-    for (const def of layerRegistry.values()) {
-      if (def.type === 'Block') continue; // offered through the project's own blocks below
-      add(categoryLabels[def.category as Category], itemOf(def));
-    }
-    for (const [name, block] of Object.entries(blocks))
-      add('My blocks', {
-        key: `block:${name}`,
-        label: block.label ?? name,
-        description: block.description ?? `Your block '${name}' (${block.nodes.length - 1} layers)`,
-        type: 'Block',
-        params: { block: name },
-      });
-    const q = query.trim().toLowerCase();
-    return [...byCategory.entries()]
-      .map(([category, items]) => ({
-        category,
-        items: items.filter(
-          (i) => !q || i.label.toLowerCase().includes(q) || i.description.toLowerCase().includes(q),
-        ),
-      }))
-      .filter((g) => g.items.length > 0);
-  }, [blocks, query]);
+  const groups = useMemo(() => paletteGroups(blocks, query), [blocks, query]);
 
-  /** Keyboard and click alternative to dragging: adds the layer in the middle of the view. */
+  /**
+   * Keyboard and click alternative to dragging: after the selected layer (or
+   * on the selected connection), else in the middle of the view.
+   */
   const addAtCentre = (item: PaletteItem) => {
+    const place = insertPlace(useStudio.getState());
     const pane = document.querySelector('.canvas')?.getBoundingClientRect();
     const centre = pane
       ? flow.screenToFlowPosition({ x: pane.left + pane.width / 2, y: pane.top + pane.height / 2 })
       : { x: 0, y: 0 };
-    useStudio.getState().addNode(item.type, centre, item.params);
+    addLayer(item, place === null ? centre : undefined, place);
   };
 
   return (
@@ -104,8 +72,4 @@ export function Palette() {
       </div>
     </aside>
   );
-}
-
-function itemOf(def: LayerDef): PaletteItem {
-  return { key: def.type, label: def.label, description: def.description, type: def.type };
 }

@@ -1,31 +1,90 @@
 /**
- * Shows a freshly opened graph: whole when it fits at a readable zoom,
- * otherwise from its top at a readable zoom (a long chain like LeNet shrunk to
- * fit would be too small to read).
+ * Fitting the graph in view. The automatic layout folds long chains so a
+ * graph usually fits at a readable zoom; one that still does not (a very large
+ * graph drawn by hand) is shown from its start at a readable zoom instead of
+ * shrunk until its cards cannot be read. The map in the corner is kept clear.
  */
 import type { Edge, Node, ReactFlowInstance } from '@xyflow/react';
 
-const READABLE_ZOOM = 0.6;
+/** Below this zoom a card's text is too small to read. */
+export const READABLE_ZOOM = 0.6;
 const MARGIN = 24;
+/** The map's corner (its width and margin), kept free of nodes when it is shown. */
+export const MINIMAP_ROOM = 230;
 
-export function showGraph(flow: ReactFlowInstance<Node, Edge>, pane: HTMLElement | null): void {
+type Flow = ReactFlowInstance<Node, Edge>;
+
+function padding(minimap: boolean) {
+  // Above and below, room for the edges that turn back between folded columns.
+  return {
+    top: `${MARGIN * 2}px`,
+    left: `${MARGIN}px`,
+    bottom: `${MARGIN * 2}px`,
+    right: `${minimap ? MINIMAP_ROOM : MARGIN}px`,
+  } as const;
+}
+
+/** Zooms to show the whole graph (never beyond 1:1). */
+export function fitGraph(flow: Flow, minimap: boolean): void {
+  void flow.fitView({ maxZoom: 1, padding: padding(minimap), duration: 200 });
+}
+
+/** Shows a freshly opened graph: whole when that is readable, else from its start. */
+export function showGraph(flow: Flow, pane: HTMLElement | null, minimap: boolean): void {
   const nodes = flow.getNodes();
   if (!pane || nodes.length === 0) return;
   const bounds = flow.getNodesBounds(nodes);
   const { width, height } = pane.getBoundingClientRect();
-  const fitZoom = Math.min(
-    (width - 2 * MARGIN) / bounds.width,
-    (height - 2 * MARGIN) / bounds.height,
-    1,
-  );
+  const room = {
+    width: width - MARGIN - (minimap ? MINIMAP_ROOM : MARGIN),
+    height: height - 2 * MARGIN,
+  };
+  const fitZoom = Math.min(room.width / bounds.width, room.height / bounds.height, 1);
   if (fitZoom >= READABLE_ZOOM) {
-    void flow.fitView({ maxZoom: 1, padding: 0.1 });
+    void flow.fitView({ maxZoom: 1, padding: padding(minimap) });
     return;
   }
-  const zoom = Math.max(fitZoom, READABLE_ZOOM);
+  const zoom = READABLE_ZOOM;
+  const tall = bounds.height / room.height > bounds.width / room.width;
   void flow.setViewport({
     zoom,
-    x: width / 2 - (bounds.x + bounds.width / 2) * zoom,
-    y: MARGIN - bounds.y * zoom,
+    x: tall
+      ? MARGIN + room.width / 2 - (bounds.x + bounds.width / 2) * zoom
+      : MARGIN - bounds.x * zoom,
+    y: tall
+      ? MARGIN - bounds.y * zoom
+      : MARGIN + room.height / 2 - (bounds.y + bounds.height / 2) * zoom,
+  });
+}
+
+/**
+ * Brings a node to the middle of the view, zooming in to a readable size if
+ * needed; with `onlyIfHidden`, only when it is not already wholly in view.
+ */
+export function centreOn(
+  flow: Flow,
+  nodeId: string,
+  pane: HTMLElement | null,
+  onlyIfHidden = false,
+): void {
+  const node = flow.getNode(nodeId);
+  if (!node || !pane) return;
+  const width = node.measured?.width ?? 0;
+  const height = node.measured?.height ?? 0;
+  if (onlyIfHidden) {
+    const { x, y, zoom } = flow.getViewport();
+    const { width: paneWidth, height: paneHeight } = pane.getBoundingClientRect();
+    const left = node.position.x * zoom + x;
+    const top = node.position.y * zoom + y;
+    const shown =
+      left >= 0 &&
+      top >= 0 &&
+      left + width * zoom <= paneWidth &&
+      top + height * zoom <= paneHeight;
+    if (shown) return;
+  }
+  void flow.setCenter(node.position.x + width / 2, node.position.y + height / 2, {
+    zoom: Math.max(flow.getZoom(), READABLE_ZOOM),
+    duration: 250,
   });
 }

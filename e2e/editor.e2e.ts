@@ -1,0 +1,273 @@
+/**
+ * The editor as a new user meets it, at 1440×900: presets open whole and
+ * readable, the context menu, blocks of one's own edited in place, the
+ * summary and the map, ports and drops.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Locator, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import {
+  connect,
+  dropLayer,
+  edgeMidpoint,
+  leaveFields,
+  node,
+  nodeIds,
+  nodeShape,
+  setField,
+  studioPageForFile,
+} from './support/studio';
+
+const session = studioPageForFile('lenet', { width: 1440, height: 900 });
+
+type Box = { x: number; y: number; width: number; height: number };
+
+const inside = (inner: Box, outer: Box) =>
+  inner.x >= outer.x - 1 &&
+  inner.y >= outer.y - 1 &&
+  inner.x + inner.width <= outer.x + outer.width + 1 &&
+  inner.y + inner.height <= outer.y + outer.height + 1;
+
+const overlap = (a: Box, b: Box) =>
+  a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+/** The main canvas's zoom, from React Flow's viewport transform. */
+async function zoom(page: Page): Promise<number> {
+  const transform = await page
+    .getByTestId('canvas')
+    .locator('.react-flow__viewport')
+    .evaluate((el) => (el as HTMLElement).style.transform);
+  return Number(/scale\(([\d.]+)\)/.exec(transform)?.[1]);
+}
+
+async function cardBoxes(page: Page): Promise<Box[]> {
+  const cards = await page.getByTestId('canvas').locator('[data-node-id]').all();
+  return Promise.all(cards.map(async (c) => (await c.boundingBox())!));
+}
+
+/** Every card lies inside the canvas and clear of the map, at a zoom where cards can be read. */
+async function expectWholeAndReadable(page: Page): Promise<void> {
+  await expect.poll(() => zoom(page)).toBeGreaterThanOrEqual(0.6);
+  const canvas = (await page.getByTestId('canvas').boundingBox())!;
+  const map = (await page.locator('.minimap').boundingBox())!;
+  await expect
+    .poll(async () => (await cardBoxes(page)).filter((b) => !inside(b, canvas) || overlap(b, map)))
+    .toEqual([]);
+}
+
+async function openPreset(page: Page, name: string, params: string): Promise<void> {
+  await page.getByRole('button', { name: 'Presets' }).click();
+  await page.getByTestId(`preset-${name}`).click();
+  await expect.poll(() => page.getByTestId('total-params').textContent()).toBe(params);
+}
+
+async function menuOn(
+  page: Page,
+  target: Locator | { x: number; y: number },
+  item: string,
+): Promise<void> {
+  if ('x' in target) await page.mouse.click(target.x, target.y, { button: 'right' });
+  else await target.click({ button: 'right' });
+  await page.getByRole('menuitem', { name: item }).click();
+}
+
+/** Types into the layer picker and takes the first match. */
+async function pick(page: Page, query: string): Promise<void> {
+  const search = page.getByRole('searchbox', { name: 'Search layers to insert' });
+  await search.fill(query);
+  await search.press('Enter');
+}
+
+/** The sources feeding `target`, from the canvas's edges. */
+async function inputsOf(page: Page, target: string): Promise<string[]> {
+  const ids = await page
+    .getByTestId('canvas')
+    .locator('.react-flow__edge')
+    .evaluateAll((els) => els.map((e) => e.getAttribute('data-id')!));
+  return ids
+    .map((id) => id.split('#')[0].split('->'))
+    .flatMap(([s, t]) => (t === target ? [s] : []));
+}
+
+describe('the editor as a new user meets it (1440×900)', () => {
+  it('opens LeNet and ResNet-18 whole, at a zoom where the cards can be read', async () => {
+    const { page } = session;
+    await expect.poll(() => page.getByTestId('total-params').textContent()).toBe('61,706');
+    await expect.poll(async () => (await nodeIds(page)).length).toBe(13);
+    await expectWholeAndReadable(page);
+    await openPreset(page, 'resnet18', '11,178,378');
+    await expectWholeAndReadable(page);
+    await openPreset(page, 'lenet', '61,706');
+  });
+
+  it('lays the graph out left to right and back; the file keeps the choice', async () => {
+    const { page } = session;
+    await page.getByRole('button', { name: 'Lay out left to right' }).click();
+    await expect
+      .poll(() => node(page, 'conv1').locator('.react-flow__handle-left').count())
+      .toBe(1);
+    const [a, b] = await Promise.all([
+      node(page, 'input').boundingBox(),
+      node(page, 'conv1').boundingBox(),
+    ]);
+    expect(b!.x).toBeGreaterThan(a!.x + a!.width);
+    await expectWholeAndReadable(page);
+    await page.getByRole('button', { name: 'Save as…' }).click();
+    await page.getByTestId('save-name').fill('sideways.json');
+    await page.getByRole('button', { name: 'Save', exact: true }).last().click();
+    await expect.poll(() => page.getByTestId('doc-title').textContent()).toContain('sideways');
+    const saved = JSON.parse(
+      await readFile(path.join(session.studio.folder, 'sideways.json'), 'utf8'),
+    );
+    expect(saved.ui.layoutDirection).toBe('LR');
+    await page.getByRole('button', { name: 'Lay out top-down' }).click();
+    await expect.poll(() => node(page, 'conv1').locator('.react-flow__handle-top').count()).toBe(1);
+  });
+
+  it('inserts layers from the context menu: after a layer, on a connection, on the canvas', async () => {
+    const { page } = session;
+    await menuOn(page, node(page, 'sigmoid1'), 'Insert layer after…');
+    await pick(page, 'BatchNorm2d');
+    await expect.poll(() => inputsOf(page, 'pool1')).toEqual(['batchnorm1']);
+    expect(await inputsOf(page, 'batchnorm1')).toEqual(['sigmoid1']);
+    await expect.poll(() => nodeShape(page, 'batchnorm1').textContent()).toBe('1×6×28×28');
+
+    await menuOn(page, await edgeMidpoint(page, 'conv2', 'sigmoid2'), 'Insert layer here…');
+    await pick(page, 'ReLU');
+    await expect.poll(() => inputsOf(page, 'sigmoid2')).toEqual(['relu1']);
+    expect(await inputsOf(page, 'relu1')).toEqual(['conv2']);
+
+    await menuOn(page, page.locator('.react-flow__pane'), 'Add layer here…');
+    await pick(page, 'Dropout');
+    // A layer just added is not an error: it says calmly that it is not connected.
+    await expect.poll(() => nodeShape(page, 'dropout1').textContent()).toBe('not connected');
+    expect(await node(page, 'dropout1').getByTestId('node-error').count()).toBe(0);
+    expect(await node(page, 'dropout1').getAttribute('class')).not.toContain('has-error');
+    await expect.poll(() => page.getByTestId('total-params').textContent()).toBe('61,718');
+  });
+
+  it('groups, ungroups and deletes from the context menu, and undo takes it back', async () => {
+    const { page } = session;
+    const before = await nodeIds(page);
+    await node(page, 'conv1').click();
+    await node(page, 'sigmoid1').click({ modifiers: ['Control'] });
+    await menuOn(page, node(page, 'sigmoid1'), 'Group into block…');
+    await page.getByLabel('block name').fill('pair');
+    await page.getByRole('button', { name: 'Group into block', exact: true }).click();
+    await expect.poll(() => nodeIds(page)).toContain('pair1');
+    expect(await page.getByTestId('total-params').textContent()).toBe('61,718');
+    await menuOn(page, node(page, 'pair1'), 'Ungroup block');
+    await expect.poll(async () => (await nodeIds(page)).sort()).toEqual([...before].sort());
+    expect(await inputsOf(page, 'conv1')).toEqual(['input']);
+    expect(await page.getByTestId('palette-block:pair').count()).toBe(0);
+    await menuOn(page, node(page, 'dropout1'), 'Delete');
+    await expect.poll(() => nodeIds(page)).not.toContain('dropout1');
+    await leaveFields(page);
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => nodeIds(page)).toContain('dropout1');
+  });
+
+  it('edits a block of one’s own in place: every use changes, shapes are live, undo works', async () => {
+    const { page } = session;
+    await openPreset(page, 'lenet', '61,706');
+    await node(page, 'conv2').click();
+    await node(page, 'sigmoid2').click({ modifiers: ['Control'] });
+    await leaveFields(page);
+    await page.keyboard.press('Control+g');
+    await page.getByLabel('block name').fill('stage');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => nodeIds(page)).toContain('stage1');
+    // A second use, dropped onto the first: connected after it.
+    await node(page, 'stage1').click();
+    const second = await dropLayer(page, 'block:stage', { onto: node(page, 'stage1') });
+    await expect.poll(() => nodeShape(page, second).textContent()).toBe('1×16×6×6');
+
+    await node(page, 'stage1').dblclick();
+    await expect.poll(() => page.getByTestId('block-uses').textContent()).toContain('used 2 times');
+    await node(page, 'conv2').click();
+    await setField(page, 'out_channels', '8');
+    await expect.poll(() => nodeShape(page, 'conv2').textContent()).toBe('1×8×10×10');
+    const bn = await dropLayer(page, 'BatchNorm2d', {
+      point: await edgeMidpoint(page, 'conv2', 'sigmoid2'),
+    });
+    await expect.poll(() => inputsOf(page, 'sigmoid2')).toEqual([bn]);
+    await expect.poll(() => nodeShape(page, bn).textContent()).toBe('1×8×10×10');
+
+    await page
+      .getByRole('navigation', { name: 'Editing inside' })
+      .getByRole('button', { name: 'Project' })
+      .click();
+    await expect.poll(() => nodeShape(page, 'stage1').textContent()).toBe('1×8×10×10');
+    await expect.poll(() => nodeShape(page, second).textContent()).toBe('1×8×6×6');
+    await leaveFields(page);
+    await page.keyboard.press('Control+z');
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => nodeShape(page, second).textContent()).toBe('1×16×6×6');
+  });
+
+  it('resizes and collapses the summary; a row brings its layer into view', async () => {
+    const { page } = session;
+    await openPreset(page, 'lenet', '61,706');
+    const summary = page.getByRole('region', { name: 'Layer summary' });
+    const before = (await summary.boundingBox())!;
+    const grip = (await page.getByTestId('summary-resize').boundingBox())!;
+    await page.mouse.move(grip.x + 200, grip.y + 2);
+    await page.mouse.down();
+    await page.mouse.move(grip.x + 200, grip.y - 150, { steps: 8 });
+    await page.mouse.up();
+    await expect
+      .poll(async () => (await summary.boundingBox())!.height)
+      .toBeGreaterThan(before.height + 140);
+
+    for (let i = 0; i < 6; i++) await page.getByRole('button', { name: 'Zoom in' }).click();
+    const canvas = page.getByTestId('canvas');
+    await expect
+      .poll(async () =>
+        inside((await node(page, 'fc3').boundingBox())!, (await canvas.boundingBox())!),
+      )
+      .toBe(false);
+    await page.getByTestId('summary-fc3').click();
+    await expect
+      .poll(async () =>
+        inside((await node(page, 'fc3').boundingBox())!, (await canvas.boundingBox())!),
+      )
+      .toBe(true);
+    expect(await page.getByTestId('inspector').locator('h2').textContent()).toBe('Linear');
+
+    await page.getByTestId('summary-toggle').click();
+    await expect.poll(() => page.getByTestId('summary-conv1').count()).toBe(0);
+    expect(await page.getByTestId('total-params').textContent()).toBe('61,706');
+    await expect.poll(async () => (await summary.boundingBox())!.height).toBeLessThan(80);
+    await page.getByTestId('summary-toggle').click();
+    await expect.poll(() => page.getByTestId('summary-conv1').count()).toBe(1);
+  });
+
+  it('moves the view to where the map is clicked', async () => {
+    const { page } = session;
+    const viewport = page.getByTestId('canvas').locator('.react-flow__viewport');
+    const transform = () => viewport.evaluate((el) => (el as HTMLElement).style.transform);
+    const before = await transform();
+    const map = (await page.locator('.minimap').boundingBox())!;
+    await page.mouse.click(map.x + map.width * 0.2, map.y + map.height * 0.8);
+    await expect.poll(transform).not.toBe(before);
+  });
+
+  it('takes a connection dropped near a port, and a layer dropped onto a connection goes there', async () => {
+    const { page } = session;
+    await page.getByRole('button', { name: 'New', exact: true }).click();
+    await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
+    const conv = await dropLayer(page, 'Conv2d', { fx: 0.3, fy: 0.7 });
+    await expect.poll(() => nodeShape(page, conv).textContent()).toBe('not connected');
+    // 9 px off the ports' centres: still on them.
+    await connect(page, 'input', conv, 9);
+    await expect.poll(() => nodeShape(page, conv).textContent()).toBe('1×6×26×26');
+    const relu = await dropLayer(page, 'ReLU', { point: await edgeMidpoint(page, 'input', conv) });
+    await expect.poll(() => inputsOf(page, conv)).toEqual([relu]);
+    expect(await inputsOf(page, relu)).toEqual(['input']);
+  });
+
+  it('raised no errors in the page', () => {
+    expect(session.pageErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,49 @@
+/** What can be added to a graph: every catalog layer by category, then the project's own blocks. */
+import type { Project } from '../../core/document/schema';
+import { layerRegistry } from '../../core/layers/registry';
+import { type Category, categoryLabels } from '../../core/layers/types';
+
+export interface PaletteItem {
+  key: string;
+  label: string;
+  description: string;
+  type: string;
+  params?: Record<string, unknown>;
+}
+
+export interface PaletteGroup {
+  category: string;
+  items: PaletteItem[];
+}
+
+export function paletteGroups(blocks: Project['blocks'], query = ''): PaletteGroup[] {
+  const byCategory = new Map<string, PaletteItem[]>();
+  const add = (category: string, item: PaletteItem) =>
+    byCategory.set(category, [...(byCategory.get(category) ?? []), item]);
+  for (const def of layerRegistry.values()) {
+    if (def.type === 'Block') continue; // offered through the project's own blocks below
+    add(categoryLabels[def.category as Category], {
+      key: def.type,
+      label: def.label,
+      description: def.description,
+      type: def.type,
+    });
+  }
+  for (const [name, block] of Object.entries(blocks))
+    add('My blocks', {
+      key: `block:${name}`,
+      label: block.label ?? name,
+      description: block.description ?? `Your block '${name}' (${block.nodes.length - 1} layers)`,
+      type: 'Block',
+      params: { block: name },
+    });
+  const q = query.trim().toLowerCase();
+  return [...byCategory.entries()]
+    .map(([category, items]) => ({
+      category,
+      items: items.filter(
+        (i) => !q || i.label.toLowerCase().includes(q) || i.description.toLowerCase().includes(q),
+      ),
+    }))
+    .filter((g) => g.items.length > 0);
+}
