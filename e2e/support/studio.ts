@@ -208,11 +208,11 @@ export interface StudioPage {
 }
 
 /**
- * Starts a web host with `project` and opens it in Chromium for the test file
+ * Starts a web host with `project` (none: as `serve` alone) and opens it in Chromium for the test file
  * (beforeAll), closing both afterwards (afterAll). Dialogs are accepted.
  */
 export function studioPageForFile(
-  project: string,
+  project: string | undefined,
   viewport = { width: 1500, height: 950 },
 ): StudioPage {
   const session = { pageErrors: [] as string[] } as StudioPage;

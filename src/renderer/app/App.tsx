@@ -16,15 +16,17 @@ import { fitGraph } from '../editor/viewport';
 import { FileDialog } from '../files/FileDialog';
 import { PresetGallery } from '../files/PresetGallery';
 import {
-  confirmDiscard,
   downloadProject,
+  newProject,
   openFromHost,
   openLocalFile,
   openPreset,
   openProjectText,
+  rememberedDocument,
   saveTo,
   startAutosave,
 } from '../files/project-files';
+import { StartPage } from '../files/StartPage';
 import { layoutDirectionOf } from '../state/layout';
 import { useStudio } from '../state/store';
 import { ActionButton, ActionsProvider } from './ActionsProvider';
@@ -63,7 +65,7 @@ function Studio() {
   open.current = { dialog, blockInside, menu, picker, minimap };
 
   useEffect(() => {
-    void boot(api, setHost, setRecovery);
+    void boot(api, setHost, setRecovery, () => setDialog('start'));
     return startAutosave(api);
   }, [api]);
 
@@ -120,9 +122,7 @@ function Studio() {
         return true;
       },
       save: () => void save(),
-      newProject() {
-        if (confirmDiscard('Start a new project')) useStudio.getState().newProject();
-      },
+      newProject: () => void newProject(),
       fitView: () => fitGraph(flow, open.current.minimap),
       zoom: (by) =>
         void (by === 'in' ? flow.zoomIn({ duration: 150 }) : flow.zoomOut({ duration: 150 })),
@@ -130,9 +130,13 @@ function Studio() {
       pickLayer(place) {
         const from = open.current.menu;
         const pane = document.querySelector('.canvas')?.getBoundingClientRect();
-        const x = from?.x ?? (pane ? pane.left + pane.width / 2 - 140 : 200);
+        const centre = pane
+          ? { x: pane.left + pane.width / 2, y: pane.top + pane.height / 2 }
+          : { x: 400, y: 300 };
+        // From the keyboard: the picker near the top of the canvas, the layer in its middle.
+        const x = from?.x ?? centre.x - 140;
         const y = from?.y ?? (pane ? pane.top + 40 : 100);
-        setPicker({ place, x, y, at: from?.at ?? flow.screenToFlowPosition({ x, y }) });
+        setPicker({ place, x, y, at: from?.at ?? flow.screenToFlowPosition(centre) });
       },
       toggleMinimap: () => setMinimap((shown) => !shown),
     }),
@@ -216,6 +220,9 @@ function Studio() {
         {dialog === 'open' && <FileDialog mode="open" onClose={() => setDialog(null)} />}
         {dialog === 'saveAs' && <FileDialog mode="saveAs" onClose={() => setDialog(null)} />}
         {dialog === 'presets' && <PresetGallery onClose={() => setDialog(null)} />}
+        {dialog === 'start' && (
+          <StartPage onClose={() => setDialog(null)} onOpen={() => setDialog('open')} />
+        )}
         {dialog === 'help' && <HelpPanel onClose={() => setDialog(null)} />}
         {dialog === 'group' && <GroupDialog onClose={() => setDialog(null)} />}
         {dialog === 'export' && (
@@ -231,10 +238,15 @@ function Studio() {
   );
 }
 
+/**
+ * What the window opens with: after a reload, what this tab had open; else
+ * the project given to the host; else LeNet, with the start page over it.
+ */
 async function boot(
   api: ReturnType<typeof useApi>,
   setHost: (h: HostInfo) => void,
   setRecovery: (r: Recovery | null) => void,
+  showStartPage: () => void,
 ) {
   const info = await api.hostInfo();
   if (!info.ok) {
@@ -244,9 +256,20 @@ async function boot(
     return;
   }
   setHost(info.value);
-  const { startup } = info.value;
-  if (startup.kind === 'preset') await openPreset(api, startup.name);
-  else if (startup.kind === 'file') await openFromHost(api, startup.path);
+  const open = rememberedDocument() ?? info.value.startup;
+  const opened =
+    open.kind === 'preset'
+      ? await openPreset(api, open.name)
+      : open.kind === 'file'
+        ? await openFromHost(api, open.path)
+        : rememberedDocument() !== null;
+  if (!opened) {
+    // Why the last file did not open stays in view over the start page.
+    const { notice } = useStudio.getState();
+    await openPreset(api, 'lenet');
+    useStudio.getState().showNotice(notice);
+    showStartPage();
+  }
   const recovery = await api.recovery();
   if (recovery.ok && recovery.value) setRecovery(recovery.value);
 }

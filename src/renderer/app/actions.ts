@@ -9,7 +9,7 @@ import { edgeKey, type InsertPlace } from '../state/graph-ops';
 import { type LayoutDirection, layoutDirectionOf } from '../state/layout';
 import { currentGraph, pathOf, type StudioState, useStudio } from '../state/store';
 
-export type Dialog = 'open' | 'saveAs' | 'presets' | 'help' | 'export' | 'group';
+export type Dialog = 'open' | 'saveAs' | 'presets' | 'help' | 'export' | 'group' | 'start';
 
 /** What commands need from the shell around them. */
 export interface ActionHost {

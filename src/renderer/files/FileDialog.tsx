@@ -3,16 +3,16 @@ import { useEffect, useRef, useState } from 'react';
 import type { ProjectListing } from '../../api/project-api';
 import { useApi } from '../api/context';
 import { useStudio } from '../state/store';
-import { confirmDiscard, openFromHost, openLocalFile, saveTo, slug } from './project-files';
+import { confirmDiscard, documentStem, openFromHost, openLocalFile, saveTo } from './project-files';
 
 export function FileDialog({ mode, onClose }: { mode: 'open' | 'saveAs'; onClose(): void }) {
   const api = useApi();
   const [listing, setListing] = useState<ProjectListing | null>(null);
   const [recent, setRecent] = useState<string[]>([]);
   const [error, setError] = useState<string | null>(null);
-  const project = useStudio((s) => s.project);
   const currentPath = useStudio((s) => s.path);
-  const [name, setName] = useState(currentPath ?? `${slug(project.name)}.json`);
+  const projectName = useStudio((s) => s.project.name);
+  const [name, setName] = useState(currentPath ?? `${documentStem(projectName, null)}.json`);
   const upload = useRef<HTMLInputElement>(null);
 
   useEffect(() => {

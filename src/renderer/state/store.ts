@@ -116,11 +116,14 @@ export interface StudioState {
   setHint(hint: string | null): void;
 }
 
+/** A new project's name until the user names it (or saves it as a file). */
+export const DEFAULT_NAME = 'Untitled';
+
 export function emptyProject(): Project {
   return {
     format: PROJECT_FORMAT,
     version: PROJECT_VERSION,
-    name: 'Untitled',
+    name: DEFAULT_NAME,
     nodes: [
       {
         id: 'input',

@@ -1,0 +1,74 @@
+/**
+ * What a new studio shows first (no project given to the host, nothing open
+ * in this tab before): LeNet is open behind it, ready to train; the page
+ * offers recent files, the presets, a new empty project and Open.
+ */
+import { useEffect, useState } from 'react';
+import { useApi } from '../api/context';
+import { useStudio } from '../state/store';
+import { PresetGrid } from './PresetGallery';
+import { newProject, openFromHost } from './project-files';
+
+export function StartPage({ onClose, onOpen }: { onClose(): void; onOpen(): void }) {
+  const api = useApi();
+  const [recent, setRecent] = useState<string[]>([]);
+  const title = useStudio((s) => s.project.name);
+  useEffect(() => {
+    void api.recentFiles().then((r) => r.ok && setRecent(r.value));
+  }, [api]);
+  return (
+    <div className="modal-backdrop" role="dialog" aria-modal="true" aria-label="Start">
+      <div className="modal start-page">
+        <header className="modal-head">
+          <h2>Welcome to ConvNet Studio</h2>
+          <button type="button" className="button primary" onClick={onClose}>
+            Continue with {title}
+          </button>
+        </header>
+        <p className="muted">
+          {title} is open behind this page, ready to train: press Continue, then Train. Or start
+          from somewhere else:
+        </p>
+        {recent.length > 0 && (
+          <section>
+            <h3>Recent files</h3>
+            <ul className="file-list">
+              {recent.slice(0, 6).map((path) => (
+                <li key={path}>
+                  <button
+                    type="button"
+                    className="link"
+                    data-testid={`recent-${path}`}
+                    onClick={async () => {
+                      if (await openFromHost(api, path)) onClose();
+                    }}
+                  >
+                    {path}
+                  </button>
+                </li>
+              ))}
+            </ul>
+          </section>
+        )}
+        <section>
+          <h3>A classic network of the course</h3>
+          <PresetGrid onOpened={onClose} />
+        </section>
+        <footer className="dialog-buttons">
+          <button
+            type="button"
+            className="button"
+            onClick={() => {
+              if (newProject()) onClose();
+            }}
+          >
+            New empty project
+          </button>
+          <button type="button" className="button" onClick={onOpen}>
+            Open…
+          </button>
+        </footer>
+      </div>
+    </div>
+  );
+}
