@@ -267,6 +267,36 @@ describe('the editor as a new user meets it (1440×900)', () => {
     expect(await inputsOf(page, relu)).toEqual(['input']);
   });
 
+  it('says before training that a 7-output network does not fit the data, and where to fix it', async () => {
+    const { page } = session;
+    await openPreset(page, 'lenet', '61,706');
+    await node(page, 'fc3').click();
+    await setField(page, 'out_features', '7');
+    await page.getByRole('button', { name: 'Train', exact: true }).click();
+    const form = page.getByRole('region', { name: 'Training settings' });
+    await form.locator('select[name=dataset]').selectOption('sample');
+    const train = page.getByRole('button', { name: '▶ Train' });
+    await expect.poll(() => train.isDisabled()).toBe(true);
+    // Before any run: what a run would do, not "Batch 0 / 1".
+    await expect
+      .poll(() => page.getByTestId('run-facts').textContent())
+      .toMatch(/^No run yet\. ▶ Train runs \d+ epochs of \d+ batches of \d+ \(/);
+    expect(await train.getAttribute('title')).toMatch(/^Cannot train: the network's output/);
+    const notice = page.getByTestId('output-mismatch');
+    await expect
+      .poll(() => notice.textContent())
+      .toMatch(/the network ends in 1×7 but .+ has 10 classes/);
+    await notice.getByRole('button', { name: 'Show it in the editor' }).click();
+    const field = page.getByTestId('field-out_features');
+    await expect.poll(() => field.evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(await page.getByTestId('inspector').locator('h2').textContent()).toBe('Linear');
+    await page.getByRole('button', { name: 'Export', exact: true }).click();
+    await expect
+      .poll(() => page.getByTestId('export-output-note').textContent())
+      .toMatch(/ends in 1×7 but .+ has 10 classes/);
+    await page.keyboard.press('Escape');
+  });
+
   it('raised no errors in the page', () => {
     expect(session.pageErrors).toEqual([]);
   });

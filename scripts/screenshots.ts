@@ -24,8 +24,19 @@ async function shoot(page: Page, name: string) {
   written.push(name);
 }
 
-const studio = await startStudio({ project: 'lenet' });
 const browser = await launchChromium();
+// A studio started without a project: the start page.
+const fresh = await startStudio();
+try {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  await page.goto(fresh.url);
+  await page.getByRole('dialog', { name: 'Start' }).getByTestId('preset-lenet').waitFor();
+  await shoot(page, 'start-page.png');
+  await page.close();
+} finally {
+  await fresh.stop();
+}
+const studio = await startStudio({ project: 'lenet' });
 try {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   page.on('dialog', (d) => void d.accept());
@@ -64,6 +75,20 @@ try {
 
   await page.getByRole('button', { name: 'Lay out left to right' }).click();
   await shoot(page, 'layout-left-right.png');
+
+  // A 7-output network cannot train on 10 classes: the Train area says so before a run.
+  await page.getByRole('button', { name: 'Lay out top-down' }).click();
+  await node(page, 'fc3').click();
+  await setField(page, 'out_features', '7');
+  await page.getByRole('button', { name: 'Train', exact: true }).click();
+  await page
+    .getByRole('region', { name: 'Training settings' })
+    .locator('select[name=dataset]')
+    .selectOption('sample');
+  await page.getByTestId('output-mismatch').waitFor();
+  await shoot(page, 'train-output-mismatch.png');
+  await page.getByRole('button', { name: 'Design', exact: true }).click();
+  await page.keyboard.press('Control+z');
 
   await page.getByRole('button', { name: 'Presets' }).click();
   await shoot(page, 'presets.png');

@@ -1,6 +1,6 @@
 /** `convnet-studio train` and `bench` as users run them, in a subprocess. */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
@@ -62,6 +62,20 @@ describe('convnet-studio train', () => {
     expect(r.stdout).toMatch(/\n\s+1\/1\s+\d\.\d{4}/);
     expect(r.stdout).toMatch(/done: 1 epoch in/);
     expect(r.stdout).not.toContain('\r');
+  });
+
+  it('refuses a network whose output does not give one score per class, naming the layer to fix', () => {
+    const dir = tempDir();
+    const file = join(dir, 'seven.json');
+    const project = JSON.parse(readFileSync(tiny, 'utf8'));
+    const last = project.nodes.findLast((n: { type: string }) => n.type === 'Linear');
+    last.params.out_features = 7;
+    writeFileSync(file, JSON.stringify(project));
+    const r = cli('train', file, ...small, '--epochs', '1', '--out', join(dir, 'run'));
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(
+      /node 'fc', field 'out_features': the network ends in 16×7 but sample has 10 classes: its last layer must give 10 outputs/,
+    );
   });
 
   it('rejects bad flags with a message naming the flag', () => {

@@ -5,9 +5,11 @@
  * when it resumes. What the loop then needs is in one PreparedRun.
  */
 import type { TrainingEvent } from '../../api/training-protocol';
+import { classifierOutputIssue } from '../../core/classifier-output';
 import { type CompiledModel, compileModel } from '../../core/compile/model';
 import type { Project } from '../../core/document/schema';
 import { type GraphInference, inferValidGraph } from '../../core/infer';
+import { formatIssue } from '../../core/issues';
 import type { TF } from '../../core/layers/types';
 import { resumeConflicts, type TrainOptions } from '../../core/training/options';
 import { rateLimit } from '../../node/rate-limit';
@@ -198,6 +200,9 @@ export async function prepareRun(
   const inference = inferValidGraph(project, {
     inputShape: [options.batchSize, channels, ...resize],
   });
+  // A classifier gives one score per class: say so before the first batch, naming the layer to fix.
+  const mismatch = classifierOutputIssue(inference, data.info.classes.length, data.info.name);
+  if (mismatch) throw new Error(formatIssue(mismatch));
   const gpu = (tf.backend() as { device?: { limits?: { maxStorageBufferBindingSize?: number } } })
     .device;
   const microBatch = planMemory(

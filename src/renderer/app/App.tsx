@@ -213,7 +213,14 @@ function Studio() {
             </div>
           )}
           <Suspense fallback={<p className="muted pad">Loading…</p>}>
-            {area === 'train' && <TrainView />}
+            {area === 'train' && (
+              <TrainView
+                showInEditor={(pathId, field) => {
+                  setArea('design');
+                  useStudio.getState().reveal(pathId, field);
+                }}
+              />
+            )}
             {area === 'evaluate' && <EvaluateView />}
           </Suspense>
         </main>

@@ -12,12 +12,14 @@ import type {
   ExportRequest,
   ExportWeights,
 } from '../../api/export-api';
-import type { RunSummary } from '../../api/training-api';
+import type { DatasetStatus, RunSummary } from '../../api/training-api';
+import { classifierOutputIssue } from '../../core/classifier-output';
 import { formatBytes } from '../../core/summary';
 import { useApi } from '../api/context';
 import { downloadLink } from '../api/downloads';
-import { confirmDiscard, openProjectText, slug } from '../files/project-files';
+import { confirmDiscard, documentStem, openProjectText } from '../files/project-files';
 import { useStudio } from '../state/store';
+import { useTraining } from '../training/store';
 import './export.css';
 
 /** The last TF.js model opened here: its project's name and where its weights were saved. */
@@ -42,6 +44,7 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
   const [problem, setProblem] = useState<string | null>(null);
   const [result, setResult] = useState<ExportPlan | null>(null);
   const [busy, setBusy] = useState(false);
+  const outputNote = useOutputNote();
 
   useEffect(() => {
     void api.exportFormats().then((r) => (r.ok ? setFormats(r.value) : setProblem(r.error)));
@@ -56,8 +59,10 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
   }, [api, project, projectPath]);
 
   useEffect(() => {
-    if (!folderEdited) setFolder(`exports/${slug(project.name)}-${format}`);
-  }, [format, project.name, folderEdited]);
+    // Named after the project's file (or the project, before it has one).
+    if (!folderEdited)
+      setFolder(`exports/${documentStem(project.name, projectPath ?? null)}-${format}`);
+  }, [format, project.name, projectPath, folderEdited]);
 
   const request = useMemo<ExportRequest>(() => {
     const weights: ExportWeights =
@@ -133,6 +138,11 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
             {result ? 'Done' : 'Cancel'}
           </button>
         </header>
+        {outputNote && (
+          <p className="export-note" role="note" data-testid="export-output-note">
+            Note: {outputNote}. It exports as drawn, but cannot be trained on that dataset here.
+          </p>
+        )}
         <fieldset className="export-formats">
           <legend>Format</legend>
           {formats.map((f) => (
@@ -267,4 +277,27 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
       </div>
     </div>
   );
+}
+
+/**
+ * Why the network cannot train on its project's dataset (its output does not
+ * give one score per class), or null: the export is still offered, with this
+ * note.
+ */
+function useOutputNote(): string | null {
+  const api = useApi();
+  const inference = useStudio((s) => s.inference);
+  const training = useStudio((s) => s.project.training);
+  const chosen = useTraining((s) => s.overrides);
+  const [dataset, setDataset] = useState<DatasetStatus | null>(null);
+  // The dataset the Train area would train on: as chosen there, else the project's.
+  const name = chosen.dataset ?? training?.dataset ?? 'fashion-mnist';
+  const dataDir = chosen.dataDir ?? training?.dataDir;
+  useEffect(() => {
+    void (dataDir ? api.trainingDatasets(dataDir) : api.trainingDatasets()).then((r) =>
+      setDataset(r.ok ? (r.value.find((d) => d.name === name) ?? null) : null),
+    );
+  }, [api, name, dataDir]);
+  if (!dataset?.classes) return null;
+  return classifierOutputIssue(inference, dataset.classes.length, dataset.label)?.message ?? null;
 }

@@ -4,6 +4,7 @@
  * said out loud when the chosen backend could not be used).
  */
 
+import type { DatasetStatus } from '../../api/training-api';
 import { formatBytes } from '../../core/summary';
 import type { TrainOptions } from '../../core/training/options';
 import { ProgressBar } from '../app/ProgressBar';
@@ -18,7 +19,28 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 }
 
-export function RunProgress({ options, canStart }: { options: TrainOptions; canStart: boolean }) {
+/** "10 epochs of 469 batches of 128 images (Fashion-MNIST, 60,000 training images)". */
+function plannedRun(options: TrainOptions, dataset: DatasetStatus | undefined): string {
+  const epochs = `${options.epochs} epoch${options.epochs === 1 ? '' : 's'}`;
+  if (!dataset?.trainSize) return `${epochs} in batches of ${options.batchSize}`;
+  const images = Math.min(dataset.trainSize, options.limitTrain ?? Number.POSITIVE_INFINITY);
+  const batches = Math.ceil(images / options.batchSize);
+  return `${epochs} of ${batches.toLocaleString()} batch${batches === 1 ? '' : 'es'} of ${options.batchSize} (${dataset.label}, ${images.toLocaleString()} training images)`;
+}
+
+export function RunProgress({
+  options,
+  canStart,
+  why,
+  dataset,
+}: {
+  options: TrainOptions;
+  /** The dataset the next run trains on, as the host found it. */
+  dataset?: DatasetStatus;
+  canStart: boolean;
+  /** Why a run cannot start now (shown by the Train button), or null. */
+  why: string | null;
+}) {
   const live = useTraining((s) => s.live);
   const overrides = useTraining((s) => s.overrides);
   const active = live && ['starting', 'running', 'paused'].includes(live.status);
@@ -43,6 +65,7 @@ export function RunProgress({ options, canStart }: { options: TrainOptions; canS
             type="button"
             className="button primary"
             disabled={!canStart}
+            title={why ? `Cannot train: ${why}` : undefined}
             onClick={() => void startRun(overrides)}
           >
             ▶ Train
@@ -74,7 +97,11 @@ export function RunProgress({ options, canStart }: { options: TrainOptions; canS
           ■ Stop
         </button>
         <span className={`run-status status-${live?.status ?? 'idle'}`} data-testid="run-status">
-          {download ? 'Downloading the dataset…' : statusText(live?.status)}
+          {!active && why
+            ? `Cannot train: ${why}`
+            : download
+              ? 'Downloading the dataset…'
+              : statusText(live?.status)}
         </span>
       </div>
       <ProgressBar fraction={fraction} label={download ? 'Download' : 'Training'} />
@@ -84,28 +111,34 @@ export function RunProgress({ options, canStart }: { options: TrainOptions; canS
           {download.total ? ` of ${formatBytes(download.total)}` : ''} from {download.url}
         </p>
       ) : null}
-      <div className="run-facts" data-testid="run-facts">
-        <span>
-          Epoch <b>{live?.epoch || (batch ? batch.epoch : 0)}</b> / {epochs}
-        </span>
-        <span>
-          Batch <b>{batch?.batch ?? 0}</b> / {batches}
-        </span>
-        <span>
-          <b>{batch ? Math.round(batch.samplesPerSec).toLocaleString() : '–'}</b> samples/s
-        </span>
-        <span>
-          ETA <b>{batch && active ? formatDuration(batch.etaSec) : '–'}</b>
-        </span>
-        {live?.start ? (
-          <span data-testid="run-backend">
-            on <b>{live.start.backend}</b> · {live.start.device}
-            {live.start.backend === 'webgpu'
-              ? ` · ${live.start.execution === 'compiled' ? 'compiled step' : 'op by op'}`
-              : ''}
+      {live ? (
+        <div className="run-facts" data-testid="run-facts">
+          <span>
+            Epoch <b>{live?.epoch || (batch ? batch.epoch : 0)}</b> / {epochs}
           </span>
-        ) : null}
-      </div>
+          <span>
+            Batch <b>{batch?.batch ?? 0}</b> / {batches}
+          </span>
+          <span>
+            <b>{batch ? Math.round(batch.samplesPerSec).toLocaleString() : '–'}</b> samples/s
+          </span>
+          <span>
+            ETA <b>{batch && active ? formatDuration(batch.etaSec) : '–'}</b>
+          </span>
+          {live?.start ? (
+            <span data-testid="run-backend">
+              on <b>{live.start.backend}</b> · {live.start.device}
+              {live.start.backend === 'webgpu'
+                ? ` · ${live.start.execution === 'compiled' ? 'compiled step' : 'op by op'}`
+                : ''}
+            </span>
+          ) : null}
+        </div>
+      ) : (
+        <p className="run-facts idle" data-testid="run-facts">
+          No run yet. ▶ Train runs {plannedRun(options, dataset)}.
+        </p>
+      )}
       {live?.start?.backendNote ? (
         <p
           className={`notice ${live.requestedBackend === 'auto' ? 'info' : 'warn'}`}

@@ -4,6 +4,7 @@
  * worker; this view only sends commands and draws the events it receives.
  */
 import { useEffect, useMemo } from 'react';
+import { classifierOutputIssue } from '../../core/classifier-output';
 import { resolveTrainOptions } from '../../core/training/options';
 import { useApi } from '../api/context';
 import { useStudio } from '../state/store';
@@ -15,7 +16,12 @@ import { connectTraining, loadDatasets, setSmoothing, setTarget, useTraining } f
 import { TrainSettings } from './TrainSettings';
 import './training.css';
 
-export default function TrainView() {
+export default function TrainView({
+  showInEditor,
+}: {
+  /** Goes to the editor with a layer (and the field that fixes a problem) selected. */
+  showInEditor(pathId: string, field?: string): void;
+}) {
   const api = useApi();
   const project = useStudio((s) => s.project);
   const projectPath = useStudio((s) => s.path);
@@ -45,6 +51,16 @@ export default function TrainView() {
   useEffect(() => void loadDatasets(options.dataDir), [options.dataDir]);
 
   const problems = inference.issues.length;
+  const datasets = useTraining((s) => s.datasets);
+  const dataset = datasets?.find((d) => d.name === options.dataset);
+  // A network whose output does not give one score per class cannot train on this dataset.
+  const mismatch = dataset?.classes
+    ? classifierOutputIssue(inference, dataset.classes.length, dataset.label)
+    : null;
+  const why =
+    problems > 0
+      ? `fix the network's ${problems} problem${problems === 1 ? '' : 's'} first`
+      : (problem ?? (mismatch ? `the network's output does not fit ${dataset?.label}` : null));
 
   return (
     <div className="train-view">
@@ -53,7 +69,12 @@ export default function TrainView() {
         <TrainSettings options={options} disabled={running} />
       </aside>
       <main className="train-main">
-        <RunProgress options={options} canStart={problems === 0 && !problem && !running} />
+        <RunProgress
+          options={options}
+          dataset={dataset}
+          canStart={why === null && !running}
+          why={why}
+        />
         {problem ? (
           <p className="notice error" role="alert">
             {problem}
@@ -62,7 +83,30 @@ export default function TrainView() {
         {problems > 0 ? (
           <p className="notice error" role="alert">
             The network has {problems} problem{problems === 1 ? '' : 's'} to fix in the editor
-            before it can train.
+            before it can train.{' '}
+            <button
+              type="button"
+              className="link"
+              onClick={() =>
+                showInEditor(inference.issues[0].nodeId ?? '', inference.issues[0].field)
+              }
+            >
+              Show the first
+            </button>
+          </p>
+        ) : null}
+        {mismatch ? (
+          <p className="notice error" role="alert" data-testid="output-mismatch">
+            Cannot train yet: {mismatch.message}.{' '}
+            {mismatch.nodeId && (
+              <button
+                type="button"
+                className="link"
+                onClick={() => showInEditor(mismatch.nodeId!, mismatch.field)}
+              >
+                Show it in the editor
+              </button>
+            )}
           </p>
         ) : null}
         {message ? (
