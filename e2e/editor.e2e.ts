@@ -3,10 +3,11 @@
  * readable, the context menu, blocks of one's own edited in place, the
  * summary and the map, ports and drops.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { fillRunSettings } from './dashboard-session';
 import {
   connect,
   dropLayer,
@@ -295,6 +296,40 @@ describe('the editor as a new user meets it (1440×900)', () => {
       .poll(() => page.getByTestId('export-output-note').textContent())
       .toMatch(/ends in 1×7 but .+ has 10 classes/);
     await page.keyboard.press('Escape');
+  });
+
+  it('trains with a step schedule and augmented training images, set in the Train form', async () => {
+    const { page } = session;
+    await page.keyboard.press('Escape');
+    await openPreset(page, 'lenet', '61,706');
+    await page.getByRole('button', { name: 'Train', exact: true }).click();
+    const form = page.getByRole('region', { name: 'Training settings' });
+    await fillRunSettings(page, { epochs: 2, batchSize: 32, limitTrain: 64, limitVal: 32 });
+    // A schedule's settings appear with it.
+    expect(await form.locator('input[name=stepSize]').count()).toBe(0);
+    await form.locator('select[name=schedule]').selectOption('step');
+    await form.locator('input[name=stepSize]').fill('1');
+    await form.locator('input[name=gamma]').fill('0.5');
+    expect(await form.locator('input[name=etaMin]').count()).toBe(0);
+    await form.locator('input[name=cropPadding]').fill('4');
+    await form.locator('input[name=flip]').check();
+    await page.getByRole('button', { name: '▶ Train' }).click();
+    await expect
+      .poll(() => page.getByTestId('run-augmentation').textContent(), { timeout: 60_000 })
+      .toBe('training images cropped (padding 4) and flipped at random');
+    await expect
+      .poll(() => page.getByTestId('run-status').textContent(), { timeout: 120_000 })
+      .toBe('Finished');
+    // The run records both: the augmentation when it starts, each epoch's learning rate.
+    const runs = path.join(session.studio.folder, 'runs');
+    const [run] = await readdir(runs);
+    const events = (await readFile(path.join(runs, run, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(events[0].augmentation).toEqual({ cropPadding: 4, flip: true });
+    expect(events.filter((e) => e.event === 'epoch').map((e) => e.lr)).toEqual([0.1, 0.05]);
+    await page.getByRole('button', { name: 'Design', exact: true }).click();
   });
 
   it('raised no errors in the page', () => {

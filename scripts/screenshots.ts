@@ -89,6 +89,14 @@ try {
   await shoot(page, 'train-output-mismatch.png');
   await page.getByRole('button', { name: 'Design', exact: true }).click();
   await page.keyboard.press('Control+z');
+  await page.getByRole('button', { name: 'Train', exact: true }).click();
+  const form = page.getByRole('region', { name: 'Training settings' });
+  await form.locator('select[name=schedule]').selectOption('step');
+  await form.locator('input[name=stepSize]').fill('4');
+  await form.locator('input[name=cropPadding]').fill('4');
+  await form.locator('input[name=flip]').check();
+  await shoot(page, 'train-schedule-augmentation.png');
+  await page.getByRole('button', { name: 'Design', exact: true }).click();
 
   await page.getByRole('button', { name: 'Presets' }).click();
   await shoot(page, 'presets.png');

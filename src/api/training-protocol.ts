@@ -48,6 +48,8 @@ export type TrainingEvent =
       batchesPerEpoch: number;
       resumedFromEpoch?: number;
       threads?: number;
+      /** How training images are augmented (validation images never are); absent: not at all. */
+      augmentation?: { cropPadding: number; flip: boolean };
     }
   | {
       event: 'batch';

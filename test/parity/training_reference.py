@@ -22,13 +22,15 @@ for opt_case in case["optimizers"]:
         opt.step()
     out["optimizers"].append([p.detach().reshape(-1).tolist() for p in params])
 
-for name, epochs in case["schedules"].items():
+for name, sched_case in case["schedules"].items():
+    epochs = sched_case["epochs"]
     p = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([p], lr=case["baseLr"])
-    if name == "step":
-        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=-(-epochs // 3), gamma=0.1)
+    if sched_case["schedule"] == "step":
+        step_size = sched_case.get("stepSize") or -(-epochs // 3)
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=step_size, gamma=sched_case["gamma"])
     else:
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs, eta_min=sched_case["etaMin"])
     lrs = []
     for _ in range(epochs):
         lrs.append(opt.param_groups[0]["lr"])

@@ -39,6 +39,11 @@ export const pytorch = check(
   'sudo apt-get install -y python3-torch',
   pythonImports('torch'),
 );
+export const torchvision = check(
+  'torchvision (python3-torchvision)',
+  'sudo apt-get install -y python3-torchvision',
+  pythonImports('torchvision'),
+);
 export const onnx = check(
   'ONNX checker (python3-onnx)',
   'sudo apt-get install -y python3-onnx',

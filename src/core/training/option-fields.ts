@@ -9,7 +9,7 @@
 import { z } from 'zod';
 
 /** The Train form's sections, in order; 'run' options are not drawn. */
-export type OptionGroup = 'data' | 'hyperparameters' | 'backend' | 'run';
+export type OptionGroup = 'data' | 'augmentation' | 'hyperparameters' | 'backend' | 'run';
 
 export interface Choice<V extends string = string> {
   value: V;
@@ -39,6 +39,8 @@ interface Spec<V> {
   keptOnResume?: boolean;
   /** Drawn in the Train form (default: when `api`). */
   form?: boolean;
+  /** Drawn only while this holds (a schedule's settings, with that schedule chosen). */
+  shownWhen?: (options: Readonly<Record<string, unknown>>) => boolean;
   /** The command-line flag, default `--` and the key in kebab case; false: none. */
   flag?: string | false;
   /** The flag's value in `--help` (`N`, `DIR`). */
@@ -64,6 +66,7 @@ interface FieldBase<V> {
   api: boolean;
   keptOnResume: boolean;
   form: boolean;
+  shownWhen?: Spec<V>['shownWhen'];
   flag: string | false | undefined;
   valueName: string;
   placeholder?: string;
@@ -125,6 +128,7 @@ function base<V>(spec: Spec<V>, schema: z.ZodType<V>, valueName: string): FieldB
     api,
     keptOnResume: spec.keptOnResume ?? false,
     form: spec.form ?? api,
+    shownWhen: spec.shownWhen,
     flag: spec.flag,
     valueName: spec.valueName ?? valueName,
     placeholder: spec.placeholder,

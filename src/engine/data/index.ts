@@ -15,6 +15,7 @@ import { writeFileAtomic } from '../../node/file-writes';
 import { shippedFileCandidates } from '../../node/shipped-files';
 import { loadImageFolder } from './folder';
 import { IdxError, parseIdx } from './idx';
+import { seededRandom } from './random';
 
 export interface Split {
   /** N × H × W × C, values in [0, 1]. */
@@ -377,16 +378,6 @@ export async function loadDataset(options: LoadDatasetOptions): Promise<Dataset>
 }
 
 /** mulberry32: a small, fast, seedable generator. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The sample indices of each batch of one epoch. Shuffled orders depend only
@@ -404,7 +395,7 @@ export function batchIndices(
   }
   const order = Int32Array.from({ length: count }, (_, i) => i);
   if (shuffle) {
-    const next = random(Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca6b));
+    const next = seededRandom(Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca6b));
     for (let i = count - 1; i > 0; i--) {
       const j = Math.floor(next() * (i + 1));
       const t = order[i];

@@ -6,7 +6,7 @@ import { beforeAll, expect, it } from 'vitest';
 import { describeWith, PYTHON, pytorch } from '../../../test/support/requirements';
 import { crossEntropy, meanSquaredError } from './losses';
 import { createOptimizer, type OptimizerConfig } from './optimizers';
-import { learningRateAt } from './schedules';
+import { learningRateAt, type ScheduleOptions } from './schedules';
 
 const REFERENCE = fileURLToPath(
   new URL('../../../test/parity/training_reference.py', import.meta.url),
@@ -88,6 +88,14 @@ function expectClose(actual: number[], expected: number[], tolerance: number): v
   expect(worst).toBeLessThan(tolerance);
 }
 
+/** Schedules with their settings: the defaults (a third of the run, ×0.1; down to 0) and others. */
+const schedules: Record<string, Omit<ScheduleOptions, 'lr'>> = {
+  stepDefault: { schedule: 'step', epochs: 10, gamma: 0.1, etaMin: 0 },
+  stepEvery4: { schedule: 'step', epochs: 10, stepSize: 4, gamma: 0.5, etaMin: 0 },
+  cosineDefault: { schedule: 'cosine', epochs: 7, gamma: 0.1, etaMin: 0 },
+  cosineToFloor: { schedule: 'cosine', epochs: 12, gamma: 0.1, etaMin: 0.01 },
+};
+
 describeWith([pytorch], 'optimizers, schedules and losses match PyTorch', () => {
   let reference: {
     optimizers: number[][][];
@@ -101,7 +109,7 @@ describeWith([pytorch], 'optimizers, schedules and losses match PyTorch', () => 
       params,
       grads,
       optimizers: configs.map((c) => ({ name: c.config.name, kwargs: c.kwargs })),
-      schedules: { step: 10, cosine: 7 },
+      schedules,
       baseLr: 0.1,
       logits,
       labels,
@@ -125,11 +133,10 @@ describeWith([pytorch], 'optimizers, schedules and losses match PyTorch', () => 
     });
   });
 
-  it('step and cosine schedules give StepLR and CosineAnnealingLR rates per epoch', () => {
+  it('step and cosine schedules, with their settings, give StepLR and CosineAnnealingLR rates per epoch', () => {
     for (const [name, lrs] of Object.entries(reference.schedules)) {
-      const ours = lrs.map((_, epoch) =>
-        learningRateAt(name as 'step' | 'cosine', 0.1, epoch, lrs.length),
-      );
+      const options = { lr: 0.1, ...schedules[name] };
+      const ours = lrs.map((_, epoch) => learningRateAt(options, epoch));
       expectClose(ours, lrs, 1e-9);
     }
   });

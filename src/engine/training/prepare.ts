@@ -15,6 +15,7 @@ import { resumeConflicts, type TrainOptions } from '../../core/training/options'
 import { rateLimit } from '../../node/rate-limit';
 import { type BackendRuntime, initBackend } from '../backends';
 import { type Dataset, loadDataset } from '../data';
+import { augments } from '../data/augment';
 import { CheckpointError, checkpointPath, type RunPosition } from '../run/checkpoint';
 import type { RunRecorder } from '../run/recorder';
 import { CompiledStep } from '../webgpu/executor';
@@ -265,6 +266,9 @@ export async function prepareRun(
     batchesPerEpoch: Math.ceil(data.train.count / options.batchSize),
     ...(checkpoint ? { resumedFromEpoch: checkpoint.position.epoch } : {}),
     ...(backend.threads ? { threads: backend.threads } : {}),
+    ...(augments(options)
+      ? { augmentation: { cropPadding: options.cropPadding, flip: options.flip } }
+      : {}),
   };
   return {
     tf,

@@ -2,9 +2,15 @@
  * Learning-rate schedules, stepped once per epoch as PyTorch's schedulers are
  * in the course's training loop.
  */
-import type { ScheduleName } from '../../core/training/options';
+import type { TrainOptions } from '../../core/training/options';
 
-/** StepLR's step size for a run of this length: three decays at most, ×0.1 each. */
+/** What a schedule reads of a run's options. */
+export type ScheduleOptions = Pick<
+  TrainOptions,
+  'schedule' | 'lr' | 'epochs' | 'stepSize' | 'gamma' | 'etaMin'
+>;
+
+/** StepLR's step size when none is given: a third of the run (three drops at most). */
 export function stepSizeFor(epochs: number): number {
   return Math.max(1, Math.ceil(epochs / 3));
 }
@@ -12,22 +18,20 @@ export function stepSizeFor(epochs: number): number {
 /**
  * The learning rate for a zero-based epoch.
  * - constant: the base rate throughout;
- * - step: torch.optim.lr_scheduler.StepLR(step_size=ceil(epochs/3), gamma=0.1);
- * - cosine: CosineAnnealingLR(T_max=epochs, eta_min=0), base rate in the first epoch.
+ * - step: torch.optim.lr_scheduler.StepLR(step_size, gamma), step_size by default a third of the run;
+ * - cosine: CosineAnnealingLR(T_max=epochs, eta_min), the base rate in the first epoch.
  */
-export function learningRateAt(
-  schedule: ScheduleName,
-  baseLr: number,
-  epoch: number,
-  epochs: number,
-): number {
+export function learningRateAt(options: ScheduleOptions, epoch: number): number {
+  const { schedule, lr, epochs } = options;
   switch (schedule) {
     case 'constant':
-      return baseLr;
+      return lr;
     case 'step':
-      return baseLr * 0.1 ** Math.floor(epoch / stepSizeFor(epochs));
+      return lr * options.gamma ** Math.floor(epoch / (options.stepSize ?? stepSizeFor(epochs)));
     case 'cosine':
-      return (baseLr * (1 + Math.cos((Math.PI * epoch) / epochs))) / 2;
+      return (
+        options.etaMin + ((lr - options.etaMin) * (1 + Math.cos((Math.PI * epoch) / epochs))) / 2
+      );
     default:
       throw new Error(`unknown schedule "${schedule as string}"; use constant, step or cosine`);
   }

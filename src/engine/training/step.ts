@@ -12,6 +12,7 @@ import type { Execution, LayerStat } from '../../api/training-protocol';
 import type { CompiledModel } from '../../core/compile/model';
 import type { TF } from '../../core/layers/types';
 import type { Split } from '../data';
+import { augmentBatch, augments, type BatchAugmentation } from '../data/augment';
 import { activationSummary, packLayerStats, readLayerStats, reportedLayers } from './layer-stats';
 import { correctCount, crossEntropy } from './losses';
 import type { Optimizer } from './optimizers';
@@ -214,7 +215,8 @@ export interface TrainingStep {
   run(
     split: Split,
     rows: Int32Array,
-    options: { layerStats: boolean },
+    /** `augment`: this training batch's crops and flips, applied as the batch is assembled. */
+    options: { layerStats: boolean; augment?: BatchAugmentation },
   ): Promise<{ result: Promise<StepResult> }>;
   /** Summed cross-entropy and correct rows over batches of a split, in inference mode. */
   evaluate(split: Split, batches: Int32Array[]): Promise<{ lossSum: number; correct: number }>;
@@ -236,8 +238,8 @@ export function autodiffStep(
   return {
     execution: 'op-by-op',
     inFlight: 0,
-    async run(split, rows, { layerStats }) {
-      const { x, y } = gatherBatch(tf, split, rows, resize);
+    async run(split, rows, { layerStats, augment }) {
+      const { x, y } = gatherBatch(tf, split, rows, resize, augment);
       const result = await trainStep(
         tf,
         model,
@@ -281,6 +283,8 @@ export function autodiffStep(
 export function batchValues(
   split: Split,
   rows: ArrayLike<number>,
+  /** Training batches only: crops and flips (at the stored size, before any resize). */
+  augment?: BatchAugmentation,
 ): { images: Float32Array; labels: Int32Array } {
   const size = split.shape[0] * split.shape[1] * split.shape[2];
   const images = new Float32Array(rows.length * size);
@@ -290,6 +294,8 @@ export function batchValues(
     images.set(split.images.subarray(r * size, (r + 1) * size), i * size);
     labels[i] = split.labels[r];
   }
+  if (augment && augments(augment.augmentation))
+    augmentBatch(images, split.shape, augment.augmentation, augment.draw);
   return { images, labels };
 }
 
@@ -299,9 +305,11 @@ export function gatherBatch(
   split: Split,
   rows: ArrayLike<number>,
   resize?: [number, number],
+  /** Training batches only: crops and flips (at the stored size, before the resize). */
+  augment?: BatchAugmentation,
 ): { x: tfc.Tensor4D; y: tfc.Tensor1D } {
   const [h, w, c] = split.shape;
-  const { images, labels } = batchValues(split, rows);
+  const { images, labels } = batchValues(split, rows, augment);
   return tf.tidy(() => {
     let x = tf.tensor4d(images, [rows.length, h, w, c]);
     if (resize && (resize[0] !== h || resize[1] !== w)) {

@@ -42,6 +42,45 @@ async function train(
 const learning = (e: Epoch) => [e.epoch, e.trainLoss, e.trainAcc, e.valLoss, e.valAcc, e.lr];
 
 describe('the trainer', () => {
+  it('augments training batches only, repeats exactly, and records the augmentation in the run', async () => {
+    // Without BatchNorm (whose running statistics would follow the training batches) and with a
+    // learning rate too small to move the weights, validation sees the same network either way.
+    const flat = {
+      ...project,
+      nodes: project.nodes.filter((n) => n.type !== 'BatchNorm2d'),
+      edges: [
+        ...project.edges.filter((e) => e.source !== 'bn1' && e.target !== 'bn1'),
+        { source: 'conv1', target: 'relu1' },
+      ],
+    };
+    const run = async (overrides: Partial<TrainOptions>) => {
+      const events: TrainingEvent[] = [];
+      const options = resolveTrainOptions(flat, {
+        ...base,
+        epochs: 1,
+        lr: 1e-12,
+        momentum: 0,
+        ...overrides,
+      });
+      await runTraining(flat, options, (event) => events.push(event));
+      return events;
+    };
+    const epoch = (events: TrainingEvent[]) => events.find((e): e is Epoch => e.event === 'epoch')!;
+    const dir = tempDir();
+    const plain = await run({});
+    const augmented = await run({ cropPadding: 4, flip: true, outDir: dir });
+    const again = await run({ cropPadding: 4, flip: true });
+    expect(learning(epoch(augmented))).toEqual(learning(epoch(again)));
+    expect(epoch(augmented).trainLoss).not.toBeCloseTo(epoch(plain).trainLoss, 6);
+    expect(epoch(augmented).valLoss).toBeCloseTo(epoch(plain).valLoss, 6);
+    expect(epoch(augmented).valAcc).toBe(epoch(plain).valAcc);
+    expect(plain[0]).not.toHaveProperty('augmentation');
+    const start = { event: 'start', augmentation: { cropPadding: 4, flip: true } };
+    expect(augmented[0]).toMatchObject(start);
+    const recorded = readFileSync(join(dir, RUN_FILES.metrics), 'utf8').split('\n')[0];
+    expect(JSON.parse(recorded)).toMatchObject(start);
+  });
+
   it('repeats a seeded CPU run exactly, streams the protocol, and holds the tensor count across epochs', async () => {
     const first = await train({ epochs: 3 });
     const second = await train({ epochs: 3 });

@@ -162,7 +162,7 @@ export class Trainer {
     const { options } = this;
     const { tf, position, data, optimizer } = this.run;
     const epochStart = performance.now();
-    optimizer.lr = learningRateAt(options.schedule, options.lr, position.epoch, options.epochs);
+    optimizer.lr = learningRateAt(options, position.epoch);
     const order = batchIndices(data.train.count, options.batchSize, {
       shuffle: true,
       seed: options.seed,
@@ -216,7 +216,13 @@ export class Trainer {
         const statsEvery = options.layerStatsEvery ?? 0;
         const layerStats =
           statsEvery > 0 && (position.epoch * order.length + position.batch) % statsEvery === 0;
-        const { result } = await this.run.step.run(data.train, rows, { layerStats });
+        const { result } = await this.run.step.run(data.train, rows, {
+          layerStats,
+          augment: {
+            augmentation: options,
+            draw: { seed: options.seed, epoch: position.epoch, batch: position.batch },
+          },
+        });
         pending.push({ batch: position.batch, rows: rows.length, result });
         while (pending.length > this.run.step.inFlight) {
           const settled = await settle(pending.shift() as PendingStep);

@@ -18,8 +18,8 @@ export function compiledTrainingStep(step: CompiledStep): TrainingStep {
   return {
     execution: 'compiled',
     inFlight: STEPS_IN_FLIGHT,
-    async run(split, rows, { layerStats }) {
-      const { metrics } = await step.step(batchValues(split, rows), { layerStats });
+    async run(split, rows, { layerStats, augment }) {
+      const { metrics } = await step.step(batchValues(split, rows, augment), { layerStats });
       return { result: metrics };
     },
     evaluate: (split, batches) => step.evaluate(inputsOf(split, batches)),

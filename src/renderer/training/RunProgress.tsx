@@ -133,6 +133,11 @@ export function RunProgress({
                 : ''}
             </span>
           ) : null}
+          {live?.start?.augmentation ? (
+            <span data-testid="run-augmentation">
+              training images <b>{augmentationText(live.start.augmentation)}</b>
+            </span>
+          ) : null}
         </div>
       ) : (
         <p className="run-facts idle" data-testid="run-facts">
@@ -181,4 +186,10 @@ function statusText(status: string | undefined): string {
     default:
       return 'Ready';
   }
+}
+
+/** "cropped (padding 4) and flipped at random". */
+function augmentationText({ cropPadding, flip }: { cropPadding: number; flip: boolean }): string {
+  const what = [cropPadding > 0 ? `cropped (padding ${cropPadding})` : '', flip ? 'flipped' : ''];
+  return `${what.filter(Boolean).join(' and ')} at random`;
 }

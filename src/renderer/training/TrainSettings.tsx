@@ -22,6 +22,7 @@ interface Props {
 
 const SECTIONS: { group: OptionGroup; title: string }[] = [
   { group: 'data', title: 'Data' },
+  { group: 'augmentation', title: 'Augmentation (training images only)' },
   { group: 'hyperparameters', title: 'Hyperparameters' },
   { group: 'backend', title: 'Backend' },
 ];
@@ -85,7 +86,7 @@ export function TrainSettings({ options, disabled }: Props) {
         <Fragment key={group}>
           <h3>{title}</h3>
           {formOptions
-            .filter(([, field]) => field.group === group)
+            .filter(([, field]) => field.group === group && (field.shownWhen?.(options) ?? true))
             .map(([key, field]) => (
               <OptionInput
                 key={key}
