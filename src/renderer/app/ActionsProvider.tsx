@@ -64,10 +64,10 @@ export function useUnavailable(id: ActionId): string | null {
   return useStudio((s) => getAction(id).unavailable?.(s) ?? null);
 }
 
-/** "Undo (Ctrl+Z)": the label with the first shortcut, as tooltips show it. */
-export function withShortcut(id: ActionId, label = getAction(id).label): string {
-  const keys = getAction(id).keys;
-  return keys ? `${label} (${keys[0]})` : label;
+/** "Undo (Ctrl+Z)": what it does with the first shortcut, as tooltips show it. */
+export function withShortcut(id: ActionId): string {
+  const { keys, label, description } = getAction(id);
+  return keys ? `${description ?? label} (${keys[0]})` : (description ?? label);
 }
 
 /** A toolbar button for an action: its label, its shortcut in the tooltip, disabled with the reason. */
@@ -75,13 +75,10 @@ export function ActionButton({
   id,
   className = 'button',
   children,
-  title,
 }: {
   id: ActionId;
   className?: string;
   children?: ReactNode;
-  /** A longer description for the tooltip than the label. */
-  title?: string;
 }) {
   const { run } = useActions();
   const why = useUnavailable(id);
@@ -91,7 +88,7 @@ export function ActionButton({
       className={className}
       onClick={() => run(id)}
       disabled={why !== null}
-      title={why ?? withShortcut(id, title)}
+      title={why ?? withShortcut(id)}
       // A symbol (↓, +) shown instead of the label still has the label as its name.
       aria-label={children === undefined ? undefined : getAction(id).label}
     >

@@ -322,8 +322,8 @@ function TopBar({
         ))}
       </nav>
       <div className="actions">
-        <ActionButton id="new" title="New project" />
-        <ActionButton id="presets" title="Presets gallery" />
+        <ActionButton id="new" />
+        <ActionButton id="presets" />
         <ActionButton id="open" />
         <ActionButton id="save" />
         <ActionButton id="saveAs" />
@@ -386,7 +386,7 @@ function CanvasToolbar({ minimap }: { minimap: boolean }) {
       <ActionButton id="undo" />
       <ActionButton id="redo" />
       <span className="toolbar-gap" />
-      <ActionButton id="layout" title="Automatic layout" />
+      <ActionButton id="layout" />
       <fieldset className="segmented" aria-label="Layout direction">
         <ActionButton id="layoutTopDown" className={`button${direction === 'TB' ? ' on' : ''}`}>
           ↓
@@ -397,13 +397,9 @@ function CanvasToolbar({ minimap }: { minimap: boolean }) {
       </fieldset>
       <span className="toolbar-gap" />
       <ActionButton id="zoomOut">−</ActionButton>
-      <ActionButton id="fit" title="Zoom to fit" />
+      <ActionButton id="fit" />
       <ActionButton id="zoomIn">+</ActionButton>
-      <ActionButton
-        id="minimap"
-        className={`button${minimap ? ' on' : ''}`}
-        title="Show or hide the map"
-      />
+      <ActionButton id="minimap" className={`button${minimap ? ' on' : ''}`} />
     </div>
   );
 }

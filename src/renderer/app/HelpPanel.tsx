@@ -22,7 +22,7 @@ export function HelpPanel({ onClose }: { onClose(): void }) {
                       <kbd key={k}>{k}</kbd>
                     ))}
                   </td>
-                  <td>{a.label}</td>
+                  <td>{a.description ?? a.label}</td>
                 </tr>
               ))}
           </tbody>

@@ -30,7 +30,10 @@ export interface ActionHost {
 
 export interface Action {
   id: string;
+  /** What buttons and menus show. */
   label: string;
+  /** What it does, when the label alone is terse (tooltips, the shortcut list). */
+  description?: string;
   /** As shown, e.g. "Ctrl+Z" (⌘ on macOS is accepted wherever Ctrl is). */
   keys?: readonly string[];
   /** Works while typing in a field (Save); others leave the field's own keys alone. */
@@ -99,6 +102,7 @@ const table = [
   {
     id: 'openBlock',
     label: 'Open block',
+    description: 'Open the selected block (or double-click its card)',
     where: 'canvas',
     unavailable: (s) => (selectedBlock(s) ? null : 'select a block first'),
     perform: (host, s) => {
@@ -117,6 +121,7 @@ const table = [
   {
     id: 'ungroup',
     label: 'Ungroup block',
+    description: 'Replace the selected block by the layers inside it',
     keys: ['Ctrl+Shift+G'],
     where: 'canvas',
     unavailable: (s) => (selectedBlock(s) ? null : 'select a block first'),
@@ -128,6 +133,7 @@ const table = [
   {
     id: 'insertLayer',
     label: 'Insert layer…',
+    description: 'Insert a layer after the selected one, on the selected connection, or on its own',
     keys: ['I'],
     where: 'canvas',
     perform: (host, s) => host.pickLayer(insertPlace(s)),
@@ -177,13 +183,21 @@ const table = [
   {
     id: 'layout',
     label: 'Layout',
+    description: 'Lay the graph out automatically',
     keys: ['L'],
     where: 'canvas',
     perform: () => store().autoLayout(),
   },
   layoutIn('TB', 'Lay out top-down'),
   layoutIn('LR', 'Lay out left to right'),
-  { id: 'fit', label: 'Fit', keys: ['F'], where: 'canvas', perform: (host) => host.fitView() },
+  {
+    id: 'fit',
+    label: 'Fit',
+    description: 'Zoom to show the whole graph',
+    keys: ['F'],
+    where: 'canvas',
+    perform: (host) => host.fitView(),
+  },
   {
     id: 'zoomIn',
     label: 'Zoom in',
@@ -195,6 +209,7 @@ const table = [
   {
     id: 'minimap',
     label: 'Map',
+    description: 'Show or hide the map',
     keys: ['M'],
     where: 'canvas',
     perform: (host) => host.toggleMinimap(),
@@ -223,10 +238,18 @@ const table = [
     where: 'app',
     perform: (host) => host.openDialog('open'),
   },
-  { id: 'new', label: 'New', keys: ['Ctrl+N'], where: 'app', perform: (host) => host.newProject() },
+  {
+    id: 'new',
+    label: 'New',
+    description: 'New project',
+    keys: ['Ctrl+N'],
+    where: 'app',
+    perform: (host) => host.newProject(),
+  },
   {
     id: 'presets',
     label: 'Presets',
+    description: 'Start from a classic network of the course',
     keys: ['P'],
     where: 'app',
     perform: (host) => host.openDialog('presets'),

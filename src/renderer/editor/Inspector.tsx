@@ -100,10 +100,8 @@ function NodeInspector({ nodeId }: { nodeId: string }) {
         ))}
       {def?.expand && (
         <div className="inspector-buttons">
-          <ActionButton id="openBlock" title="Show what is inside (or double-click the card)">
-            Open block ▸
-          </ActionButton>
-          <ActionButton id="ungroup" title="Replace the block by the layers inside it" />
+          <ActionButton id="openBlock">Open block ▸</ActionButton>
+          <ActionButton id="ungroup" />
         </div>
       )}
     </div>

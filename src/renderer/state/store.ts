@@ -486,6 +486,8 @@ export const useStudio = create<StudioState>()((set, get) => {
         return { ...opened, blocks };
       });
       set({ selection: result.ids, selectedEdges: [] });
+      // The layers that came out take more room than the block did: show the whole graph.
+      get().requestView();
       return null;
     },
 
