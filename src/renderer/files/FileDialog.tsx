@@ -4,11 +4,11 @@ import type { ProjectListing } from '../../api/project-api';
 import { useApi } from '../api/context';
 import { useStudio } from '../state/store';
 import { confirmDiscard, documentStem, openFromHost, openLocalFile, saveTo } from './project-files';
+import { RecentFiles } from './RecentFiles';
 
 export function FileDialog({ mode, onClose }: { mode: 'open' | 'saveAs'; onClose(): void }) {
   const api = useApi();
   const [listing, setListing] = useState<ProjectListing | null>(null);
-  const [recent, setRecent] = useState<string[]>([]);
   const [error, setError] = useState<string | null>(null);
   const currentPath = useStudio((s) => s.path);
   const projectName = useStudio((s) => s.project.name);
@@ -17,7 +17,6 @@ export function FileDialog({ mode, onClose }: { mode: 'open' | 'saveAs'; onClose
 
   useEffect(() => {
     void api.listProjects().then((r) => (r.ok ? setListing(r.value) : setError(r.error)));
-    void api.recentFiles().then((r) => r.ok && setRecent(r.value));
   }, [api]);
 
   const open = async (path: string) => {
@@ -80,20 +79,7 @@ export function FileDialog({ mode, onClose }: { mode: 'open' | 'saveAs'; onClose
             {error}
           </p>
         )}
-        {mode === 'open' && recent.length > 0 && (
-          <section>
-            <h3>Recent</h3>
-            <ul className="file-list">
-              {recent.map((path) => (
-                <li key={path}>
-                  <button type="button" className="link" onClick={() => void open(path)}>
-                    {path}
-                  </button>
-                </li>
-              ))}
-            </ul>
-          </section>
-        )}
+        {mode === 'open' && <RecentFiles onOpen={(path) => void open(path)} />}
         <section>
           <h3>{mode === 'open' ? 'Projects in the folder' : 'Existing projects'}</h3>
           {files.length === 0 ? (

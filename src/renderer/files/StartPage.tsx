@@ -3,19 +3,15 @@
  * in this tab before): LeNet is open behind it, ready to train; the page
  * offers recent files, the presets, a new empty project and Open.
  */
-import { useEffect, useState } from 'react';
 import { useApi } from '../api/context';
 import { useStudio } from '../state/store';
 import { PresetGrid } from './PresetGallery';
 import { newProject, openFromHost } from './project-files';
+import { RecentFiles } from './RecentFiles';
 
 export function StartPage({ onClose, onOpen }: { onClose(): void; onOpen(): void }) {
   const api = useApi();
-  const [recent, setRecent] = useState<string[]>([]);
   const title = useStudio((s) => s.project.name);
-  useEffect(() => {
-    void api.recentFiles().then((r) => r.ok && setRecent(r.value));
-  }, [api]);
   return (
     <div className="modal-backdrop" role="dialog" aria-modal="true" aria-label="Start">
       <div className="modal start-page">
@@ -29,27 +25,12 @@ export function StartPage({ onClose, onOpen }: { onClose(): void; onOpen(): void
           {title} is open behind this page, ready to train: press Continue, then Train. Or start
           from somewhere else:
         </p>
-        {recent.length > 0 && (
-          <section>
-            <h3>Recent files</h3>
-            <ul className="file-list">
-              {recent.slice(0, 6).map((path) => (
-                <li key={path}>
-                  <button
-                    type="button"
-                    className="link"
-                    data-testid={`recent-${path}`}
-                    onClick={async () => {
-                      if (await openFromHost(api, path)) onClose();
-                    }}
-                  >
-                    {path}
-                  </button>
-                </li>
-              ))}
-            </ul>
-          </section>
-        )}
+        <RecentFiles
+          limit={6}
+          onOpen={async (path) => {
+            if (await openFromHost(api, path)) onClose();
+          }}
+        />
         <section>
           <h3>A classic network of the course</h3>
           <PresetGrid onOpened={onClose} />
