@@ -12,7 +12,6 @@ import { Inspector } from '../editor/Inspector';
 import { LayerPicker, type PickerRequest } from '../editor/LayerPicker';
 import { Palette } from '../editor/Palette';
 import { SummaryPanel } from '../editor/SummaryPanel';
-import { fitGraph } from '../editor/viewport';
 import { FileDialog } from '../files/FileDialog';
 import { PresetGallery } from '../files/PresetGallery';
 import {
@@ -123,9 +122,12 @@ function Studio() {
       },
       save: () => void save(),
       newProject: () => void newProject(),
-      fitView: () => fitGraph(flow, open.current.minimap),
-      zoom: (by) =>
-        void (by === 'in' ? flow.zoomIn({ duration: 150 }) : flow.zoomOut({ duration: 150 })),
+      // Through the store, so a layout settling right after still ends fitted.
+      fitView: () => useStudio.getState().requestFit(),
+      zoom(by) {
+        useStudio.getState().viewMoved();
+        void (by === 'in' ? flow.zoomIn({ duration: 150 }) : flow.zoomOut({ duration: 150 }));
+      },
       showBlockInside: setBlockInside,
       pickLayer(place) {
         const from = open.current.menu;

@@ -31,7 +31,7 @@ import { layoutDirectionOf, layoutGraph, NODE_WIDTH, needsLayout } from '../stat
 import { currentGraph, useStudio } from '../state/store';
 import { type LayerFlowNode, LayerNode } from './LayerNode';
 import type { PaletteItem } from './palette-items';
-import { centreOn, MINIMAP_ROOM, showGraph } from './viewport';
+import { centreOn, fitGraph, MINIMAP_ROOM, showGraph } from './viewport';
 
 export const PALETTE_MIME = 'application/x-convnet-layer';
 
@@ -120,6 +120,7 @@ export function Canvas({
     if (view.seq === 0) return;
     const timer = setTimeout(() => {
       if (view.centre) centreOn(flow, view.centre, pane.current, view.onlyIfHidden);
+      else if (view.whole) fitGraph(flow, withMap.current);
       else showGraph(flow, pane.current, withMap.current);
     }, 60);
     return () => clearTimeout(timer);
@@ -293,6 +294,10 @@ export function Canvas({
           }
         }}
         isValidConnection={isValidConnection}
+        onMoveStart={(event) => {
+          // Panned or zoomed by hand (not by a fit): leave the view where the user put it.
+          if (event) useStudio.getState().viewMoved();
+        }}
         onNodeDragStart={() => {
           dragKey.current = `move:${Date.now()}`;
         }}

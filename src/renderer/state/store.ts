@@ -60,7 +60,7 @@ export interface StudioState {
    * new, entering or leaving a block, layout) or one node (a summary row or a
    * problem followed). `seq` counts requests.
    */
-  view: { seq: number; centre: string | null; onlyIfHidden?: boolean };
+  view: { seq: number; centre: string | null; onlyIfHidden?: boolean; whole?: boolean };
   /** The canvas's size, so automatic layout can fold a long chain to fit it. */
   canvasSize: Size | null;
   /**
@@ -112,6 +112,10 @@ export interface StudioState {
   setCanvasSize(size: Size): void;
   /** Asks the canvas to show the whole graph, or to centre `nodeId` (if hidden: only when out of view). */
   requestView(nodeId?: string, ifHidden?: boolean): void;
+  /** Asks the canvas to zoom to the whole graph, however small that makes it (Fit). */
+  requestFit(): void;
+  /** The user moved the view: a graph settling now must not fit it again. */
+  viewMoved(): void;
   showNotice(notice: Notice | null): void;
   setHint(hint: string | null): void;
 }
@@ -451,7 +455,8 @@ export const useStudio = create<StudioState>()((set, get) => {
       const settled = withGraphAt(project, scope, layout(graphAt(project, scope)));
       set({ project: settled, savedProject: project === savedProject ? settled : savedProject });
       // A graph just opened is fitted again to its settled drawing.
-      if (view.centre === null && Date.now() - fitAskedAt < 1000) get().requestView();
+      if (view.centre === null && Date.now() - fitAskedAt < 1000)
+        set({ view: { ...view, seq: view.seq + 1 } });
     },
 
     groupSelection(name) {
@@ -540,6 +545,14 @@ export const useStudio = create<StudioState>()((set, get) => {
 
     setCanvasSize(size) {
       set({ canvasSize: size });
+    },
+
+    viewMoved() {
+      fitAskedAt = 0;
+    },
+
+    requestFit() {
+      set({ view: { ...fitNext(), whole: true } });
     },
 
     requestView(nodeId, ifHidden) {
