@@ -210,6 +210,7 @@ describe('the editor as a new user meets it (1440×900)', () => {
   it('resizes and collapses the summary; a row brings its layer into view', async () => {
     const { page } = session;
     await openPreset(page, 'lenet', '61,706');
+    await expectWholeAndReadable(page);
     const summary = page.getByRole('region', { name: 'Layer summary' });
     const before = (await summary.boundingBox())!;
     const grip = (await page.getByTestId('summary-resize').boundingBox())!;
@@ -221,7 +222,13 @@ describe('the editor as a new user meets it (1440×900)', () => {
       .poll(async () => (await summary.boundingBox())!.height)
       .toBeGreaterThan(before.height + 140);
 
-    for (let i = 0; i < 6; i++) await page.getByRole('button', { name: 'Zoom in' }).click();
+    // Zoomed all the way in (2:1), LeNet's last layer is out of view.
+    await expect
+      .poll(async () => {
+        await page.getByRole('button', { name: 'Zoom in' }).click();
+        return zoom(page);
+      })
+      .toBeCloseTo(2, 1);
     const canvas = page.getByTestId('canvas');
     await expect
       .poll(async () =>
