@@ -23,6 +23,8 @@ export interface RunSettings {
   limitVal: number;
   lr?: number;
   optimizer?: 'sgd' | 'adam';
+  /** CPU threads for wasm (default: left empty, the idle cores). */
+  threads?: number;
 }
 
 export async function openDashboard(
@@ -64,6 +66,7 @@ export async function fillRunSettings(page: Page, settings: RunSettings): Promis
     ['limitTrain', settings.limitTrain],
     ['limitVal', settings.limitVal],
     ['lr', settings.lr],
+    ['threads', settings.threads],
   ];
   for (const [name, value] of fields) {
     if (value !== undefined) await form.locator(`input[name=${name}]`).fill(String(value));

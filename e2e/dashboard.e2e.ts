@@ -166,14 +166,18 @@ describeWith([chromium], 'training dashboard in the browser', () => {
     expect((await pixels())[1]).toBeLessThan(50);
   });
 
-  it('overlays a past run on the curves to compare', async () => {
+  it('trains with the CPU threads asked for, and overlays a past run on the curves to compare', async () => {
     const { page } = session;
     await page.getByRole('button', { name: 'Train', exact: true }).click();
-    await fillRunSettings(page, { epochs: 1, batchSize: 64, limitTrain: 256, limitVal: 128 });
+    const settings = { epochs: 1, batchSize: 64, limitTrain: 256, limitVal: 128, threads: 2 };
+    await fillRunSettings(page, settings);
     await page.getByRole('button', { name: '▶ Train' }).click();
     await expect
       .poll(() => page.getByTestId('run-status').textContent(), { timeout: 60_000 })
       .toBe('Finished');
+    expect(await page.getByTestId('run-backend').textContent()).toMatch(
+      /on wasm · wasm SIMD, 2 threads/,
+    );
     const legend = page.getByTestId('curves-chart').locator('.u-legend .u-series');
     const before = await legend.count();
     const runs = page.getByRole('region', { name: 'Past runs' });

@@ -6,7 +6,8 @@
 # loader, a Fashion-MNIST subset and a run.sh that unpacks them and runs
 # `node .gpu/app.mjs "$@"`; this script then bundles the CLI with
 # __dirname defined (tfjs-backend-wasm's loader needs it) and the
-# training worker, which `train` starts from the file beside the bundle.
+# training worker, which `train` starts from the file beside the bundle, and
+# copies the threaded wasm build's JavaScript beside them.
 # Packages with native parts travel as files beside the bundle (resvg draws
 # curves.png); vite serves the studio, which is not needed there.
 # Afterwards run on the GPU machine, from the repository root:
@@ -26,4 +27,7 @@ for entry in src/cli/main.ts:app.mjs src/engine/worker.ts:worker.js; do
     --external:@resvg/resvg-js --external:vite --banner:js="$banner" --outfile=".gpu/${entry##*:}" --log-level=warning
 done
 cp -r node_modules/@resvg .gpu/node_modules/
+# The threaded wasm build's JavaScript (module and pthread script), which the bundle loads from beside itself.
+cp node_modules/@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js \
+  node_modules/@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js .gpu/
 du -sh .gpu

@@ -12,6 +12,7 @@ import argparse
 import gzip
 import json
 import os
+import re
 import sys
 import time
 
@@ -86,10 +87,28 @@ def train(args):
                           'seconds': time.perf_counter() - start}), flush=True)
 
 
+def libraries(device):
+    """What this PyTorch computes with (torch.__config__): a reader of a ratio needs to know."""
+    def find(pattern, text):
+        match = re.search(pattern, text)
+        return match.group(1) if match else 'unknown'
+    config = torch.__config__.show()
+    if device == 'cuda':
+        return {'matmul': 'cuBLAS', 'convolutions': f'cuDNN {torch.backends.cudnn.version()}',
+                'cpuCapability': find(r'CPU capability usage: (\S+)', config), 'parallel': 'CUDA'}
+    onednn = find(r'(?:MKL-DNN|oneDNN) v([\d.]+)', config)
+    return {'matmul': find(r'BLAS_INFO=([^,\s]+)', config),
+            'convolutions': f'oneDNN {onednn}' if torch.backends.mkldnn.is_available()
+            else 'ATen (im2col and BLAS)',
+            'cpuCapability': find(r'CPU capability usage: (\S+)', config),
+            'parallel': find(r'ATen parallel backend: (\S+)', torch.__config__.parallel_info())}
+
+
 def bench(args):
     torch.manual_seed(0)
     if args.device == 'auto':
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    used = libraries(args.device)
     for name in args.models.split(','):
         batch = args.lenet_batch if name == 'lenet' else args.resnet_batch
         model = build(name, INPUTS[name]).to(args.device)
@@ -113,7 +132,8 @@ def bench(args):
         print(json.dumps({'model': name, 'batchSize': batch, 'batches': args.batches,
                           'seconds': seconds, 'samplesPerSec': batch * args.batches / seconds,
                           'threads': torch.get_num_threads(), 'torch': torch.__version__,
-                          'device': torch.cuda.get_device_name() if args.device == 'cuda' else 'cpu'}),
+                          'device': torch.cuda.get_device_name() if args.device == 'cuda' else 'cpu',
+                          'libraries': used}),
               flush=True)
 
 

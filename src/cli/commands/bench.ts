@@ -14,6 +14,7 @@ import {
   type BenchCase,
   benchPyTorch,
   benchTraining,
+  describeTorchLibraries,
   type PyTorchBenchResult,
   type PyTorchDevice,
 } from '../../engine/training/bench';
@@ -62,7 +63,10 @@ export function registerBench(program: Command): void {
       '--batch-size <N>',
       'images per step for every model (default: 128 for LeNet, 32 for ResNet-18)',
     )
-    .option('--threads <T>', 'CPU threads for wasm and PyTorch (default: all cores)')
+    .option(
+      '--threads <T>',
+      'CPU threads for wasm and PyTorch (default: the idle cores, at most 8 for wasm)',
+    )
     .option(
       '--pytorch',
       'also time the same models in PyTorch (python3-torch) and print the ratio; on the GPU (CUDA) beside a GPU backend, else on the CPU with the same threads',
@@ -96,8 +100,9 @@ Examples:
       if (!Number.isInteger(batches) || batches < 1) {
         throw new CliError(`--batches must be a whole number >= 1, got '${flags.batches}'`);
       }
-      const threads = flags.threads === undefined ? availableParallelism() : Number(flags.threads);
-      if (!Number.isInteger(threads) || threads < 1) {
+      // Without --threads the backend chooses (the idle cores) and PyTorch gets the same count.
+      const threads = flags.threads === undefined ? undefined : Number(flags.threads);
+      if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
         throw new CliError(`--threads must be a whole number >= 1, got '${flags.threads}'`);
       }
       if (flags.backend) checkFlagValues({ backend: flags.backend as BackendChoice });
@@ -118,7 +123,7 @@ Examples:
       if (flags.backend) {
         backends = [flags.backend as BackendChoice];
       } else {
-        const listed = await availableBackends();
+        const listed = await availableBackends({ threads });
         // A software GPU (SwiftShader) is timed only when asked for by name, as auto passes it by.
         const software = (b: (typeof listed)[number]) =>
           b.name === 'webgpu' && b.available && b.reason;
@@ -140,7 +145,7 @@ Examples:
         }
       }
       // PyTorch computes where the backend does: on the GPU beside a GPU backend, else on the CPU
-      // with the backend's thread count (wasm in Node: 1).
+      // with the backend's thread count.
       const references = new Map<string, PyTorchBenchResult[]>();
       const referenceFor = async (device: PyTorchDevice) => {
         const key = device.kind === 'cpu' ? `cpu:${device.threads}` : 'gpu';
@@ -153,7 +158,7 @@ Examples:
         const runtime = await initBackend(backendChoice, { threads });
         const { tf, backend, device, note } = runtime;
         if (note && !flags.json) out(`note (${backendChoice}): ${note}`);
-        const backendThreads = runtime.threads ?? threads;
+        const backendThreads = runtime.threads ?? threads ?? availableParallelism();
         const onGpu = backend === 'webgpu' || /CUDA/.test(device);
         const reference = flags.pytorch
           ? await referenceFor(onGpu ? { kind: 'gpu' } : { kind: 'cpu', threads: backendThreads })
@@ -179,6 +184,7 @@ Examples:
                         pytorchSamplesPerSec: torch.samplesPerSec,
                         pytorchDevice: torch.device,
                         pytorchThreads: torch.threads,
+                        pytorchLibraries: torch.libraries,
                         ratio,
                       }
                     : {}),
@@ -241,5 +247,6 @@ Examples:
         out('GPU time of one step by kernel class (ms, from timestamp queries):');
         for (const line of gpuTimes) out(`  ${line}`);
       }
+      for (const [first] of references.values()) if (first) out(describeTorchLibraries(first));
     });
 }

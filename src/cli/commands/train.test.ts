@@ -25,7 +25,12 @@ const small = [
 const tempDir = tempDirs('cs-cli-train-');
 
 const cli = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: repoRoot, encoding: 'utf8' });
+  // A timeout, so that a process kept alive (by wasm's pthread workers, say) fails the test.
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 100_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 const events = (stdout: string) =>
@@ -53,6 +58,20 @@ describe('convnet-studio train', () => {
       expect(existsSync(join(out, file))).toBe(true);
     }
     expect(readFileSync(join(out, 'curves.png')).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('trains on wasm with the CPU threads asked for, announced in the start event', () => {
+    const args = [tiny, ...small, '--backend', 'wasm', '--threads', '2', '--epochs', '1'];
+    const r = cli('train', ...args, '--out', tempDir(), '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const lines = events(r.stdout);
+    expect(lines[0]).toMatchObject({
+      event: 'start',
+      backend: 'wasm',
+      device: 'wasm SIMD, 2 threads',
+      threads: 2,
+    });
+    expect(lines.at(-1)).toMatchObject({ event: 'done', backend: 'wasm' });
   });
 
   it('prints an epoch table when the output is not a terminal', () => {

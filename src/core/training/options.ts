@@ -248,6 +248,16 @@ export const trainingOptions = {
     ],
     default: 'auto',
   }),
+  threads: int({
+    label: 'CPU threads',
+    name: 'threads',
+    group: 'backend',
+    help: 'CPU threads for wasm (default: the cores idle when training starts; wasm uses at most 8)',
+    valueName: 'T',
+    min: 1,
+    max: 1024,
+    placeholder: 'idle cores',
+  }),
   checkpointMinutes: float({
     label: 'Checkpoint every (minutes)',
     name: 'checkpoint interval',

@@ -3,6 +3,7 @@
  * reported, and every fallback says why. (This machine has no tfjs-node and
  * no GPU, as docs/environment.md records; where it does, `auto` must pick them.)
  */
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { availableBackends, BACKEND_ORDER, initBackend } from './index';
@@ -45,9 +46,47 @@ describe('initBackend', () => {
     expect(Array.from(grads[w.name].dataSync())).toEqual(new Array(18).fill(4));
   });
 
+  it('wasm computes with the threads asked for (threaded build in Node), with the same numbers as one thread', async () => {
+    const gradient = () =>
+      tf.tidy(() => {
+        const w = tf.randomUniform([3, 3, 8, 16], -1, 1, 'float32', 1) as tf.Tensor4D;
+        const x = tf.randomUniform([4, 12, 12, 8], 0, 1, 'float32', 2) as tf.Tensor4D;
+        const f = (filter: tf.Tensor) =>
+          tf.sum(tf.square(tf.conv2d(x, filter as tf.Tensor4D, 1, 'same')));
+        return Array.from(tf.grad(f)(w).dataSync());
+      });
+    const one = await initBackend('wasm', { threads: 1 });
+    expect(one).toMatchObject({ threads: 1, device: 'wasm SIMD, 1 thread' });
+    const single = gradient();
+    const two = await initBackend('wasm', { threads: 2 });
+    expect(two).toMatchObject({ threads: 2, device: 'wasm SIMD, 2 threads', note: undefined });
+    const threaded = gradient();
+    // XNNPACK splits the work by output, so each sum runs in the same order.
+    expect(threaded).toEqual(single);
+    // The count is fixed when wasm starts; asking again for another restarts it.
+    expect((await initBackend('wasm', { threads: 1 })).threads).toBe(1);
+  });
+
   it('a thread count wasm cannot use is reported, not silently ignored', async () => {
-    const runtime = await initBackend('wasm', { threads: 4 });
-    if (runtime.threads !== 4) expect(runtime.note).toMatch(/wasm runs \d+ thread/);
+    const runtime = await initBackend('wasm', { threads: 9 });
+    expect(runtime.threads).toBe(8);
+    expect(runtime.note).toBe(
+      "wasm runs 8 threads, not 9: tfjs-backend-wasm's thread pool holds at most 8",
+    );
+  });
+
+  it('without a thread count wasm takes the idle cores and says why when that is not all of them', async () => {
+    const runtime = await initBackend('wasm');
+    const cores = availableParallelism();
+    expect(runtime.threads).toBeGreaterThanOrEqual(1);
+    expect(runtime.threads).toBeLessThanOrEqual(Math.min(cores, 8));
+    if (runtime.threads! < Math.min(cores, 8)) {
+      expect(runtime.note).toMatch(
+        new RegExp(
+          `of the ${cores} cores were busy with other programs as it started \\(--threads ${cores} uses them all\\)`,
+        ),
+      );
+    }
   });
 
   it('an explicit choice that cannot start falls back to the next slower one and says so', async () => {

@@ -9,6 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism, cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 // Named, so that bundlers keep the module (its package marks the Node build side-effect free).
@@ -20,6 +21,7 @@ import '@tensorflow/tfjs-layers';
 import type { BackendChoice } from '../../core/training/options';
 import { registerDilatedConvolutionGradients } from './dilated-gradients';
 import { registerFastFilterGradient, registerWasmTrainingKernels } from './training-kernels';
+import { findThreadedBuild, MAX_WASM_THREADS, withThreadedBuild } from './wasm-threads';
 
 export type TF = typeof tf;
 
@@ -224,17 +226,98 @@ async function startWebgpu(choice: BackendChoice): Promise<Started | Failed> {
   return { ok: true, device: describeAdapter(info), ...(software ? { note: software } : {}) };
 }
 
-/** The folder holding tfjs-backend-wasm's .wasm files, with the trailing slash tfjs needs. */
-function wasmDirectory(): string {
+/** tfjs-backend-wasm's package folder, or null when bundled (its files then lie beside the bundle). */
+function wasmPackage(): string | null {
   try {
-    return `${path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`;
+    return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
   } catch {
-    // Bundled (a single-file build carries the .wasm files beside it).
-    return `${path.dirname(fileURLToPath(import.meta.url))}/`;
+    return null;
   }
 }
 
+const bundleDirectory = () => path.dirname(fileURLToPath(import.meta.url));
+
+/** The folder holding tfjs-backend-wasm's .wasm files, with the trailing slash tfjs needs. */
+function wasmDirectory(): string {
+  const pkg = wasmPackage();
+  return `${pkg ? path.join(pkg, 'dist') : bundleDirectory()}/`;
+}
+
+/** Where the threaded build's JavaScript may be: the package's wasm-out/, or beside a bundle. */
+function threadedBuildCandidates(): string[] {
+  const pkg = wasmPackage();
+  return pkg ? [path.join(pkg, 'wasm-out')] : [bundleDirectory()];
+}
+
+/** Cores not busy with other programs (this process's own work counts as idle) over a short sample. */
+async function idleCores(sampleMs = 250): Promise<{ idle: number; cores: number }> {
+  const ticks = () =>
+    cpus().map(({ times }) => ({
+      idle: times.idle,
+      all: times.user + times.nice + times.sys + times.idle + times.irq,
+    }));
+  const before = ticks();
+  const started = performance.now();
+  const ownBefore = process.cpuUsage();
+  await new Promise((resolve) => setTimeout(resolve, sampleMs));
+  const own = process.cpuUsage(ownBefore);
+  const elapsedMs = performance.now() - started;
+  const after = ticks();
+  let idle = (own.user + own.system) / 1000 / elapsedMs;
+  after.forEach((t, i) => {
+    const all = t.all - (before[i]?.all ?? 0);
+    if (all > 0) idle += (t.idle - before[i].idle) / all;
+  });
+  const cores = availableParallelism();
+  return { idle: Math.min(idle, cores), cores };
+}
+
+export interface ThreadChoice {
+  threads: number;
+  /** Why fewer than the cores, for people. */
+  why?: string;
+}
+
+let defaultChoice: Promise<ThreadChoice> | null = null;
+
+/**
+ * The CPU threads to compute with when none is asked for: the cores that are
+ * idle when the process first asks (all of them on a quiet machine). Threads
+ * that compete with other programs for a core make a step slower, not faster
+ * (docs/backends.md, "Threads").
+ */
+export function defaultThreads(): Promise<ThreadChoice> {
+  defaultChoice ??= chooseThreads();
+  return defaultChoice;
+}
+
+async function chooseThreads(): Promise<ThreadChoice> {
+  const { idle, cores } = await idleCores();
+  const threads = Math.max(1, Math.min(cores, Math.round(idle)));
+  if (threads === cores) return { threads };
+  return {
+    threads,
+    why: `${(cores - idle).toFixed(1)} of the ${cores} cores were busy with other programs as it started (--threads ${cores} uses them all)`,
+  };
+}
+
 let wasmConfigured = false;
+/** The thread count the wasm backend started with; it is fixed until the backend restarts. */
+let wasmThreads: number | null = null;
+const WASM_PRIORITY = 2;
+
+/**
+ * Drops the started wasm backend (and every tensor on it) so that the next
+ * start reads a new thread count: tfjs fixes the count when the backend starts.
+ */
+function discardWasmBackend(): void {
+  const factory = tf.findBackendFactory('wasm');
+  if (factory == null || tf.findBackend('wasm') == null) return;
+  tf.removeBackend('wasm');
+  tf.registerBackend('wasm', factory, WASM_PRIORITY);
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 async function startWasm(threads?: number): Promise<Started | Failed> {
   let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
@@ -248,26 +331,39 @@ async function startWasm(threads?: number): Promise<Started | Failed> {
   }
   if (!wasmConfigured) {
     wasm.setWasmPaths(wasmDirectory());
-    if (threads != null) wasm.setThreadsCount(threads);
     registerWasmTrainingKernels();
     wasmConfigured = true;
   }
-  const failed = await setAndVerify('wasm');
+  const chosen = threads == null ? await defaultThreads() : undefined;
+  const asked = threads ?? (chosen as ThreadChoice).threads;
+  const usable = Math.min(asked, MAX_WASM_THREADS);
+  const build = usable > 1 ? findThreadedBuild(threadedBuildCandidates()) : null;
+  const count = build ? usable : 1;
+  if (wasmThreads !== null && wasmThreads !== count) discardWasmBackend();
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', build != null);
+  wasm.setThreadsCount(count);
+  const failed = build
+    ? await withThreadedBuild(build, count, () => setAndVerify('wasm'))
+    : await setAndVerify('wasm');
   if (failed) return failed;
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  const multithread = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
   const actual = wasm.getThreadsCount();
-  const note =
-    threads != null && threads !== actual
-      ? `wasm runs ${actual} thread${actual === 1 ? '' : 's'}, not ${threads}: ${
-          multithread
-            ? 'the thread count is fixed when the backend first starts'
-            : 'tfjs loads its multithreaded wasm build only in browsers, never in Node'
-        }`
-      : undefined;
+  wasmThreads = actual;
+  let note: string | undefined;
+  if (actual !== asked) {
+    const why =
+      asked > MAX_WASM_THREADS && actual === MAX_WASM_THREADS
+        ? `tfjs-backend-wasm's thread pool holds at most ${MAX_WASM_THREADS}`
+        : build == null && usable > 1
+          ? `the threaded build's files (${threadedBuildCandidates().join(', ')}: tfjs-backend-wasm-threaded-simd.js and .worker.js) are missing`
+          : 'tfjs-backend-wasm did not start more';
+    note = `wasm runs ${plural(actual, 'thread')}, not ${asked}: ${why}`;
+  } else if (chosen?.why) {
+    note = `wasm runs ${plural(actual, 'thread')}: ${chosen.why}`;
+  }
   return {
     ok: true,
-    device: `wasm${simd ? ' SIMD' : ''}, ${actual} thread${actual === 1 ? '' : 's'}`,
+    device: `wasm${simd ? ' SIMD' : ''}, ${plural(actual, 'thread')}`,
     threads: actual,
     note,
   };
@@ -350,14 +446,17 @@ export async function initBackend(
 
 /**
  * Which backends can start here, best first, each with the reason where not.
- * Probing starts each backend; the one running before is restored.
+ * Probing starts each backend (wasm with `threads`, as initBackend would);
+ * the one running before is restored.
  */
-export async function availableBackends(): Promise<BackendAvailability[]> {
+export async function availableBackends(
+  opts: { threads?: number } = {},
+): Promise<BackendAvailability[]> {
   const before = tf.getBackend();
   const result: BackendAvailability[] = [];
   for (const name of BACKEND_ORDER) {
     // As if asked for by name: what auto would pass by (a software GPU) is there, with why.
-    const started = await start(name, name);
+    const started = await start(name, name, opts.threads);
     result.push(
       started.ok
         ? { name, available: true, ...(started.note ? { reason: started.note } : {}) }

@@ -179,11 +179,38 @@ export const PYTHON = process.env.CONVNET_STUDIO_PYTHON ?? '/usr/bin/python3';
 /** Where PyTorch computes: the CPU with a thread count, or a CUDA GPU when it sees one. */
 export type PyTorchDevice = { kind: 'cpu'; threads: number } | { kind: 'gpu' };
 
+/** What PyTorch computes with, from torch.__config__. */
+export interface TorchLibraries {
+  /** The BLAS of matrix products on the CPU ("generic" is the reference BLAS, "mkl", …), or cuBLAS. */
+  matmul: string;
+  /** "oneDNN 2.6.3", "cuDNN 91002", or ATen's own im2col and BLAS. */
+  convolutions: string;
+  /** The vector instructions of ATen's CPU kernels (AVX2, AVX512). */
+  cpuCapability: string;
+  /** ATen's thread pool (OpenMP, native) or CUDA. */
+  parallel: string;
+}
+
 export interface PyTorchBenchResult extends BenchResult {
   threads: number;
   torch: string;
   /** "cpu" or the CUDA device's name. */
   device: string;
+  libraries: TorchLibraries;
+}
+
+/**
+ * One line on what the PyTorch of a comparison computes with. Debian's
+ * build multiplies matrices with the reference BLAS, several times slower
+ * than an optimised one, which flatters a ratio where dense layers weigh.
+ */
+export function describeTorchLibraries(r: PyTorchBenchResult): string {
+  const { matmul, convolutions, cpuCapability, parallel } = r.libraries;
+  const reference =
+    matmul === 'generic'
+      ? ' (the reference BLAS: slow matrix products, so slow dense layers, which flatters the ratio of networks where they weigh, such as LeNet)'
+      : '';
+  return `PyTorch ${r.torch} on ${r.device === 'cpu' ? 'the CPU' : r.device}: matrix products with BLAS ${matmul}${reference}; convolutions with ${convolutions}; CPU kernels ${cpuCapability}; threads by ${parallel}`;
 }
 
 /** The same models and batches in PyTorch. */

@@ -178,7 +178,7 @@ export async function prepareRun(
       'resuming needs the run folder: give --out DIR (the folder of the run to continue)',
     );
   }
-  const backend = await initBackend(options.backend);
+  const backend = await initBackend(options.backend, { threads: options.threads });
   const { tf } = backend;
   const downloadEventDue = rateLimit(DOWNLOAD_EVENTS_PER_SECOND);
   const data = await loadDataset({
