@@ -78,7 +78,7 @@ const [channels, height, width] = size.input;
 const inference = inferValidGraph(getPreset(modelName)!.build(), {
   inputShape: [size.batch, channels, height, width],
 });
-const model = compileModel(tf, inference, { init: 'xavier', seed: 0 });
+const model = compileModel(tf, inference, { init: 'xavier', seed: 0, layout: 'kernel' });
 const optimizer = createOptimizer(tf, new Map([...model.weights].filter(([, v]) => v.trainable)), {
   name: 'sgd',
   lr: 0.01,

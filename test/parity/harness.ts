@@ -76,7 +76,12 @@ const plainMap = (m: TensorMap) =>
 /** Runs one case through the studio on tf's current backend; `spec` is what PyTorch needs to run it too. */
 export async function runInStudio(tf: TF, c: ParityCase) {
   const inference = inferValidGraph(c.graph, { inputShape: c.input });
-  const model = compileModel(tf, inference, { init: c.init ?? 'pytorch', seed: c.seed ?? 1 });
+  // Compiled as training compiles it: weights kept in the layout the ops take.
+  const model = compileModel(tf, inference, {
+    init: c.init ?? 'pytorch',
+    seed: c.seed ?? 1,
+    layout: 'kernel',
+  });
   const initialWeights = await model.readWeights();
   const [lo, hi] = c.range ?? [-1, 1];
   const inputNCHW = tf.randomUniform(c.input, lo, hi, 'float32', 7);
@@ -107,7 +112,11 @@ export async function runInStudio(tf: TF, c: ParityCase) {
   if (loss) {
     side.loss = (await plain(loss)).data[0];
     side.grads = {};
-    for (const [key, g] of Object.entries(grads)) side.grads[key] = await plain(g);
+    for (const [key, g] of Object.entries(grads)) {
+      const { shape, data } = await plain(g);
+      const torchGrad = model.toPyTorch(key, { shape, data: Float32Array.from(data) });
+      side.grads[key] = { shape: torchGrad.shape, data: Array.from(torchGrad.data) };
+    }
   }
   const input = await plain(inputNCHW);
   x.dispose();

@@ -101,6 +101,38 @@ describe('compileModel', () => {
     b.dispose();
   });
 
+  it('keeps weights as the ops take them when compiled for training, and shows PyTorch’s layout outside', async () => {
+    const graph = graphOf(4, 10, [
+      { id: 'conv', type: 'Conv2d', params: { out_channels: 6, kernel_size: [3, 2], padding: 1 } },
+      { id: 'dw', type: 'Conv2d', params: { out_channels: 12, kernel_size: 3, groups: 6 } },
+      { id: 'flat', type: 'Flatten' },
+      { id: 'fc', type: 'Linear', params: { out_features: 5 } },
+    ]);
+    const inference = inferValidGraph(graph, { batch: 2 });
+    const plain = compileModel(tf, inference, { seed: 4 });
+    const kept = compileModel(tf, inference, { seed: 4, layout: 'kernel' });
+    // tfjs's filter layouts: [kh, kw, in, out] and, depthwise, [kh, kw, in, multiplier].
+    expect(kept.weights.get('conv.weight')!.shape).toEqual([3, 2, 4, 6]);
+    expect(kept.weights.get('dw.weight')!.shape).toEqual([3, 3, 6, 2]);
+    expect(kept.weights.get('fc.weight')!.shape).toEqual(plain.weights.get('fc.weight')!.shape);
+    // The same seed draws the same weights; both read and compute the same.
+    expect(kept.getWeights()).toEqual(plain.getWeights());
+    expect(await kept.readWeights()).toEqual(plain.getWeights());
+    const x = tf.randomUniform([2, 10, 10, 4], -1, 1, 'float32', 6) as tfc.Tensor4D;
+    expect(values(kept.forward(x, true))).toEqual(values(plain.forward(x, true)));
+    const other = compileModel(tf, inference, { seed: 5 });
+    kept.setWeights(other.getWeights());
+    expect(values(kept.forward(x, false))).toEqual(values(other.forward(x, false)));
+    // Anything shaped like a kept weight (an optimizer's slot) converts both ways.
+    const slot = { shape: [3, 2, 4, 6], data: Float32Array.from({ length: 144 }, (_, i) => i) };
+    const torchSlot = kept.toPyTorch('conv.weight', slot);
+    expect(torchSlot.shape).toEqual([6, 4, 3, 2]);
+    // PyTorch's [o, i, y, x] is tfjs's [y, x, i, o]: element (o=1, i=2, y=0, x=1).
+    expect(torchSlot.data[1 * 24 + 2 * 6 + 0 * 2 + 1]).toBe(slot.data[0 * 48 + 1 * 24 + 2 * 6 + 1]);
+    expect(kept.fromPyTorch('conv.weight', torchSlot)).toEqual(slot);
+    for (const m of [plain, kept, other]) m.dispose();
+  });
+
   it('reads the same weights asynchronously (for WebGPU, which cannot read synchronously in Node)', async () => {
     const model = compileModel(tf, inferValidGraph(lenet), { seed: 5 });
     expect(await model.readWeights()).toEqual(model.getWeights());

@@ -1,7 +1,8 @@
 /**
  * Turns an inferred graph into a runnable tfjs model: one variable per weight
- * (PyTorch layout and state-dict names), a forward pass over the primitives in
- * execution order, and weight import/export. Pure: it takes `tf` as a
+ * (state-dict names; PyTorch's layout, or for training the layout the layer's
+ * ops take), a forward pass over the primitives in execution order, and weight
+ * import/export (always in PyTorch's layout). Pure: it takes `tf` as a
  * parameter, so it runs on whatever backend the caller has set up.
  */
 import type * as tfc from '@tensorflow/tfjs-core';
@@ -9,7 +10,8 @@ import type { GraphInference, PrimitiveNode } from '../infer';
 import { ProjectError } from '../issues';
 import type { ForwardContext, Tensor, TF, WeightSpec } from '../layers/types';
 import { formatShape, shapesEqual } from '../shape';
-import type { TensorMap } from '../weights/safetensors';
+import type { NamedTensor, TensorMap } from '../weights/safetensors';
+import { toKernelLayout, toPyTorchLayout } from './weight-layout';
 
 export type InitScheme = 'pytorch' | 'xavier';
 
@@ -20,11 +22,21 @@ export interface CompileOptions {
   seed?: number;
   /** Start from these weights instead (state-dict keys, PyTorch layout). */
   weights?: TensorMap;
+  /**
+   * 'pytorch' (default): variables in PyTorch's layout, rearranged for the ops
+   * in every forward pass. 'kernel': variables in the layout the layer's ops
+   * take (WeightSpec.kernelLayout), as training wants: no step rearranges a
+   * weight. Weights read and written through the model are PyTorch's either way.
+   */
+  layout?: 'pytorch' | 'kernel';
 }
 
 export interface CompiledModel {
   inference: GraphInference;
-  /** By state-dict key, PyTorch layout, including BatchNorm running stats (non-trainable). */
+  /**
+   * By state-dict key, including BatchNorm running stats (non-trainable); in
+   * PyTorch's layout unless compiled with layout 'kernel' (see toPyTorch).
+   */
   weights: Map<string, tfc.Variable>;
   trainable: tfc.Variable[];
   /** x is NHWC, values as fed; returns logits [N, F] (or NHWC for a 4-D output). */
@@ -41,6 +53,12 @@ export interface CompiledModel {
   readWeights(): Promise<TensorMap>;
   /** Throws naming missing, unexpected or mis-shaped keys. */
   setWeights(weights: TensorMap): void;
+  /**
+   * Values shaped as the variable of weight `key` is kept (an optimizer's
+   * slot, say), in PyTorch's layout; fromPyTorch is the way back.
+   */
+  toPyTorch(key: string, t: NamedTensor): NamedTensor;
+  fromPyTorch(key: string, t: NamedTensor): NamedTensor;
   dispose(): void;
 }
 
@@ -95,19 +113,37 @@ export function compileModel(
   }
   const scheme = options.init ?? 'pytorch';
   const seed = options.seed ?? 0;
+  const keepKernelLayout = options.layout === 'kernel';
 
   const weights = new Map<string, tfc.Variable>();
   const specs = new Map<string, WeightSpec>();
+  /** The layout a variable is kept in, where that is not PyTorch's. */
+  const kept = (key: string) => (keepKernelLayout ? specs.get(key)?.kernelLayout : undefined);
+  /** A tensor in PyTorch's layout, as weight `key`'s variable is kept. */
+  const asKept = (key: string, t: tfc.Tensor): tfc.Tensor => {
+    const layout = kept(key);
+    if (!layout) return t;
+    return tf.transpose(layout.reshape ? tf.reshape(t, layout.reshape) : t, layout.perm);
+  };
   for (const node of primitives) {
     for (const spec of node.weights) {
       const key = weightKey(node.id, spec.name);
-      const initial = initialValue(tf, key, spec, scheme, seed);
+      specs.set(key, spec);
+      // Drawn in PyTorch's layout, so a seed gives the same weights in either layout.
+      const initial = tf.tidy(() => asKept(key, initialValue(tf, key, spec, scheme, seed)));
       // Unnamed: tfjs makes variable names unique, so several models can coexist.
       weights.set(key, tf.variable(initial, spec.trainable));
       initial.dispose();
-      specs.set(key, spec);
     }
   }
+  const toPyTorch = (key: string, t: NamedTensor): NamedTensor => {
+    const layout = kept(key);
+    return layout ? toPyTorchLayout(t, specs.get(key)!.shape, layout) : t;
+  };
+  const fromPyTorch = (key: string, t: NamedTensor): NamedTensor => {
+    const layout = kept(key);
+    return layout ? toKernelLayout(t, layout) : t;
+  };
   const trainable = [...weights].filter(([key]) => specs.get(key)!.trainable).map(([, v]) => v);
   let dropoutSeed = seed;
 
@@ -137,9 +173,12 @@ export function compileModel(
       tf,
       training,
       weight: (name) => {
-        const w = weights.get(weightKey(node.id, name));
+        const key = weightKey(node.id, name);
+        const w = weights.get(key);
         if (!w) throw new Error(`${node.type} '${node.id}' has no weight '${name}'`);
-        return w;
+        const layout = specs.get(key)!.kernelLayout;
+        if (!layout || kept(key)) return w;
+        return tf.transpose(layout.reshape ? tf.reshape(w, layout.reshape) : w, layout.perm);
       },
       setState: (name, value) => {
         weights.get(weightKey(node.id, name))!.assign(value);
@@ -171,23 +210,26 @@ export function compileModel(
     getWeights() {
       const out: TensorMap = new Map();
       for (const [key, v] of weights) {
-        out.set(key, { shape: [...v.shape], data: v.dataSync() as Float32Array });
+        out.set(key, toPyTorch(key, { shape: [...v.shape], data: v.dataSync() as Float32Array }));
       }
       return out;
     },
     async readWeights() {
       const entries = [...weights];
       const data = await Promise.all(entries.map(([, v]) => v.data() as Promise<Float32Array>));
-      return new Map(entries.map(([key, v], i) => [key, { shape: [...v.shape], data: data[i] }]));
+      return new Map(
+        entries.map(([key, v], i) => [key, toPyTorch(key, { shape: [...v.shape], data: data[i] })]),
+      );
     },
     setWeights(given) {
       const problems: string[] = [];
       for (const [key, v] of weights) {
         const t = given.get(key);
-        if (!t) problems.push(`missing '${key}' (${formatShape(v.shape)})`);
-        else if (!shapesEqual(t.shape, v.shape))
+        const shape = specs.get(key)!.shape;
+        if (!t) problems.push(`missing '${key}' (${formatShape(shape)})`);
+        else if (!shapesEqual(t.shape, shape))
           problems.push(
-            `'${key}' is ${formatShape(t.shape)} but the model needs ${formatShape(v.shape)}`,
+            `'${key}' is ${formatShape(t.shape)} but the model needs ${formatShape(shape)}`,
           );
         else if (t.data.length !== v.size)
           problems.push(`'${key}' has ${t.data.length} values for shape ${formatShape(t.shape)}`);
@@ -204,9 +246,11 @@ export function compileModel(
       }
       for (const [key, v] of weights) {
         const t = given.get(key)!;
-        tf.tidy(() => v.assign(tf.tensor(t.data, t.shape)));
+        tf.tidy(() => v.assign(asKept(key, tf.tensor(t.data, t.shape))));
       }
     },
+    toPyTorch,
+    fromPyTorch,
     dispose() {
       for (const v of weights.values()) v.dispose();
     },

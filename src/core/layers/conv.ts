@@ -9,7 +9,7 @@ import {
   windowOutput,
 } from '../shape';
 import { bool, int, type PaddingValue, padding, pair } from './fields';
-import { defineLayer, type Tensor, type TF } from './types';
+import { defineLayer, type KernelLayout, type Tensor, type TF } from './types';
 import { explainWindow } from './window';
 
 export interface Conv2dParams {
@@ -54,15 +54,28 @@ export function padSpatial(tf: TF, x: Tensor, pad: Padding4, value = 0): Tensor 
 }
 
 /**
- * A 2-D convolution (plus bias) on NHWC input with a PyTorch-layout weight
- * [O, I/g, kh, kw]. Padding is passed to the convolution itself (no padded
+ * How tfjs takes a Conv2d weight: [kh, kw, in/groups, out] for conv2d;
+ * [kh, kw, in, multiplier] for a depthwise convolution (groups = in
+ * channels), where PyTorch's output channel c·multiplier + j reads input
+ * channel c, as tfjs orders them.
+ */
+export function convKernelLayout(weightShape: Shape4, groups: number): KernelLayout {
+  const [outChannels, inPerGroup, kh, kw] = weightShape;
+  return inPerGroup === 1 && groups > 1
+    ? { reshape: [groups, outChannels / groups, kh, kw], perm: [2, 3, 0, 1] }
+    : { perm: [2, 3, 1, 0] };
+}
+
+/**
+ * A 2-D convolution (plus bias) on NHWC input with a filter in tfjs's layout
+ * (convKernelLayout). Padding is passed to the convolution itself (no padded
  * copy of the input) and, for inference, the bias is fused into it where tfjs
  * can (dilation 1): fewer kernels per step.
  */
 export function conv2dNHWC(
   tf: TF,
   x: Tensor,
-  weight: Tensor,
+  filter: Tensor4D,
   {
     stride,
     dilation,
@@ -89,15 +102,7 @@ export function conv2dNHWC(
   // tfjs refuses stride > 1 together with dilation > 1: convolve densely, then subsample.
   const bothStrideAndDilation = dilated && (stride[0] > 1 || stride[1] > 1);
   const strides: Pair = bothStrideAndDilation ? [1, 1] : stride;
-  const [outChannels, inPerGroup, kh, kw] = weight.shape as Shape4;
-  const depthwise = inPerGroup === 1 && groups > 1;
-  // tfjs filters: [kh, kw, in, out] for conv2d; [kh, kw, in, multiplier] for depthwise,
-  // where PyTorch's output channel c·multiplier + j reads input channel c, as tfjs orders them.
-  const filter = (
-    depthwise
-      ? tf.transpose(tf.reshape(weight, [groups, outChannels / groups, kh, kw]), [2, 3, 0, 1])
-      : tf.transpose(weight, [2, 3, 1, 0])
-  ) as Tensor4D;
+  const depthwise = groups > 1 && x.shape[3] === groups;
   // The fused op adds the bias in the same kernel. Dilated (tfjs cannot differentiate
   // the fused op then) and grouped convolutions add it afterwards, and so does
   // training: tfjs differentiates the fused op as one custom gradient that always
@@ -207,6 +212,7 @@ export const Conv2d = defineLayer<Conv2dParams>({
         shape: [p.out_channels, inPerGroup, kh, kw],
         trainable: true,
         init: { role: 'kernel', fanIn, fanOut },
+        kernelLayout: convKernelLayout([p.out_channels, inPerGroup, kh, kw], p.groups),
       },
       ...(p.bias
         ? [
@@ -221,7 +227,7 @@ export const Conv2d = defineLayer<Conv2dParams>({
     ];
   },
   forward(ctx, [x], p) {
-    return conv2dNHWC(ctx.tf, x, ctx.weight('weight'), {
+    return conv2dNHWC(ctx.tf, x, ctx.weight('weight') as Tensor4D, {
       stride: p.stride,
       dilation: p.dilation,
       groups: p.groups,

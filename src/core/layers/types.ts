@@ -59,12 +59,24 @@ export interface WeightSpec {
     | { role: 'kernel' | 'bias'; fanIn: number; fanOut: number }
     | { role: 'zeros' }
     | { role: 'ones' };
+  /** How the layer's tfjs ops take this weight, when not in PyTorch's layout. */
+  kernelLayout?: KernelLayout;
+}
+
+/**
+ * A weight's layout for the layer's tfjs ops: PyTorch's array reshaped to
+ * `reshape` (when given), then its axes permuted by `perm` (a convolution's
+ * [out, in, kh, kw] as tfjs's [kh, kw, in, out]: perm [2, 3, 1, 0]).
+ */
+export interface KernelLayout {
+  reshape?: number[];
+  perm: number[];
 }
 
 export interface ForwardContext {
   tf: TF;
   training: boolean;
-  /** This node's weight by its WeightSpec name, in PyTorch layout. */
+  /** This node's weight by its WeightSpec name, in its kernelLayout (PyTorch's when it has none). */
   weight(name: string): Tensor;
   /** Stores a new value of a non-trainable weight (running statistics) after a training step. */
   setState(name: string, value: Tensor): void;

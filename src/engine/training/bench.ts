@@ -53,12 +53,14 @@ interface Bench {
   y: tfc.Tensor1D;
 }
 
-async function setUp(tf: TF, c: BenchCase): Promise<Bench> {
+async function setUp(tf: TF, c: BenchCase, execution: Execution): Promise<Bench> {
   const [channels, height, width] = c.input;
   const inference = inferValidGraph(c.project, {
     inputShape: [c.batchSize, channels, height, width],
   });
-  const model = compileModel(tf, inference, { init: 'xavier', seed: 0 });
+  // Op by op, weights kept as the ops take them (as training does); the compiled step takes PyTorch's.
+  const layout = execution === 'compiled' ? 'pytorch' : 'kernel';
+  const model = compileModel(tf, inference, { init: 'xavier', seed: 0, layout });
   const x = tf.randomUniform(
     [c.batchSize, height, width, channels],
     0,
@@ -83,12 +85,12 @@ export async function benchTraining(
   c: BenchCase,
   execution: Execution = 'op-by-op',
 ): Promise<BenchResult> {
-  const bench = await setUp(tf, c);
+  const bench = await setUp(tf, c, execution);
   const sgd = { name: 'sgd' as const, lr: 0.01 };
   try {
     if (execution === 'compiled') return await benchCompiled(tf, c, bench, sgd);
     const params = new Map([...bench.model.weights].filter(([, v]) => v.trainable));
-    const optimizer = createOptimizer(tf, params, sgd);
+    const optimizer = createOptimizer(tf, params, sgd, bench.model);
     try {
       return await benchOpByOp(tf, c, bench, optimizer);
     } finally {

@@ -9,7 +9,7 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { TF } from '../../core/layers/types';
 import { checkTrainOptions, type OptimizerName } from '../../core/training/options';
-import type { TensorMap } from '../../core/weights/safetensors';
+import type { NamedTensor, TensorMap } from '../../core/weights/safetensors';
 
 export interface OptimizerConfig {
   name: OptimizerName;
@@ -42,6 +42,20 @@ export interface Optimizer {
   dispose(): void;
 }
 
+/**
+ * How the parameters' variables are kept, when not in PyTorch's layout (a
+ * CompiledModel with layout 'kernel'): state is read and written in PyTorch's.
+ */
+export interface ParameterLayout {
+  toPyTorch(key: string, t: NamedTensor): NamedTensor;
+  fromPyTorch(key: string, t: NamedTensor): NamedTensor;
+}
+
+const PYTORCH_LAYOUT: ParameterLayout = { toPyTorch: (_, t) => t, fromPyTorch: (_, t) => t };
+
+/** The parameter a slot `<param key>.<slot name>` belongs to. */
+const paramOf = (slotId: string) => slotId.slice(0, slotId.lastIndexOf('.'));
+
 /** PyTorch's defaults for the hyperparameters not given. */
 const ADAM_DEFAULTS = { betas: [0.9, 0.999] as [number, number], eps: 1e-8 };
 
@@ -49,6 +63,7 @@ export function createOptimizer(
   tf: TF,
   params: Map<string, tfc.Variable>,
   config: OptimizerConfig,
+  layout: ParameterLayout = PYTORCH_LAYOUT,
 ): Optimizer {
   const momentum = config.momentum ?? 0;
   const weightDecay = config.weightDecay ?? 0;
@@ -121,7 +136,8 @@ export function createOptimizer(
       const step = stepCount;
       const out: TensorMap = new Map();
       for (const [id, v] of slots) {
-        out.set(id, { shape: [...v.shape], data: new Float32Array(await v.data()) });
+        const kept = { shape: [...v.shape], data: new Float32Array(await v.data()) };
+        out.set(id, layout.toPyTorch(paramOf(id), kept));
       }
       return { name: config.name, step, slots: out };
     },
@@ -131,19 +147,26 @@ export function createOptimizer(
           `the checkpoint's optimizer is ${state.name} but this run uses ${config.name}; resume with --optimizer ${state.name}`,
         );
       }
+      const kept = new Map<string, NamedTensor>();
       for (const [id, t] of state.slots) {
-        const key = id.slice(0, id.lastIndexOf('.'));
+        const key = paramOf(id);
         const p = params.get(key);
         if (!p) throw new Error(`optimizer state names unknown parameter "${key}"`);
-        if (p.shape.join('×') !== t.shape.join('×')) {
+        // The parameter's shape in PyTorch's layout (no values needed for that).
+        const pytorchShape = layout.toPyTorch(key, {
+          shape: [...p.shape],
+          data: new Float32Array(),
+        }).shape;
+        if (pytorchShape.join('×') !== t.shape.join('×')) {
           throw new Error(
-            `optimizer state "${id}" has shape ${t.shape.join('×')} but the parameter is ${p.shape.join('×')}`,
+            `optimizer state "${id}" has shape ${t.shape.join('×')} but the parameter is ${pytorchShape.join('×')}`,
           );
         }
+        kept.set(id, layout.fromPyTorch(key, t));
       }
       for (const v of slots.values()) v.dispose();
       slots.clear();
-      for (const [id, t] of state.slots) {
+      for (const [id, t] of kept) {
         slots.set(id, tf.variable(tf.tensor(t.data, t.shape), false));
       }
       stepCount = state.step;

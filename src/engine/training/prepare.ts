@@ -115,11 +115,11 @@ function startPosition(options: TrainOptions): RunPosition {
   };
 }
 
-/**
- * Sets a run up: starts the backend, loads (or downloads, announcing it) the
- * data, compiles the model with the seed (or the checkpoint's weights), makes
- * the optimizer (with the checkpoint's state) and the step.
- */
+/** Whether the run tries the compiled WebGPU step (it falls back to op by op where it cannot run). */
+function compiledStepWanted(backend: BackendRuntime, options: TrainOptions): boolean {
+  return backend.backend === 'webgpu' && options.webgpuStep === 'compiled';
+}
+
 /**
  * The run's step and optimizer: on WebGPU the compiled step unless the run
  * asks for op by op, or the network has something it cannot run (then op by
@@ -142,7 +142,7 @@ async function makeStep(
     weightDecay: options.weightDecay,
   };
   let note: string | undefined;
-  if (backend.backend === 'webgpu' && options.webgpuStep === 'compiled') {
+  if (compiledStepWanted(backend, options)) {
     try {
       const compiled = await CompiledStep.create(tf, model, {
         optimizer: config,
@@ -163,10 +163,16 @@ async function makeStep(
     tf,
     new Map([...model.weights].filter(([, v]) => v.trainable)),
     config,
+    model,
   );
   return { step: autodiffStep(tf, model, optimizer, { resize, microBatch }), optimizer, note };
 }
 
+/**
+ * Sets a run up: starts the backend, loads (or downloads, announcing it) the
+ * data, compiles the model with the seed (or the checkpoint's weights), makes
+ * the optimizer (with the checkpoint's state) and the step.
+ */
 export async function prepareRun(
   project: Project,
   options: TrainOptions,
@@ -223,6 +229,9 @@ export async function prepareRun(
           ? resumedDropoutSeed(options.seed, checkpoint.position, inference)
           : options.seed,
         weights: checkpoint?.weights,
+        // Op by op, weights are kept as the ops take them, so no step rearranges them; the compiled
+        // WebGPU step keeps its own copy in PyTorch's layout. What is saved is PyTorch's layout.
+        layout: compiledStepWanted(backend, options) ? 'pytorch' : 'kernel',
       }),
     file,
   );

@@ -4,7 +4,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { tempDirs } from '../../../test/support/temp-dirs';
 import type { FinalEvent, TrainingEvent } from '../../api/training-protocol';
+import { weightKey } from '../../core/compile/model';
 import { loadValidProject } from '../../core/document/load';
+import { inferValidGraph } from '../../core/infer';
 import { getPreset } from '../../core/presets';
 import type { TrainOptions } from '../../core/training/options';
 import { resolveTrainOptions } from '../../core/training/options';
@@ -153,6 +155,19 @@ describe('the trainer', () => {
     expect(resumed.events[0]).toMatchObject({ event: 'start', resumedFromEpoch: 0 });
     expect(resumed.final.event).toBe('done');
     expect(resumed.epochs.map(learning)).toEqual(straight.epochs.map(learning));
+    // Training keeps weights as the ops take them; the checkpoint holds PyTorch's layout,
+    // the weights and the optimizer's momentum alike.
+    const shapes = new Map(
+      inferValidGraph(project).primitives.flatMap((p) =>
+        p.weights.map((w) => [weightKey(p.id, w.name), w.shape]),
+      ),
+    );
+    const saved = loadCheckpoint(outDir);
+    for (const [key, t] of saved.weights) expect(t.shape, key).toEqual(shapes.get(key));
+    expect(saved.optimizer.slots.size).toBeGreaterThan(0);
+    for (const [id, t] of saved.optimizer.slots) {
+      expect(t.shape, id).toEqual(shapes.get(id.slice(0, id.lastIndexOf('.'))));
+    }
     for (const file of Object.values(RUN_FILES)) {
       expect(existsSync(join(outDir, file))).toBe(true);
     }

@@ -12,10 +12,8 @@
  * RunRecorder and emitting the same events).
  */
 import type { EpochEvent, FinalEvent, TrainingEvent } from '../../api/training-protocol';
-import type { CompiledModel } from '../../core/compile/model';
 import type { Project } from '../../core/document/schema';
 import { checkTrainOptions, type TrainOptions } from '../../core/training/options';
-import type { TensorMap } from '../../core/weights/safetensors';
 import { rateLimit } from '../../node/rate-limit';
 import { batchIndices } from '../data';
 import { RunRecorder } from '../run/recorder';
@@ -60,15 +58,6 @@ export class TrainingControl {
       this.wake = resolve;
     });
   }
-}
-
-/** The model's weights for safetensors, read asynchronously (WebGPU in Node cannot read synchronously). */
-async function readWeights(model: CompiledModel): Promise<TensorMap> {
-  const weights: TensorMap = new Map();
-  for (const [key, v] of model.weights) {
-    weights.set(key, { shape: [...v.shape], data: new Float32Array(await v.data()) });
-  }
-  return weights;
 }
 
 const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -267,7 +256,7 @@ export class Trainer {
     // so the record never claims an epoch a crash would make the run redo.
     if (this.recorder) {
       const path = await this.saveCheckpoint(this.recorder);
-      this.recorder.saveEpoch(await readWeights(this.run.model), position.metrics);
+      this.recorder.saveEpoch(await this.run.model.readWeights(), position.metrics);
       this.emit({ event: 'checkpoint', epoch: epochEvent.epoch, path });
     }
     this.emit(epochEvent);
@@ -388,7 +377,7 @@ export class Trainer {
     this.lastCheckpointAt = performance.now();
     return recorder.saveCheckpoint({
       position,
-      weights: await readWeights(model),
+      weights: await model.readWeights(),
       optimizer: state,
     });
   }
