@@ -6,8 +6,11 @@
  * kernel the studio composes of others (training-kernels.ts) is reported
  * with its own time excluding the kernels it calls ("self") and including
  * them ("total"). Usage:
- *   npx tsx scripts/profile-train-step.ts [model] [steps] [backend] [--shapes]
+ *   npx tsx scripts/profile-train-step.ts [model] [steps] [backend] [--threads=T] [--cpu] [--shapes]
  * (model: a preset name, default resnet18; the bench's input and batch size).
+ * --cpu times with this process's CPU time instead of the clock: on a busy
+ * machine that leaves out the time other programs held the core (with one
+ * thread; with more it adds up every thread's time).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { compileModel } from '../src/core/compile/model';
@@ -21,6 +24,14 @@ import { trainStep } from '../src/engine/training/step';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const withShapes = process.argv.includes('--shapes');
+const cpuClock = process.argv.includes('--cpu');
+/** Milliseconds, by the clock or by this process's CPU time. */
+const now = cpuClock
+  ? () => {
+      const { user, system } = process.cpuUsage();
+      return (user + system) / 1000;
+    }
+  : () => performance.now();
 const modelName = args[0] ?? 'resnet18';
 const steps = Number(args[1] ?? 2);
 const SIZES: Record<string, { input: [number, number, number]; batch: number }> = {
@@ -28,7 +39,10 @@ const SIZES: Record<string, { input: [number, number, number]; batch: number }> 
   resnet18: { input: [1, 96, 96], batch: 32 },
 };
 const size = SIZES[modelName] ?? SIZES.resnet18;
-const runtime = await initBackend((args[2] ?? 'wasm') as BackendChoice);
+const threadsFlag = process.argv.find((a) => a.startsWith('--threads='));
+const runtime = await initBackend((args[2] ?? 'wasm') as BackendChoice, {
+  threads: threadsFlag ? Number(threadsFlag.slice('--threads='.length)) : undefined,
+});
 const backendName = runtime.backend;
 
 interface Stat {
@@ -52,9 +66,9 @@ for (const config of tf.getKernelsForBackend(backendName)) {
       if (!recording) return inner(a);
       const phase = inBackward() ? 'bwd' : 'fwd';
       childTime.push(0);
-      const start = performance.now();
+      const start = now();
       const out = inner(a);
-      const elapsed = performance.now() - start;
+      const elapsed = now() - start;
       const children = childTime.pop() as number;
       if (childTime.length > 0) childTime[childTime.length - 1] += elapsed;
       const shapes = withShapes
@@ -91,15 +105,15 @@ const y = tf.tensor1d(
 const lossOf = (logits: tf.Tensor) => ({ loss: crossEntropy(tf, logits, y) });
 await trainStep(tf, model, optimizer, x as tf.Tensor4D, lossOf);
 recording = true;
-const start = performance.now();
+const start = now();
 for (let i = 0; i < steps; i++) await trainStep(tf, model, optimizer, x as tf.Tensor4D, lossOf);
-const stepMs = (performance.now() - start) / steps;
+const stepMs = (now() - start) / steps;
 recording = false;
 
 let kernelMs = 0;
 for (const s of stats.values()) kernelMs += s.self;
 console.log(
-  `${modelName} on ${backendName} (${runtime.device}), batch ${size.batch}: ${stepMs.toFixed(0)} ms per step (${((size.batch * 1000) / stepMs).toFixed(2)} samples/s), ${(kernelMs / steps).toFixed(0)} ms in kernels`,
+  `${modelName} on ${backendName} (${runtime.device}), batch ${size.batch}: ${stepMs.toFixed(0)} ms${cpuClock ? ' of CPU time' : ''} per step (${((size.batch * 1000) / stepMs).toFixed(2)} samples/s), ${(kernelMs / steps).toFixed(0)} ms in kernels`,
 );
 for (const phase of ['fwd', 'bwd']) {
   let sum = 0;

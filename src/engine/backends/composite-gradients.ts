@@ -159,27 +159,6 @@ function tapSlices(window: tf.Tensor4D, info: backend_util.Conv2DInfo): tf.Tenso
 }
 
 /**
- * conv2d with stride 1 and dilation 1 as one matrix product over the taps
- * (im2col: one slice per tap, concatenated along the channels). On wasm,
- * XNNPACK's convolution is slow for maps of a few positions with many
- * channels: for ResNet-18's 3×3 maps of 512 channels (forward and input
- * gradient) this took 8-25% less time a call, depending on the load.
- */
-export function conv2dByMatMul(x: tf.Tensor4D, filter: tf.Tensor4D, pad: ConvPad): tf.Tensor4D {
-  return tf.tidy(() => {
-    const info = geometry(x.shape, filter.shape, { strides: 1, pad }, false);
-    const [kh, kw, cin, cout] = filter.shape;
-    const positions = info.batchSize * info.outHeight * info.outWidth;
-    const columns = tf.reshape(tf.concat(tapSlices(readWindow(x, info), info), 3), [
-      positions,
-      kh * kw * cin,
-    ]);
-    const out = tf.matMul(columns as tf.Tensor2D, tf.reshape(filter, [kh * kw * cin, cout]));
-    return tf.reshape(out, [info.batchSize, info.outHeight, info.outWidth, cout]);
-  });
-}
-
-/**
  * dL/dfilter of conv2d(x, filter) given dy, for any stride, dilation and
  * padding. As a convolution over the taps: the input transposed to
  * [cin, h, w, n] convolved with dy transposed to [outH, outW, n, cout] as

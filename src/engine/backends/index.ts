@@ -14,12 +14,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 // Named, so that bundlers keep the module (its package marks the Node build side-effect free).
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers op gradients only through a deep ESM import that Node
 // cannot resolve; tfjs-layers' Node bundle registers them all.
 import '@tensorflow/tfjs-layers';
 import type { BackendChoice } from '../../core/training/options';
 import { registerDilatedConvolutionGradients } from './dilated-gradients';
+import { SimdKernels } from './simd-kernels';
 import { registerFastFilterGradient, registerWasmTrainingKernels } from './training-kernels';
 import { findThreadedBuild, MAX_WASM_THREADS, withThreadedBuild } from './wasm-threads';
 
@@ -312,7 +314,9 @@ const WASM_PRIORITY = 2;
  */
 function discardWasmBackend(): void {
   const factory = tf.findBackendFactory('wasm');
-  if (factory == null || tf.findBackend('wasm') == null) return;
+  const started = tf.findBackend('wasm') as BackendWasm | null;
+  if (factory == null || started == null) return;
+  SimdKernels.of(started)?.dispose();
   tf.removeBackend('wasm');
   tf.registerBackend('wasm', factory, WASM_PRIORITY);
 }
@@ -349,6 +353,8 @@ async function startWasm(threads?: number): Promise<Started | Failed> {
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const actual = wasm.getThreadsCount();
   wasmThreads = actual;
+  const backend = tf.findBackend('wasm') as BackendWasm;
+  const kernels = SimdKernels.of(backend) ?? (await SimdKernels.start(backend, actual));
   let note: string | undefined;
   if (actual !== asked) {
     const why =
@@ -360,6 +366,10 @@ async function startWasm(threads?: number): Promise<Started | Failed> {
     note = `wasm runs ${plural(actual, 'thread')}, not ${asked}: ${why}`;
   } else if (chosen?.why) {
     note = `wasm runs ${plural(actual, 'thread')}: ${chosen.why}`;
+  }
+  if (!kernels) {
+    const why = `the studio's wasm convolution kernels need relaxed SIMD (Node 20 or later, Electron), which this ${process.release.name} ${process.version} lacks: convolutions run slower, through tfjs's own kernels`;
+    note = note ? `${note}. ${why}` : why;
   }
   return {
     ok: true,

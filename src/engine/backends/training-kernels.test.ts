@@ -160,7 +160,7 @@ const convCases: ConvCase[] = [
     dilation: [1, 1],
   },
   {
-    name: '3×3 map, 256 channels in (wasm: forward as a matrix product)',
+    name: '3×3 map, 256 channels in',
     x: [2, 3, 3, 256],
     filter: [3, 3, 256, 4],
     stride: [1, 1],
@@ -168,12 +168,28 @@ const convCases: ConvCase[] = [
     dilation: [1, 1],
   },
   {
-    name: '3×3 map, 256 channels out (wasm: input gradient as a matrix product)',
+    name: '3×3 map, 256 channels out',
     x: [2, 3, 3, 4],
     filter: [3, 3, 4, 256],
     stride: [1, 1],
     pad: explicit(1, 1, 1, 1),
     dilation: [1, 1],
+  },
+  {
+    name: '1×1 with padding 1 (border outputs read only padding)',
+    x: [2, 5, 5, 3],
+    filter: [1, 1, 3, 4],
+    stride: [1, 1],
+    pad: explicit(1, 1, 1, 1),
+    dilation: [1, 1],
+  },
+  {
+    name: 'dilation (2, 1), uneven padding',
+    x: [2, 9, 8, 3],
+    filter: [3, 3, 3, 4],
+    stride: [1, 1],
+    pad: explicit(2, 1, 1, 0),
+    dilation: [2, 1],
   },
   {
     name: "'same' stride 2",
@@ -210,6 +226,17 @@ describe('wasm convolution gradients match the cpu backend', () => {
         await expectWasmMatchesCpu(depthwise(c), [c.x, depthwiseFilter(c)]);
       });
     }
+  }
+});
+
+describe('with 2 threads, the convolution kernels split their work and still match', () => {
+  beforeAll(async () => {
+    expect((await initBackend('wasm', { threads: 2 })).threads).toBe(2);
+  });
+  for (const c of convCases) {
+    it(`conv2d: ${c.name}`, async () => {
+      await expectWasmMatchesCpu(conv(c), [c.x, c.filter]);
+    });
   }
 });
 
@@ -325,6 +352,22 @@ describe('every other gradient a CNN needs runs on wasm and matches cpu', () => 
       'dense layer: matMul with bias',
       (a, w, b) => tf.add(tf.matMul(a as tf.Tensor2D, w as tf.Tensor2D), b),
       [[8, 20], [20, 6], [6]],
+    ],
+    [
+      'dense layer as PyTorch stores it (x · Wᵀ): sizes not multiples of 4 or 8',
+      (a, w) => tf.matMul(a as tf.Tensor2D, w as tf.Tensor2D, false, true),
+      [
+        [9, 13],
+        [11, 13],
+      ],
+    ],
+    [
+      'matMul of a transposed left operand (a weight gradient), 10 columns',
+      (a, b) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, true, false),
+      [
+        [7, 10],
+        [7, 5],
+      ],
     ],
     [
       'batched matMul with transposes',

@@ -5,12 +5,14 @@
  * are scalar loops 3-30 times slower than its XNNPACK convolution and matrix
  * product; its Sum, Mean, Slice, Reverse and Identity copy far more than they
  * need to. The Conv2DBackpropFilter of cpu and webgpu is 1.1-35 times slower
- * than the same gradient written as a convolution. Most kernels here are
- * composites (composite-gradients.ts) of the backend's fast kernels; a few are
- * JavaScript loops over wasm's memory (heap-kernels.ts). docs/backends.md has
- * the measurements.
+ * than the same gradient written as a convolution. On wasm, convolutions and
+ * their gradients run on the studio's own wasm SIMD kernels (simd-kernels.ts)
+ * where those compute the geometry, else on composites (composite-gradients.ts)
+ * of the backend's fast kernels; a few kernels are JavaScript loops over wasm's
+ * memory (heap-kernels.ts). docs/backends.md has the measurements.
  */
 
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type {
   AvgPoolGradAttrs,
   BatchMatMulAttrs,
@@ -27,7 +29,6 @@ import type {
 import * as tf from '@tensorflow/tfjs-core';
 import {
   avgPoolInputGradient,
-  conv2dByMatMul,
   conv2dFilterGradient,
   conv2dInputGradient,
   depthwiseFilterGradient,
@@ -35,12 +36,10 @@ import {
   poolWindowsUnpadded,
 } from './composite-gradients';
 import { identity, leadingAxesReduction, maxPoolGrad, reverse, slice } from './heap-kernels';
+import { convKernelsSupport, SimdKernels } from './simd-kernels';
 
 const BACKEND = 'wasm';
 const MIN_COMPOSITE_INPUT_CHANNELS = 4;
-/** Convolutions over maps this small, with this many input channels, run as a matrix product. */
-const MAX_MATMUL_CONV_POSITIONS = 9;
-const MIN_MATMUL_CONV_CHANNELS = 256;
 
 /**
  * A Tensor sharing a kernel input's data. The backend counts the view as one
@@ -68,12 +67,39 @@ function requireNHWC(attrs: NamedAttrMap, kernel: string): void {
   }
 }
 
-const filterGradient: KernelFunc = ({ inputs, attrs }) => {
+/** The geometry of a convolution of x (NHWC) with a filter of this shape. */
+function convInfo(
+  xShape: number[],
+  filterShape: number[],
+  a: Pick<Conv2DAttrs, 'strides' | 'pad' | 'dimRoundingMode'> & {
+    dilations?: Conv2DAttrs['dilations'];
+  },
+): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    a.strides,
+    a.dilations ?? 1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+}
+
+/** The studio's wasm convolution kernels for this backend and geometry, if they compute it. */
+function convKernelsFor(backend: unknown, info: tf.backend_util.Conv2DInfo): SimdKernels | null {
+  const kernels = SimdKernels.of(backend as BackendWasm);
+  return kernels && convKernelsSupport(info) ? kernels : null;
+}
+
+const filterGradient: KernelFunc = ({ inputs, attrs, backend }) => {
   requireNHWC(attrs!, tf.Conv2DBackpropFilter);
   const a = attrs as unknown as Conv2DBackpropFilterAttrs;
-  return composite([inputs.x!, inputs.dy!], (x, dy) =>
-    conv2dFilterGradient(x, dy, a.filterShape, a),
-  );
+  const x = inputs.x as TensorInfo;
+  const dy = inputs.dy as TensorInfo;
+  const info = convInfo(x.shape, a.filterShape, a);
+  const kernels = convKernelsFor(backend, info);
+  if (kernels) return kernels.filterGradient(x, dy, info);
+  return composite([x, dy], (x4, dy4) => conv2dFilterGradient(x4, dy4, a.filterShape, a));
 };
 
 /** Kernels the wasm backend does not have. */
@@ -108,7 +134,11 @@ const faster: { kernelName: string; make: (original: KernelFunc) => KernelFunc }
     make: (original) => (args) => {
       requireNHWC(args.attrs!, tf.Conv2DBackpropInput);
       const a = args.attrs as unknown as Conv2DBackpropInputAttrs;
-      // Towards an input of few channels the composite's convolution has as
+      const filter = args.inputs.filter as TensorInfo;
+      const info = convInfo(a.inputShape, filter.shape, a);
+      const kernels = convKernelsFor(args.backend, info);
+      if (kernels) return kernels.inputGradient(args.inputs.dy as TensorInfo, filter, info);
+      // Without them: towards an input of few channels the composite's convolution has as
       // few output channels, XNNPACK's weak case (ResNet's 7×7/2 stem on
       // gray images: 2.2 s against wasm's own 0.3 s).
       if (a.inputShape[3] < MIN_COMPOSITE_INPUT_CHANNELS) return original(args);
@@ -123,25 +153,13 @@ const faster: { kernelName: string; make: (original: KernelFunc) => KernelFunc }
       const a = args.attrs as unknown as Conv2DAttrs;
       const x = args.inputs.x as TensorInfo;
       const filter = args.inputs.filter as TensorInfo;
-      const info = tf.backend_util.computeConv2DInfo(
-        x.shape as [number, number, number, number],
-        filter.shape as [number, number, number, number],
-        a.strides,
-        a.dilations,
-        a.pad,
-        a.dimRoundingMode,
-      );
-      // Measured: faster for 3×3 outputs of 256-512 channels, not for 4×4 or larger maps.
-      const unit = info.strideHeight * info.strideWidth * info.dilationHeight * info.dilationWidth;
-      if (
-        a.dataFormat === 'NCHW' ||
-        unit !== 1 ||
-        info.outHeight * info.outWidth > MAX_MATMUL_CONV_POSITIONS ||
-        info.inChannels < MIN_MATMUL_CONV_CHANNELS
-      ) {
-        return original(args);
-      }
-      return composite([x, filter], (x4, f) => conv2dByMatMul(x4, f, a.pad));
+      if (a.dataFormat === 'NCHW') return original(args);
+      const info = convInfo(x.shape, filter.shape, a);
+      const kernels = convKernelsFor(args.backend, info);
+      // XNNPACK is faster for 1×1 filters (a plain matrix product).
+      const pointwise = info.filterHeight === 1 && info.filterWidth === 1;
+      if (!kernels || pointwise) return original(args);
+      return kernels.forward(x, filter, info);
     },
   },
   {
@@ -169,11 +187,22 @@ const faster: { kernelName: string; make: (original: KernelFunc) => KernelFunc }
   },
   { kernelName: tf.Mean, make: (original) => leadingAxesReduction(original, true) },
   {
-    // XNNPACK multiplies untransposed operands only; tfjs's fallback loop for
-    // transposed ones (every dense layer's gradient) is 10-25 times slower.
+    // The studio's kernels multiply one pair of float32 matrices, either one
+    // transposed in place. Otherwise: XNNPACK multiplies untransposed operands
+    // only, and tfjs's fallback loop for transposed ones (every dense layer's
+    // gradient) is 10-25 times slower, so they are transposed first.
     kernelName: tf.BatchMatMul,
     make: (original) => (args) => {
       const a = args.attrs as unknown as BatchMatMulAttrs;
+      const left = args.inputs.a as TensorInfo;
+      const right = args.inputs.b as TensorInfo;
+      const kernels = SimdKernels.of(args.backend as BackendWasm);
+      // One matrix each: rank 2, or a batch of 1.
+      const single = [left, right].every((t) => t.shape.length === 2 || t.shape[0] === 1);
+      const float = left.dtype === 'float32' && right.dtype === 'float32';
+      if (kernels && single && float && !(a.transposeA && a.transposeB)) {
+        return kernels.matMul(left, right, a.transposeA, a.transposeB);
+      }
       if (!a.transposeA && !a.transposeB) return original(args);
       return tf.tidy(() => {
         const operand = (info: TensorInfo, transpose: boolean) => {
