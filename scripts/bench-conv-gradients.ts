@@ -1,13 +1,14 @@
 /**
- * Times convolution gradients on a backend: the backend's own
- * Conv2DBackpropFilter / Conv2DBackpropInput kernels against the composites
- * in src/engine/backends/composite-gradients.ts, on the layer shapes of the
- * course's LeNet-5 (28×28, batch 128) and ResNet-18 (96×96, batch 32), and
- * checks that both agree. Usage:
- *   npx tsx scripts/bench-conv-gradients.ts [backend] [repeats]
- * (backend: wasm, webgpu, cpu, tensorflow; default wasm). "backend" means
- * the backend's own kernel, as it was before the studio replaced it; wasm
- * has no filter gradient of its own, so there it is the studio's.
+ * Times a convolution and its gradients on a backend, on the layer shapes of
+ * the course's LeNet-5 (28×28, batch 128) and ResNet-18 (96×96, batch 32):
+ * the kernels as the studio registers them (on wasm its own SIMD kernels,
+ * simd-kernels.ts), the backend's own kernels where the studio replaced them
+ * ("own"; wasm has no filter gradient of its own), and the composites of
+ * composite-gradients.ts; and checks that they agree. Usage:
+ *   npx tsx scripts/bench-conv-gradients.ts [backend] [repeats] [--threads=T] [--cpu]
+ * (backend: wasm, webgpu, cpu, tensorflow; default wasm). --cpu times with
+ * this process's CPU time, which leaves out the time other programs held
+ * the core on a busy machine (with one thread).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendChoice } from '../src/core/training/options';
@@ -30,9 +31,20 @@ const LAYERS: Layer[] = [
   ['resnet 3×3 512→512 @3', [32, 3, 3, 512], [3, 3, 512, 512], 1, 1],
 ];
 
-const backend = (process.argv[2] ?? 'wasm') as BackendChoice;
-const repeats = Number(process.argv[3] ?? 5);
-const runtime = await initBackend(backend);
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const backend = (args[0] ?? 'wasm') as BackendChoice;
+const repeats = Number(args[1] ?? 5);
+const threadsFlag = process.argv.find((a) => a.startsWith('--threads='));
+const cpuClock = process.argv.includes('--cpu');
+const now = cpuClock
+  ? () => {
+      const { user, system } = process.cpuUsage();
+      return (user + system) / 1000;
+    }
+  : () => performance.now();
+const runtime = await initBackend(backend, {
+  threads: threadsFlag ? Number(threadsFlag.slice('--threads='.length)) : undefined,
+});
 console.log(
   `backend ${runtime.backend} (${runtime.device})${runtime.note ? ` note: ${runtime.note}` : ''}`,
 );
@@ -49,13 +61,13 @@ async function time(f: () => tf.Tensor): Promise<{ ms: number; value: Float32Arr
   const first = f();
   const value = (await first.data()) as Float32Array;
   first.dispose();
-  const start = performance.now();
+  const start = now();
   for (let i = 0; i < repeats; i++) {
     const t = f();
     await t.data();
     t.dispose();
   }
-  return { ms: (performance.now() - start) / repeats, value };
+  return { ms: (now() - start) / repeats, value };
 }
 
 function relativeError(a: Float32Array, b: Float32Array): number {
@@ -69,7 +81,7 @@ function relativeError(a: Float32Array, b: Float32Array): number {
 }
 
 console.log(
-  'layer | forward ms | filter grad: backend ms, composite ms | input grad: backend ms, composite ms | max rel. error',
+  `ms per call${cpuClock ? ' (CPU time)' : ''}: layer | forward: registered, own | filter grad: registered, composite | input grad: registered, own, composite | max rel. error`,
 );
 for (const [name, xShape, fShape, stride, p] of LAYERS) {
   const pad: [[0, 0], [number, number], [number, number], [0, 0]] = [
@@ -83,24 +95,42 @@ for (const [name, xShape, fShape, stride, p] of LAYERS) {
   const y = tf.conv2d(x, filter, stride, pad);
   const dy = tf.randomNormal(y.shape) as tf.Tensor4D;
   const geometry = { strides: stride, pad };
+  const attrs = {
+    strides: stride,
+    pad,
+    dataFormat: 'NHWC',
+    dilations: 1,
+  } as unknown as tf.NamedAttrMap;
+  const filterAttrs = { ...attrs, filterShape: fShape };
+  const inputAttrs = { ...attrs, inputShape: xShape };
   const forward = await time(() => tf.conv2d(x, filter, stride, pad));
-  const attrs = { strides: stride, pad, dataFormat: 'NHWC' } as unknown as tf.NamedAttrMap;
-  const nativeFilter = await time(() =>
-    ownKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: fShape }),
+  const ownForward = await time(() => ownKernel('Conv2D', { x, filter }, attrs));
+  const filterGrad = await time(
+    () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, filterAttrs) as tf.Tensor,
   );
   const compositeFilter = await time(() => conv2dFilterGradient(x, dy, fShape, geometry));
-  const nativeInput = await time(() =>
-    ownKernel('Conv2DBackpropInput', { dy, filter }, { ...attrs, inputShape: xShape }),
+  const inputGrad = await time(
+    () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, inputAttrs) as tf.Tensor,
   );
+  const ownInput = await time(() => ownKernel('Conv2DBackpropInput', { dy, filter }, inputAttrs));
   const compositeInput = await time(() => conv2dInputGradient(xShape, dy, filter, geometry));
   const error = Math.max(
-    relativeError(compositeFilter.value, nativeFilter.value),
-    relativeError(compositeInput.value, nativeInput.value),
+    relativeError(ownForward.value, forward.value),
+    relativeError(compositeFilter.value, filterGrad.value),
+    relativeError(ownInput.value, inputGrad.value),
+    relativeError(compositeInput.value, inputGrad.value),
   );
+  const ms = [
+    forward,
+    ownForward,
+    filterGrad,
+    compositeFilter,
+    inputGrad,
+    ownInput,
+    compositeInput,
+  ];
   console.log(
-    `${[name, forward.ms, nativeFilter.ms, compositeFilter.ms, nativeInput.ms, compositeInput.ms]
-      .map((v) => (typeof v === 'number' ? v.toFixed(2) : v))
-      .join(' | ')} | ${error.toExponential(1)}`,
+    `${[name, ...ms.map((t) => t.ms.toFixed(2))].join(' | ')} | ${error.toExponential(1)}`,
   );
   tf.dispose([x, filter, y, dy]);
 }

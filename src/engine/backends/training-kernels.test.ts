@@ -96,6 +96,14 @@ const convCases: ConvCase[] = [
     dilation: [1, 1],
   },
   {
+    name: 'LeNet conv2 (valid 5×5: the input gradient adds windows)',
+    x: [2, 14, 14, 6],
+    filter: [5, 5, 6, 16],
+    stride: [1, 1],
+    pad: 'valid',
+    dilation: [1, 1],
+  },
+  {
     name: 'stride 2, 3×3, padding 1',
     x: [2, 9, 9, 3],
     filter: [3, 3, 3, 4],
