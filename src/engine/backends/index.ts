@@ -314,9 +314,9 @@ const WASM_PRIORITY = 2;
  */
 function discardWasmBackend(): void {
   const factory = tf.findBackendFactory('wasm');
+  if (factory == null) return;
   const started = tf.findBackend('wasm') as BackendWasm | null;
-  if (factory == null || started == null) return;
-  SimdKernels.of(started)?.dispose();
+  if (started) SimdKernels.of(started)?.dispose();
   tf.removeBackend('wasm');
   tf.registerBackend('wasm', factory, WASM_PRIORITY);
 }
@@ -346,9 +346,19 @@ async function startWasm(threads?: number): Promise<Started | Failed> {
   if (wasmThreads !== null && wasmThreads !== count) discardWasmBackend();
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', build != null);
   wasm.setThreadsCount(count);
-  const failed = build
-    ? await withThreadedBuild(build, count, () => setAndVerify('wasm'))
+  let failed = build
+    ? await withThreadedBuild(build, count, () => setAndVerify('wasm')).catch(
+        (error: Error): Failed => ({ ok: false, reason: error.message }),
+      )
     : await setAndVerify('wasm');
+  // Where the threaded build cannot start (its workers cannot load, say), one thread still can.
+  const threadedFailure = build && failed ? failed.reason : undefined;
+  if (threadedFailure) {
+    discardWasmBackend();
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    wasm.setThreadsCount(1);
+    failed = await setAndVerify('wasm');
+  }
   if (failed) return failed;
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const actual = wasm.getThreadsCount();
@@ -360,9 +370,11 @@ async function startWasm(threads?: number): Promise<Started | Failed> {
     const why =
       asked > MAX_WASM_THREADS && actual === MAX_WASM_THREADS
         ? `tfjs-backend-wasm's thread pool holds at most ${MAX_WASM_THREADS}`
-        : build == null && usable > 1
-          ? `the threaded build's files (${threadedBuildCandidates().join(', ')}: tfjs-backend-wasm-threaded-simd.js and .worker.js) are missing`
-          : 'tfjs-backend-wasm did not start more';
+        : threadedFailure
+          ? `its threaded build did not start (${threadedFailure})`
+          : build == null && usable > 1
+            ? `the threaded build's files (${threadedBuildCandidates().join(', ')}: tfjs-backend-wasm-threaded-simd.js and .worker.js) are missing`
+            : 'tfjs-backend-wasm did not start more';
     note = `wasm runs ${plural(actual, 'thread')}, not ${asked}: ${why}`;
   } else if (chosen?.why) {
     note = `wasm runs ${plural(actual, 'thread')}: ${chosen.why}`;

@@ -13,7 +13,9 @@
  *   creates up front): the backend starts with the logical-core count made
  *   to read twice the threads asked for.
  * Pthread workers never keep the process alive (Emscripten refs a worker
- * while it runs a pthread, and XNNPACK's pool threads run for good).
+ * while it runs a pthread, and XNNPACK's pool threads run for good), and a
+ * worker that fails to start fails the start instead of the process
+ * (Emscripten rethrows its error, which would end it).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -43,6 +45,8 @@ export function findThreadedBuild(candidates: string[]): string | null {
 }
 
 let installed: string | null = null;
+/** Where a failing pthread worker's error goes while the backend starts. */
+let reportFailure: ((error: Error) => void) | null = null;
 
 /** Makes Emscripten's `new Worker(...)` start pthreads from the build in `dir` (once per thread). */
 function installPthreadWorker(dir: string): void {
@@ -64,6 +68,10 @@ function installPthreadWorker(dir: string): void {
       super.postMessage(sent, transfer as never);
     }
     override ref(): void {}
+    override on(event: string | symbol, listener: Parameters<NodeWorker['on']>[1]): this {
+      if (event !== 'error') return super.on(event, listener);
+      return super.on('error', (error: Error) => reportFailure?.(error));
+    }
   }
   // Emscripten assigns Node's Worker to the global on start; the setter keeps this one.
   Object.defineProperty(globalThis, 'Worker', {
@@ -75,7 +83,8 @@ function installPthreadWorker(dir: string): void {
 
 /**
  * Runs `start` (which starts the wasm backend) with the threaded build
- * prepared for `threads` threads.
+ * prepared for `threads` threads; rejects if a pthread worker fails to start
+ * (the backend's start then never ends: discard it).
  */
 export async function withThreadedBuild<T>(
   dir: string,
@@ -83,6 +92,9 @@ export async function withThreadedBuild<T>(
   start: () => Promise<T>,
 ): Promise<T> {
   installPthreadWorker(dir);
+  const failure = new Promise<never>((_, reject) => {
+    reportFailure = (error) => reject(new Error(`a pthread worker failed: ${error.message}`));
+  });
   // tfjs reads the core count once, as the module starts, and gives XNNPACK half.
   const cpus = os.cpus;
   os.cpus = () => {
@@ -90,8 +102,9 @@ export async function withThreadedBuild<T>(
     return Array.from({ length: 2 * threads }, (_, i) => real[i % real.length]);
   };
   try {
-    return await start();
+    return await Promise.race([start(), failure]);
   } finally {
     os.cpus = cpus;
+    reportFailure = null;
   }
 }
