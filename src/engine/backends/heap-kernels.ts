@@ -17,6 +17,7 @@ import type {
   TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { backend_util, slice_util, util } from '@tensorflow/tfjs-core';
+import { SimdKernels } from './simd-kernels';
 
 /**
  * dL/dx of a max pool: each window's dy goes to its first maximum in
@@ -39,6 +40,9 @@ export const maxPoolGrad: KernelFunc = ({ inputs, attrs, backend }) => {
     a.pad,
     a.dimRoundingMode,
   );
+  // The studio's wasm kernel does the same four channels at a time, split over the threads.
+  const kernels = SimdKernels.of(wasm);
+  if (kernels) return kernels.maxPoolGrad(input, dy, info);
   const dxInfo = wasm.makeOutput(input.shape, 'float32');
   const x = wasm.typedArrayFromHeap(input) as Float32Array;
   const g = wasm.typedArrayFromHeap(dy) as Float32Array;
@@ -102,7 +106,11 @@ export function leadingAxesReduction(original: KernelFunc, mean: boolean): Kerne
     }
     const wasm = args.backend as BackendWasm;
     const rest = input.shape.slice(k);
-    const out = wasm.makeOutput(keepDims ? [...axes.map(() => 1), ...rest] : rest, 'float32');
+    const shape = keepDims ? [...axes.map(() => 1), ...rest] : rest;
+    // The studio's wasm kernel sums four columns at a time in SIMD, split over the threads.
+    const kernels = SimdKernels.of(wasm);
+    if (kernels) return kernels.columnSums(input, util.sizeFromShape(rest), shape, mean);
+    const out = wasm.makeOutput(shape, 'float32');
     const x = wasm.typedArrayFromHeap(input) as Float32Array;
     const y = wasm.typedArrayFromHeap(out) as Float32Array;
     const cols = y.length;

@@ -18,6 +18,8 @@ import { SIMD_KERNELS_WASM } from './simd-kernels.generated';
 
 interface KernelExports {
   filter_grad(args: number, slice: number, slices: number): void;
+  column_sums(args: number, slice: number, slices: number): void;
+  max_pool_grad(args: number, slice: number, slices: number): void;
   input_grad(args: number, slice: number, slices: number): void;
   conv_forward(args: number, slice: number, slices: number): void;
   window_bases(
@@ -54,12 +56,20 @@ interface KernelExports {
 }
 
 /** The work-split kernels, by the index the pool's workers know them by. */
-const SPLIT_KERNELS = ['filter_grad', 'input_grad', 'conv_forward'] as const;
+const SPLIT_KERNELS = [
+  'filter_grad',
+  'input_grad',
+  'conv_forward',
+  'column_sums',
+  'max_pool_grad',
+] as const;
 type SplitKernel = (typeof SPLIT_KERNELS)[number];
 
 /** Output positions per work item of the forward pass; output rows per block of the filter gradient. */
 const FORWARD_CHUNK = 64;
 const FILTER_BLOCK_POSITIONS = 256;
+/** Floats per block of rows the column sums read before moving to the next columns (64 KiB). */
+const SUM_BLOCK_FLOATS = 16384;
 
 /**
  * What a pool worker runs: it instantiates the kernels on the shared heap,
@@ -423,6 +433,59 @@ export class SimdKernels {
       else this.kernels.pack_col_panels(panels, this.offset(b), k, n);
       const rows = { n: 1, hp: m, wp: 1, c: k, oh: m, ow: 1, kh: 1, f: k, sh: 1, sw: 1, dh: 1 };
       this.convolve(this.offset(a), rows, panels, n, out);
+    });
+    return out;
+  }
+
+  /**
+   * The sum (or mean) over the rows of float32 x seen as [rows, cols],
+   * accumulated in double precision, shaped `shape`: batch-norm statistics and
+   * gradients, bias gradients (tfjs's Sum and Mean over leading axes).
+   */
+  columnSums(x: TensorInfo, cols: number, shape: number[], mean: boolean): TensorInfo {
+    const rows = x.shape.reduce((a, b) => a * b, 1) / cols;
+    const out = this.backend.makeOutput(shape, 'float32');
+    const quads = Math.ceil(cols / 4);
+    this.withScratch([quads * 32, 4 * 8], (acc, args) => {
+      this.kernels.zero(acc, quads * 32);
+      const block = Math.max(1, Math.floor(SUM_BLOCK_FLOATS / cols));
+      this.setArgs(args, [this.offset(x), rows, cols, this.offset(out), acc, block]);
+      new Float64Array(heapOf(this.backend).HEAPU8.buffer, args + 24, 1)[0] = mean ? 1 / rows : 1;
+      this.run('column_sums', args);
+    });
+    return out;
+  }
+
+  /**
+   * dL/dx of a max pool: each window's dy goes to its first maximum in
+   * row-major order; padding never wins (as tfjs's cpu kernel and PyTorch).
+   */
+  maxPoolGrad(x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+    const out = this.backend.makeOutput(x.shape, 'float32');
+    const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
+    const { filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
+    const taps = filterHeight * filterWidth;
+    this.withScratch([this.slices * taps * 4, 16 * 4], (tapScratch, args) => {
+      this.kernels.zero(this.offset(out), batchSize * inHeight * inWidth * inChannels * 4);
+      this.setArgs(args, [
+        this.offset(x),
+        this.offset(dy),
+        this.offset(out),
+        batchSize,
+        inHeight,
+        inWidth,
+        inChannels,
+        outHeight,
+        outWidth,
+        filterHeight,
+        filterWidth,
+        strideHeight,
+        strideWidth,
+        padInfo.top,
+        padInfo.left,
+        tapScratch,
+      ]);
+      this.run('max_pool_grad', args);
     });
     return out;
   }

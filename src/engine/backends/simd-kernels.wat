@@ -533,4 +533,209 @@
         (br_if $rows (i32.lt_u (local.get $i) (local.get $kh))))
       (local.set $t (i32.add (local.get $t) (i32.const 1)))
       (br_if $tiles_loop (i32.lt_u (local.get $t) (local.get $tiles)))))
+
+  ;; dst[c] = (sum over rows r of src[r][c]) * scale, summed in double precision (as tfjs's cpu
+  ;; backend and PyTorch's batch norm do): batch-norm statistics and bias gradients.
+  ;; args: 0 src, 1 rows, 2 cols, 3 dst, 4 acc (f64 per column, zeroed), 5 rows per block,
+  ;;       8 scale (f64). Slices own disjoint runs of four columns; slice 0 also the last cols % 4.
+  (func (export "column_sums") (param $args i32) (param $slice i32) (param $slices i32)
+    (local $src i32) (local $rows i32) (local $cols i32) (local $dst i32) (local $acc i32) (local $block i32)
+    (local $scale f64) (local $quads i32) (local $q0 i32) (local $q1 i32) (local $q i32) (local $r0 i32) (local $r1 i32)
+    (local $r i32) (local $p i32) (local $stride i32) (local $a i32) (local $c i32)
+    (local $v v128) (local $lo v128) (local $hi v128) (local $sum f64)
+    (local.set $src (i32.load offset=0 (local.get $args)))
+    (local.set $rows (i32.load offset=4 (local.get $args)))
+    (local.set $cols (i32.load offset=8 (local.get $args)))
+    (local.set $dst (i32.load offset=12 (local.get $args)))
+    (local.set $acc (i32.load offset=16 (local.get $args)))
+    (local.set $block (i32.load offset=20 (local.get $args)))
+    (local.set $scale (f64.load offset=24 (local.get $args)))
+    (local.set $stride (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $quads (i32.shr_u (local.get $cols) (i32.const 2)))
+    (local.set $q0 (i32.div_u (i32.mul (local.get $quads) (local.get $slice)) (local.get $slices)))
+    (local.set $q1 (i32.div_u (i32.mul (local.get $quads) (i32.add (local.get $slice) (i32.const 1))) (local.get $slices)))
+    (local.set $r0 (i32.const 0))
+    (block $blocks_done
+      (loop $blocks
+        (br_if $blocks_done (i32.ge_u (local.get $r0) (local.get $rows)))
+        (local.set $r1 (i32.add (local.get $r0) (local.get $block)))
+        (if (i32.gt_u (local.get $r1) (local.get $rows)) (then (local.set $r1 (local.get $rows))))
+        (local.set $q (local.get $q0))
+        (block $quads_done
+          (loop $quads_loop
+            (br_if $quads_done (i32.ge_u (local.get $q) (local.get $q1)))
+            (local.set $a (i32.add (local.get $acc) (i32.shl (local.get $q) (i32.const 5))))
+            (local.set $lo (v128.load (local.get $a)))
+            (local.set $hi (v128.load offset=16 (local.get $a)))
+            (local.set $p (i32.add (local.get $src)
+              (i32.add (i32.mul (local.get $r0) (local.get $stride)) (i32.shl (local.get $q) (i32.const 4)))))
+            (local.set $r (local.get $r0))
+            (loop $rows_loop
+              (local.set $v (v128.load (local.get $p)))
+              (local.set $lo (f64x2.add (local.get $lo) (f64x2.promote_low_f32x4 (local.get $v))))
+              (local.set $hi (f64x2.add (local.get $hi) (f64x2.promote_low_f32x4
+                (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
+              (local.set $p (i32.add (local.get $p) (local.get $stride)))
+              (local.set $r (i32.add (local.get $r) (i32.const 1)))
+              (br_if $rows_loop (i32.lt_u (local.get $r) (local.get $r1))))
+            (v128.store (local.get $a) (local.get $lo))
+            (v128.store offset=16 (local.get $a) (local.get $hi))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $quads_loop)))
+        (local.set $r0 (local.get $r1))
+        (br $blocks)))
+    ;; this slice's columns, scaled and rounded to float32
+    (local.set $q (local.get $q0))
+    (block $out_done
+      (loop $out
+        (br_if $out_done (i32.ge_u (local.get $q) (local.get $q1)))
+        (local.set $a (i32.add (local.get $acc) (i32.shl (local.get $q) (i32.const 5))))
+        (v128.store (i32.add (local.get $dst) (i32.shl (local.get $q) (i32.const 4)))
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+            (f32x4.demote_f64x2_zero (f64x2.mul (v128.load (local.get $a)) (f64x2.splat (local.get $scale))))
+            (f32x4.demote_f64x2_zero (f64x2.mul (v128.load offset=16 (local.get $a)) (f64x2.splat (local.get $scale))))))
+        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+        (br $out)))
+    ;; the last cols % 4 columns, one at a time, by slice 0
+    (if (i32.eqz (local.get $slice))
+      (then
+        (local.set $c (i32.shl (local.get $quads) (i32.const 2)))
+        (block $tail_done
+          (loop $tail
+            (br_if $tail_done (i32.ge_u (local.get $c) (local.get $cols)))
+            (local.set $sum (f64.const 0))
+            (local.set $p (i32.add (local.get $src) (i32.shl (local.get $c) (i32.const 2))))
+            (local.set $r (local.get $rows))
+            (block $tail_rows_done
+              (loop $tail_rows
+                (br_if $tail_rows_done (i32.eqz (local.get $r)))
+                (local.set $sum (f64.add (local.get $sum) (f64.promote_f32 (f32.load (local.get $p)))))
+                (local.set $p (i32.add (local.get $p) (local.get $stride)))
+                (local.set $r (i32.sub (local.get $r) (i32.const 1)))
+                (br $tail_rows)))
+            (f32.store (i32.add (local.get $dst) (i32.shl (local.get $c) (i32.const 2)))
+              (f32.demote_f64 (f64.mul (local.get $sum) (local.get $scale))))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $tail))))))
+
+  ;; dx += each pooling window's dy at its first maximum (row-major; padding never wins), one
+  ;; image per slice. dx must be zeroed. args: 0 x, 1 dy, 2 dx, 3 n, 4 h, 5 w, 6 c, 7 oh, 8 ow,
+  ;; 9 kh, 10 kw, 11 sh, 12 sw, 13 top, 14 left
+  (func (export "max_pool_grad") (param $args i32) (param $slice i32) (param $slices i32)
+    (local $x i32) (local $dy i32) (local $dx i32) (local $nb i32) (local $h i32) (local $w i32) (local $c i32)
+    (local $oh i32) (local $ow i32) (local $kh i32) (local $kw i32) (local $sh i32) (local $sw i32)
+    (local $top i32) (local $left i32)
+    (local $b i32) (local $oy i32) (local $ox i32) (local $i i32) (local $j i32) (local $yy i32) (local $xx i32)
+    (local $taps i32) (local $count i32) (local $t i32) (local $k i32) (local $o i32) (local $tap i32)
+    (local $at i32) (local $lane i32)
+    (local $best v128) (local $index v128) (local $v v128) (local $gt v128) (local $offsets v128)
+    (local $g f32) (local $bestS f32) (local $vS f32)
+    (local.set $x (i32.load offset=0 (local.get $args)))
+    (local.set $dy (i32.load offset=4 (local.get $args)))
+    (local.set $dx (i32.load offset=8 (local.get $args)))
+    (local.set $nb (i32.load offset=12 (local.get $args)))
+    (local.set $h (i32.load offset=16 (local.get $args)))
+    (local.set $w (i32.load offset=20 (local.get $args)))
+    (local.set $c (i32.load offset=24 (local.get $args)))
+    (local.set $oh (i32.load offset=28 (local.get $args)))
+    (local.set $ow (i32.load offset=32 (local.get $args)))
+    (local.set $kh (i32.load offset=36 (local.get $args)))
+    (local.set $kw (i32.load offset=40 (local.get $args)))
+    (local.set $sh (i32.load offset=44 (local.get $args)))
+    (local.set $sw (i32.load offset=48 (local.get $args)))
+    (local.set $top (i32.load offset=52 (local.get $args)))
+    (local.set $left (i32.load offset=56 (local.get $args)))
+    ;; the window's in-bounds taps, as element offsets of their first channel, in row-major order
+    (local.set $taps (i32.load offset=60 (local.get $args)))
+    (local.set $taps (i32.add (local.get $taps) (i32.shl (i32.mul (local.get $slice) (i32.mul (local.get $kh) (local.get $kw))) (i32.const 2))))
+    (local.set $b (local.get $slice))
+    (block $images_done
+      (loop $images
+        (br_if $images_done (i32.ge_u (local.get $b) (local.get $nb)))
+        (local.set $oy (i32.const 0))
+        (loop $out_rows
+          (local.set $ox (i32.const 0))
+          (loop $out_cols
+            (local.set $count (i32.const 0))
+            (local.set $i (i32.const 0))
+            (loop $win_rows
+              (local.set $yy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $top)) (local.get $i)))
+              (if (i32.and (i32.ge_s (local.get $yy) (i32.const 0)) (i32.lt_s (local.get $yy) (local.get $h)))
+                (then
+                  (local.set $j (i32.const 0))
+                  (loop $win_cols
+                    (local.set $xx (i32.add (i32.sub (i32.mul (local.get $ox) (local.get $sw)) (local.get $left)) (local.get $j)))
+                    (if (i32.and (i32.ge_s (local.get $xx) (i32.const 0)) (i32.lt_s (local.get $xx) (local.get $w)))
+                      (then
+                        (i32.store (i32.add (local.get $taps) (i32.shl (local.get $count) (i32.const 2)))
+                          (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $h)) (local.get $yy)) (local.get $w)) (local.get $xx)) (local.get $c)))
+                        (local.set $count (i32.add (local.get $count) (i32.const 1)))))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br_if $win_cols (i32.lt_u (local.get $j) (local.get $kw))))))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $win_rows (i32.lt_u (local.get $i) (local.get $kh))))
+            (local.set $o (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $oh)) (local.get $oy)) (local.get $ow)) (local.get $ox)) (local.get $c)))
+            (if (local.get $count)
+              (then
+                ;; four channels at a time
+                (local.set $k (i32.const 0))
+                (block $quads_done
+                  (loop $quads
+                    (br_if $quads_done (i32.gt_u (i32.add (local.get $k) (i32.const 4)) (local.get $c)))
+                    (local.set $best (v128.const f32x4 -inf -inf -inf -inf))
+                    (local.set $index (v128.const i32x4 -1 -1 -1 -1))
+                    (local.set $t (i32.const 0))
+                    (loop $window
+                      (local.set $tap (i32.add (i32.load (i32.add (local.get $taps) (i32.shl (local.get $t) (i32.const 2)))) (local.get $k)))
+                      (local.set $v (v128.load (i32.add (local.get $x) (i32.shl (local.get $tap) (i32.const 2)))))
+                      (local.set $gt (f32x4.gt (local.get $v) (local.get $best)))
+                      (local.set $best (v128.bitselect (local.get $v) (local.get $best) (local.get $gt)))
+                      (local.set $offsets (i32x4.add (i32x4.splat (local.get $tap)) (v128.const i32x4 0 1 2 3)))
+                      (local.set $index (v128.bitselect (local.get $offsets) (local.get $index) (local.get $gt)))
+                      (local.set $t (i32.add (local.get $t) (i32.const 1)))
+                      (br_if $window (i32.lt_u (local.get $t) (local.get $count))))
+                    (local.set $lane (i32.const 0))
+                    (loop $lanes
+                      (local.set $at
+                        (if (result i32) (i32.eq (local.get $lane) (i32.const 0)) (then (i32x4.extract_lane 0 (local.get $index)))
+                          (else (if (result i32) (i32.eq (local.get $lane) (i32.const 1)) (then (i32x4.extract_lane 1 (local.get $index)))
+                            (else (if (result i32) (i32.eq (local.get $lane) (i32.const 2)) (then (i32x4.extract_lane 2 (local.get $index)))
+                              (else (i32x4.extract_lane 3 (local.get $index)))))))))
+                      (if (i32.ge_s (local.get $at) (i32.const 0))
+                        (then
+                          (local.set $at (i32.add (local.get $dx) (i32.shl (local.get $at) (i32.const 2))))
+                          (f32.store (local.get $at) (f32.add (f32.load (local.get $at))
+                            (f32.load (i32.add (local.get $dy) (i32.shl (i32.add (i32.add (local.get $o) (local.get $k)) (local.get $lane)) (i32.const 2))))))))
+                      (local.set $lane (i32.add (local.get $lane) (i32.const 1)))
+                      (br_if $lanes (i32.lt_u (local.get $lane) (i32.const 4))))
+                    (local.set $k (i32.add (local.get $k) (i32.const 4)))
+                    (br $quads)))
+                ;; the last c % 4 channels one at a time
+                (block $rest_done
+                  (loop $rest
+                    (br_if $rest_done (i32.ge_u (local.get $k) (local.get $c)))
+                    (local.set $bestS (f32.const -inf))
+                    (local.set $at (i32.const -1))
+                    (local.set $t (i32.const 0))
+                    (loop $window1
+                      (local.set $tap (i32.add (i32.load (i32.add (local.get $taps) (i32.shl (local.get $t) (i32.const 2)))) (local.get $k)))
+                      (local.set $vS (f32.load (i32.add (local.get $x) (i32.shl (local.get $tap) (i32.const 2)))))
+                      (if (f32.gt (local.get $vS) (local.get $bestS))
+                        (then (local.set $bestS (local.get $vS)) (local.set $at (local.get $tap))))
+                      (local.set $t (i32.add (local.get $t) (i32.const 1)))
+                      (br_if $window1 (i32.lt_u (local.get $t) (local.get $count))))
+                    (if (i32.ge_s (local.get $at) (i32.const 0))
+                      (then
+                        (local.set $at (i32.add (local.get $dx) (i32.shl (local.get $at) (i32.const 2))))
+                        (f32.store (local.get $at) (f32.add (f32.load (local.get $at))
+                          (f32.load (i32.add (local.get $dy) (i32.shl (i32.add (local.get $o) (local.get $k)) (i32.const 2))))))))
+                    (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                    (br $rest)))))
+            (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+            (br_if $out_cols (i32.lt_u (local.get $ox) (local.get $ow))))
+          (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+          (br_if $out_rows (i32.lt_u (local.get $oy) (local.get $oh))))
+        (local.set $b (i32.add (local.get $b) (local.get $slices)))
+        (br $images)))
+  )
 )

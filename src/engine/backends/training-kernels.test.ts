@@ -395,6 +395,16 @@ describe('every other gradient a CNN needs runs on wasm and matches cpu', () => 
       [x, [7, 3]],
     ],
     [
+      'sum and mean over leading axes of 10 channels in several blocks of rows (four columns at a time, then the rest)',
+      (a) => tf.add(tf.sum(a, [0, 1, 2]), tf.mean(tf.square(a), [0, 1, 2])),
+      [[4, 40, 40, 10]],
+    ],
+    [
+      'maxPool 3×3 stride 2 padding 1 after ReLU over 10 channels (four at a time, then the rest)',
+      (a) => tf.maxPool(tf.relu(a) as tf.Tensor4D, 3, 2, 1),
+      [[2, 9, 9, 10]],
+    ],
+    [
       'global average pool and dropout-style mask',
       (a) => tf.mul(tf.mean(a, [1, 2]), tf.tensor([1, 0, 2])),
       [x],
