@@ -18,6 +18,7 @@ import {
   conv2dInputGradient,
 } from '../src/engine/backends/composite-gradients';
 import { replacedKernels } from '../src/engine/backends/training-kernels';
+import { cpuClock, now, positional, threads } from './measure-flags';
 
 type Shape4 = [number, number, number, number];
 type Layer = [name: string, x: Shape4, filter: Shape4, stride: number, pad: number];
@@ -31,20 +32,9 @@ const LAYERS: Layer[] = [
   ['resnet 3×3 512→512 @3', [32, 3, 3, 512], [3, 3, 512, 512], 1, 1],
 ];
 
-const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-const backend = (args[0] ?? 'wasm') as BackendChoice;
-const repeats = Number(args[1] ?? 5);
-const threadsFlag = process.argv.find((a) => a.startsWith('--threads='));
-const cpuClock = process.argv.includes('--cpu');
-const now = cpuClock
-  ? () => {
-      const { user, system } = process.cpuUsage();
-      return (user + system) / 1000;
-    }
-  : () => performance.now();
-const runtime = await initBackend(backend, {
-  threads: threadsFlag ? Number(threadsFlag.slice('--threads='.length)) : undefined,
-});
+const backend = (positional[0] ?? 'wasm') as BackendChoice;
+const repeats = Number(positional[1] ?? 5);
+const runtime = await initBackend(backend, { threads });
 console.log(
   `backend ${runtime.backend} (${runtime.device})${runtime.note ? ` note: ${runtime.note}` : ''}`,
 );

@@ -21,28 +21,17 @@ import { initBackend } from '../src/engine/backends';
 import { crossEntropy } from '../src/engine/training/losses';
 import { createOptimizer } from '../src/engine/training/optimizers';
 import { trainStep } from '../src/engine/training/step';
+import { cpuClock, now, positional, threads } from './measure-flags';
 
-const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const withShapes = process.argv.includes('--shapes');
-const cpuClock = process.argv.includes('--cpu');
-/** Milliseconds, by the clock or by this process's CPU time. */
-const now = cpuClock
-  ? () => {
-      const { user, system } = process.cpuUsage();
-      return (user + system) / 1000;
-    }
-  : () => performance.now();
-const modelName = args[0] ?? 'resnet18';
-const steps = Number(args[1] ?? 2);
+const modelName = positional[0] ?? 'resnet18';
+const steps = Number(positional[1] ?? 2);
 const SIZES: Record<string, { input: [number, number, number]; batch: number }> = {
   lenet: { input: [1, 28, 28], batch: 128 },
   resnet18: { input: [1, 96, 96], batch: 32 },
 };
 const size = SIZES[modelName] ?? SIZES.resnet18;
-const threadsFlag = process.argv.find((a) => a.startsWith('--threads='));
-const runtime = await initBackend((args[2] ?? 'wasm') as BackendChoice, {
-  threads: threadsFlag ? Number(threadsFlag.slice('--threads='.length)) : undefined,
-});
+const runtime = await initBackend((positional[2] ?? 'wasm') as BackendChoice, { threads });
 const backendName = runtime.backend;
 
 interface Stat {
