@@ -1,14 +1,15 @@
 /**
  * The studio's own wasm SIMD kernels for the wasm backend: the forward pass,
- * the filter gradient and the input gradient of a 2-D convolution, and the
+ * the filter gradient and the input gradient of a 2-D convolution and the
  * product of two matrices (either transposed), as register-tiled matrix
- * products over the input's windows (simd-kernels.wat), with relaxed-SIMD
- * fused multiply-adds, computing in tfjs's own wasm heap. XNNPACK's convolution in tfjs 4.22 is 1.3-2 times
- * slower on the same core, and the gradients composed of it 2-7 times
- * (docs/backends.md). With more than one thread the work is split over a
- * pool of workers that share the heap (the threaded build's memory is a
- * SharedArrayBuffer); the calling thread takes a share and waits for the
- * rest. Node only.
+ * products over the input's windows, with relaxed-SIMD fused multiply-adds;
+ * also the max-pool gradient and sums over leading axes (simd-kernels.wat).
+ * They compute in tfjs's own wasm heap. XNNPACK's convolution in tfjs 4.22
+ * is 1.2-2.2 times slower on the same core, and the gradients composed of it
+ * 1.4-7 times (docs/backends.md). With more than one thread each call is
+ * split over a pool of workers that share the heap (the threaded build's
+ * memory is a SharedArrayBuffer); the calling thread takes the first share
+ * and waits for the rest. Node only.
  */
 import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
