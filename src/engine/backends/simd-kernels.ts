@@ -21,6 +21,8 @@ interface KernelExports {
   filter_grad(args: number, slice: number, slices: number): void;
   column_sums(args: number, slice: number, slices: number): void;
   max_pool_grad(args: number, slice: number, slices: number): void;
+  avg_pool_grad(args: number, slice: number, slices: number): void;
+  channel_op(args: number, slice: number, slices: number): void;
   input_grad(args: number, slice: number, slices: number): void;
   conv_forward(args: number, slice: number, slices: number): void;
   window_bases(
@@ -63,6 +65,8 @@ const SPLIT_KERNELS = [
   'conv_forward',
   'column_sums',
   'max_pool_grad',
+  'avg_pool_grad',
+  'channel_op',
 ] as const;
 type SplitKernel = (typeof SPLIT_KERNELS)[number];
 
@@ -453,6 +457,66 @@ export class SimdKernels {
       this.setArgs(args, [this.offset(x), rows, cols, this.offset(out), acc, block]);
       new Float64Array(heapOf(this.backend).HEAPU8.buffer, args + 24, 1)[0] = mean ? 1 / rows : 1;
       this.run('column_sums', args);
+    });
+    return out;
+  }
+
+  /**
+   * `tensor` op `vector` element by element, the vector (float32, as long as
+   * the tensor's last axis) repeated over the other axes: a bias added, a
+   * batch-norm scale or mean applied. `reversed` puts the vector first.
+   */
+  channelOp(
+    tensor: TensorInfo,
+    vector: TensorInfo,
+    op: 'add' | 'sub' | 'mul',
+    reversed: boolean,
+  ): TensorInfo {
+    const out = this.backend.makeOutput(tensor.shape, 'float32');
+    const size = tensor.shape.reduce((a, b) => a * b, 1);
+    const channels = vector.shape.reduce((a, b) => a * b, 1);
+    // The vector repeated to whole SIMD vectors: the least common multiple of its length and 4.
+    const pattern =
+      channels % 4 === 0 ? channels : channels % 2 === 0 ? 2 * channels : 4 * channels;
+    const code = { add: 0, sub: reversed ? 2 : 1, mul: 3 }[op];
+    this.withScratch([pattern * 4, 6 * 4], (repeated, args) => {
+      const heap = heapOf(this.backend).HEAPU8.buffer;
+      const source = new Float32Array(heap, this.offset(vector), channels);
+      const target = new Float32Array(heap, repeated, pattern);
+      for (let i = 0; i < pattern; i += channels) target.set(source, i);
+      this.setArgs(args, [this.offset(tensor), repeated, this.offset(out), size, pattern, code]);
+      this.run('channel_op', args);
+    });
+    return out;
+  }
+
+  /**
+   * dL/dx of an average pool whose windows lie inside the input: each
+   * window's dy over kh·kw added to each of its taps.
+   */
+  avgPoolGrad(dy: TensorInfo, xShape: number[], info: backend_util.Conv2DInfo): TensorInfo {
+    const out = this.backend.makeOutput(xShape, 'float32');
+    const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
+    const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
+    this.withScratch([13 * 4], (args) => {
+      this.kernels.zero(this.offset(out), batchSize * inHeight * inWidth * inChannels * 4);
+      this.setArgs(args, [
+        this.offset(dy),
+        this.offset(out),
+        batchSize,
+        inHeight,
+        inWidth,
+        inChannels,
+        outHeight,
+        outWidth,
+        filterHeight,
+        filterWidth,
+        strideHeight,
+        strideWidth,
+      ]);
+      new Float32Array(heapOf(this.backend).HEAPU8.buffer, args + 48, 1)[0] =
+        1 / (filterHeight * filterWidth);
+      this.run('avg_pool_grad', args);
     });
     return out;
   }

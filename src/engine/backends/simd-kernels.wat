@@ -738,4 +738,177 @@
         (local.set $b (i32.add (local.get $b) (local.get $slices)))
         (br $images)))
   )
+
+  ;; out[i] = a[i] op b[i mod p]: a tensor and a vector over its last axis (a bias, a batch-norm
+  ;; scale), the vector repeated to p floats (p a multiple of 4). op: 0 add, 1 a - b, 2 b - a, 3 mul.
+  ;; args: 0 a, 1 b (p floats), 2 out, 3 floats, 4 p, 5 op. Slices take runs of whole patterns;
+  ;; slice 0 also the floats after the last whole pattern.
+  (func (export "channel_op") (param $args i32) (param $slice i32) (param $slices i32)
+    (local $a i32) (local $b i32) (local $out i32) (local $n i32) (local $p i32) (local $op i32)
+    (local $patterns i32) (local $q i32) (local $q1 i32) (local $vectors i32) (local $v i32)
+    (local $x i32) (local $y i32) (local $z i32) (local $i i32) (local $end i32)
+    (local.set $a (i32.load offset=0 (local.get $args)))
+    (local.set $b (i32.load offset=4 (local.get $args)))
+    (local.set $out (i32.load offset=8 (local.get $args)))
+    (local.set $n (i32.load offset=12 (local.get $args)))
+    (local.set $p (i32.load offset=16 (local.get $args)))
+    (local.set $op (i32.load offset=20 (local.get $args)))
+    (local.set $patterns (i32.div_u (local.get $n) (local.get $p)))
+    (local.set $vectors (i32.shr_u (local.get $p) (i32.const 2)))
+    (local.set $q (i32.div_u (i32.mul (local.get $patterns) (local.get $slice)) (local.get $slices)))
+    (local.set $q1 (i32.div_u (i32.mul (local.get $patterns) (i32.add (local.get $slice) (i32.const 1))) (local.get $slices)))
+    (local.set $x (i32.add (local.get $a) (i32.shl (i32.mul (local.get $q) (local.get $p)) (i32.const 2))))
+    (local.set $z (i32.add (local.get $out) (i32.shl (i32.mul (local.get $q) (local.get $p)) (i32.const 2))))
+    (block $done
+      ;; add
+      (if (i32.eq (local.get $op) (i32.const 0))
+        (then
+          (loop $patterns_add
+            (br_if $done (i32.ge_u (local.get $q) (local.get $q1)))
+            (local.set $y (local.get $b))
+            (local.set $v (local.get $vectors))
+            (loop $vectors_add
+              (v128.store (local.get $z) (f32x4.add (v128.load (local.get $x)) (v128.load (local.get $y))))
+              (local.set $x (i32.add (local.get $x) (i32.const 16)))
+              (local.set $y (i32.add (local.get $y) (i32.const 16)))
+              (local.set $z (i32.add (local.get $z) (i32.const 16)))
+              (local.set $v (i32.sub (local.get $v) (i32.const 1)))
+              (br_if $vectors_add (local.get $v)))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $patterns_add))))
+      ;; sub
+      (if (i32.eq (local.get $op) (i32.const 1))
+        (then
+          (loop $patterns_sub
+            (br_if $done (i32.ge_u (local.get $q) (local.get $q1)))
+            (local.set $y (local.get $b))
+            (local.set $v (local.get $vectors))
+            (loop $vectors_sub
+              (v128.store (local.get $z) (f32x4.sub (v128.load (local.get $x)) (v128.load (local.get $y))))
+              (local.set $x (i32.add (local.get $x) (i32.const 16)))
+              (local.set $y (i32.add (local.get $y) (i32.const 16)))
+              (local.set $z (i32.add (local.get $z) (i32.const 16)))
+              (local.set $v (i32.sub (local.get $v) (i32.const 1)))
+              (br_if $vectors_sub (local.get $v)))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $patterns_sub))))
+      ;; rsub
+      (if (i32.eq (local.get $op) (i32.const 2))
+        (then
+          (loop $patterns_rsub
+            (br_if $done (i32.ge_u (local.get $q) (local.get $q1)))
+            (local.set $y (local.get $b))
+            (local.set $v (local.get $vectors))
+            (loop $vectors_rsub
+              (v128.store (local.get $z) (f32x4.sub (v128.load (local.get $y)) (v128.load (local.get $x))))
+              (local.set $x (i32.add (local.get $x) (i32.const 16)))
+              (local.set $y (i32.add (local.get $y) (i32.const 16)))
+              (local.set $z (i32.add (local.get $z) (i32.const 16)))
+              (local.set $v (i32.sub (local.get $v) (i32.const 1)))
+              (br_if $vectors_rsub (local.get $v)))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $patterns_rsub))))
+      ;; mul
+      (if (i32.eq (local.get $op) (i32.const 3))
+        (then
+          (loop $patterns_mul
+            (br_if $done (i32.ge_u (local.get $q) (local.get $q1)))
+            (local.set $y (local.get $b))
+            (local.set $v (local.get $vectors))
+            (loop $vectors_mul
+              (v128.store (local.get $z) (f32x4.mul (v128.load (local.get $x)) (v128.load (local.get $y))))
+              (local.set $x (i32.add (local.get $x) (i32.const 16)))
+              (local.set $y (i32.add (local.get $y) (i32.const 16)))
+              (local.set $z (i32.add (local.get $z) (i32.const 16)))
+              (local.set $v (i32.sub (local.get $v) (i32.const 1)))
+              (br_if $vectors_mul (local.get $v)))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $patterns_mul))))
+    )
+    ;; the floats after the last whole pattern, one at a time (byte offsets), by slice 0
+    (if (i32.eqz (local.get $slice))
+      (then
+        (local.set $i (i32.shl (i32.mul (local.get $patterns) (local.get $p)) (i32.const 2)))
+        (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+        (block $tail_done
+          (loop $tail
+            (br_if $tail_done (i32.ge_u (local.get $i) (local.get $end)))
+            (if (i32.eq (local.get $op) (i32.const 0))
+              (then (f32.store (i32.add (local.get $out) (local.get $i)) (f32.add (f32.load (i32.add (local.get $a) (local.get $i))) (f32.load (i32.add (local.get $b) (i32.rem_u (local.get $i) (i32.shl (local.get $p) (i32.const 2)))))))))
+            (if (i32.eq (local.get $op) (i32.const 1))
+              (then (f32.store (i32.add (local.get $out) (local.get $i)) (f32.sub (f32.load (i32.add (local.get $a) (local.get $i))) (f32.load (i32.add (local.get $b) (i32.rem_u (local.get $i) (i32.shl (local.get $p) (i32.const 2)))))))))
+            (if (i32.eq (local.get $op) (i32.const 2))
+              (then (f32.store (i32.add (local.get $out) (local.get $i)) (f32.sub (f32.load (i32.add (local.get $b) (i32.rem_u (local.get $i) (i32.shl (local.get $p) (i32.const 2))))) (f32.load (i32.add (local.get $a) (local.get $i)))))))
+            (if (i32.eq (local.get $op) (i32.const 3))
+              (then (f32.store (i32.add (local.get $out) (local.get $i)) (f32.mul (f32.load (i32.add (local.get $a) (local.get $i))) (f32.load (i32.add (local.get $b) (i32.rem_u (local.get $i) (i32.shl (local.get $p) (i32.const 2)))))))))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $tail))))))
+
+  ;; dx += dy * scale over each pooling window (windows inside the input; scale 1 / (kh*kw)), one image
+  ;; per slice; dx must be zeroed. args: 0 dy, 1 dx, 2 n, 3 h, 4 w, 5 c, 6 oh, 7 ow, 8 kh, 9 kw,
+  ;; 10 sh, 11 sw, 12 scale (f32)
+  (func (export "avg_pool_grad") (param $args i32) (param $slice i32) (param $slices i32)
+    (local $dy i32) (local $dx i32) (local $nb i32) (local $h i32) (local $w i32) (local $c i32)
+    (local $oh i32) (local $ow i32) (local $kh i32) (local $kw i32) (local $sh i32) (local $sw i32)
+    (local $scale v128) (local $scaleS f32)
+    (local $b i32) (local $oy i32) (local $ox i32) (local $i i32) (local $j i32) (local $k i32)
+    (local $g i32) (local $t i32)
+    (local.set $dy (i32.load offset=0 (local.get $args)))
+    (local.set $dx (i32.load offset=4 (local.get $args)))
+    (local.set $nb (i32.load offset=8 (local.get $args)))
+    (local.set $h (i32.load offset=12 (local.get $args)))
+    (local.set $w (i32.load offset=16 (local.get $args)))
+    (local.set $c (i32.load offset=20 (local.get $args)))
+    (local.set $oh (i32.load offset=24 (local.get $args)))
+    (local.set $ow (i32.load offset=28 (local.get $args)))
+    (local.set $kh (i32.load offset=32 (local.get $args)))
+    (local.set $kw (i32.load offset=36 (local.get $args)))
+    (local.set $sh (i32.load offset=40 (local.get $args)))
+    (local.set $sw (i32.load offset=44 (local.get $args)))
+    (local.set $scaleS (f32.load offset=48 (local.get $args)))
+    (local.set $scale (f32x4.splat (local.get $scaleS)))
+    (local.set $b (local.get $slice))
+    (block $images_done
+      (loop $images
+        (br_if $images_done (i32.ge_u (local.get $b) (local.get $nb)))
+        (local.set $oy (i32.const 0))
+        (loop $out_rows
+          (local.set $ox (i32.const 0))
+          (loop $out_cols
+            (local.set $g (i32.add (local.get $dy) (i32.shl (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $oh)) (local.get $oy)) (local.get $ow)) (local.get $ox)) (local.get $c)) (i32.const 2))))
+            (local.set $i (i32.const 0))
+            (loop $win_rows
+              (local.set $j (i32.const 0))
+              (loop $win_cols
+                (local.set $t (i32.add (local.get $dx) (i32.shl (i32.mul (i32.add (i32.mul
+                  (i32.add (i32.mul (local.get $b) (local.get $h)) (i32.add (i32.mul (local.get $oy) (local.get $sh)) (local.get $i)))
+                  (local.get $w)) (i32.add (i32.mul (local.get $ox) (local.get $sw)) (local.get $j))) (local.get $c)) (i32.const 2))))
+                (local.set $k (i32.const 0))
+                (block $vectors_done
+                  (loop $vectors
+                    (br_if $vectors_done (i32.gt_u (i32.add (local.get $k) (i32.const 4)) (local.get $c)))
+                    (v128.store (i32.add (local.get $t) (i32.shl (local.get $k) (i32.const 2)))
+                      (f32x4.add (v128.load (i32.add (local.get $t) (i32.shl (local.get $k) (i32.const 2))))
+                        (f32x4.mul (v128.load (i32.add (local.get $g) (i32.shl (local.get $k) (i32.const 2)))) (local.get $scale))))
+                    (local.set $k (i32.add (local.get $k) (i32.const 4)))
+                    (br $vectors)))
+                (block $rest_done
+                  (loop $rest
+                    (br_if $rest_done (i32.ge_u (local.get $k) (local.get $c)))
+                    (f32.store (i32.add (local.get $t) (i32.shl (local.get $k) (i32.const 2)))
+                      (f32.add (f32.load (i32.add (local.get $t) (i32.shl (local.get $k) (i32.const 2))))
+                        (f32.mul (f32.load (i32.add (local.get $g) (i32.shl (local.get $k) (i32.const 2)))) (local.get $scaleS))))
+                    (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                    (br $rest)))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br_if $win_cols (i32.lt_u (local.get $j) (local.get $kw))))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $win_rows (i32.lt_u (local.get $i) (local.get $kh))))
+            (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+            (br_if $out_cols (i32.lt_u (local.get $ox) (local.get $ow))))
+          (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+          (br_if $out_rows (i32.lt_u (local.get $oy) (local.get $oh))))
+        (local.set $b (i32.add (local.get $b) (local.get $slices)))
+        (br $images)))
+  )
 )

@@ -405,6 +405,16 @@ describe('every other gradient a CNN needs runs on wasm and matches cpu', () => 
       [[2, 9, 9, 10]],
     ],
     [
+      'a vector over the last axis added, subtracted either way round and multiplied (6 channels, rows not a multiple of 2)',
+      (a, v, w) => tf.add(tf.mul(tf.sub(a, v), w), tf.sub(w, tf.add(v, a))),
+      [[3, 5, 7, 6], [6], [1, 1, 1, 6]],
+    ],
+    [
+      'avgPool 3×3 stride 2 over 10 channels (overlapping windows)',
+      (a) => tf.avgPool(a as tf.Tensor4D, 3, 2, 'valid'),
+      [[2, 9, 9, 10]],
+    ],
+    [
       'global average pool and dropout-style mask',
       (a) => tf.mul(tf.mean(a, [1, 2]), tf.tensor([1, 0, 2])),
       [x],

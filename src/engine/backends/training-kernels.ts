@@ -127,6 +127,45 @@ const missing: KernelConfig[] = [
   },
 ];
 
+const sizeOf = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
+
+/**
+ * The tensor and the vector of a binary op whose one float32 operand is a
+ * vector over the other's last axis (a bias, a batch-norm scale), or null.
+ */
+function vectorOperand(
+  a: TensorInfo,
+  b: TensorInfo,
+): { tensor: TensorInfo; vector: TensorInfo } | null {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  const [tensor, vector] = sizeOf(a) >= sizeOf(b) ? [a, b] : [b, a];
+  const channels = tensor.shape.at(-1);
+  const fits =
+    vector.shape.length > 0 &&
+    vector.shape.length <= tensor.shape.length &&
+    vector.shape.at(-1) === channels &&
+    sizeOf(vector) === channels &&
+    sizeOf(tensor) > sizeOf(vector);
+  return fits ? { tensor, vector } : null;
+}
+
+/**
+ * Add, Sub or Multiply of a tensor and a vector over its last axis on the
+ * studio's wasm kernels: tfjs's broadcasting is 3-12 times slower there (a
+ * bias of 6 channels over 128×28×28×6: 2.4 ms against 0.2 for two tensors of
+ * one shape).
+ */
+const channelBroadcast =
+  (op: 'add' | 'sub' | 'mul') =>
+  (original: KernelFunc): KernelFunc =>
+  (args) => {
+    const a = args.inputs.a as TensorInfo;
+    const plan = vectorOperand(a, args.inputs.b as TensorInfo);
+    const kernels = SimdKernels.of(args.backend as BackendWasm);
+    if (!plan || !kernels) return original(args);
+    return kernels.channelOp(plan.tensor, plan.vector, op, plan.vector === a);
+  };
+
 /** Faster versions of slow wasm kernels; `original` is the backend's own, for the cases they leave to it. */
 const faster: { kernelName: string; make: (original: KernelFunc) => KernelFunc }[] = [
   {
@@ -169,6 +208,17 @@ const faster: { kernelName: string; make: (original: KernelFunc) => KernelFunc }
       const inputShape = args.inputs.input!.shape as [number, number, number, number];
       // Padded windows divide by their in-bounds count: left to the backend's kernel.
       if (!poolWindowsUnpadded(inputShape, a)) return original(args);
+      const kernels = SimdKernels.of(args.backend as BackendWasm);
+      if (kernels) {
+        const info = tf.backend_util.computePool2DInfo(
+          inputShape,
+          a.filterSize,
+          a.strides,
+          1,
+          a.pad,
+        );
+        return kernels.avgPoolGrad(args.inputs.dy as TensorInfo, inputShape, info);
+      }
       return composite([args.inputs.dy!], (dy) => avgPoolInputGradient(inputShape, dy, a));
     },
   },
@@ -178,6 +228,9 @@ const faster: { kernelName: string; make: (original: KernelFunc) => KernelFunc }
       (args.inputs.input as TensorInfo).dtype === 'float32' ? maxPoolGrad(args) : original(args),
   },
   { kernelName: tf.Sum, make: (original) => leadingAxesReduction(original, false) },
+  { kernelName: tf.Add, make: channelBroadcast('add') },
+  { kernelName: tf.Sub, make: channelBroadcast('sub') },
+  { kernelName: tf.Multiply, make: channelBroadcast('mul') },
   { kernelName: tf.Slice, make: slice },
   { kernelName: tf.Reverse, make: reverse },
   {
