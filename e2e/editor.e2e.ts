@@ -275,6 +275,29 @@ describe('the editor as a new user meets it (1440×900)', () => {
     expect(await inputsOf(page, relu)).toEqual(['input']);
   });
 
+  it('sends a problem inside a Residual to the block’s own use_1x1conv, which fixes it', async () => {
+    const { page } = session;
+    await openPreset(page, 'lenet', '61,706');
+    // After conv1's 6 channels, a Residual of 64 cannot add its input to its convolutions.
+    await menuOn(page, node(page, 'conv1'), 'Insert layer after…');
+    await pick(page, 'Residual');
+    await expect
+      .poll(() => node(page, 'residual1').getByTestId('node-error').textContent())
+      .toMatch(/^the convolutions give 1×64×28×28 but the skip connection .* 1×6×28×28/);
+    await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
+    const problems = page.locator('.issues li');
+    await expect
+      .poll(() => problems.allTextContents())
+      .toEqual([expect.stringMatching(/^residual1 .*turn on use_1x1conv/)]);
+    await problems.getByRole('button', { name: 'residual1' }).click();
+    expect(await page.getByTestId('inspector').locator('h2').textContent()).toBe('Residual');
+    const field = page.getByTestId('field-use_1x1conv');
+    await expect.poll(() => field.evaluate((el) => el === document.activeElement)).toBe(true);
+    await field.check();
+    await expect.poll(() => nodeShape(page, 'residual1').textContent()).toBe('1×64×28×28');
+    expect(await page.getByTestId('node-error').count()).toBe(0);
+  });
+
   it('says before training that a 7-output network does not fit the data, and where to fix it', async () => {
     const { page } = session;
     await openPreset(page, 'lenet', '61,706');

@@ -50,6 +50,17 @@ try {
   await shoot(page, 'shape-error.png');
   await page.keyboard.press('Control+z');
 
+  // A problem inside a catalog block names the block's own parameter that fixes it.
+  await node(page, 'conv1').click({ button: 'right' });
+  await page.getByRole('menuitem', { name: 'Insert layer after…' }).click();
+  await page.getByRole('searchbox', { name: 'Search layers to insert' }).fill('Residual');
+  await page.keyboard.press('Enter');
+  await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
+  await page.locator('.issues li').getByRole('button', { name: 'residual1' }).click();
+  await shoot(page, 'block-error.png');
+  await leaveFields(page);
+  await page.keyboard.press('Control+z');
+
   await node(page, 'sigmoid1').click({ button: 'right' });
   await page.getByRole('menuitem', { name: 'Insert layer after…' }).click();
   await page.getByRole('searchbox', { name: 'Search layers to insert' }).fill('batch');

@@ -15,7 +15,7 @@ import {
 import { formatIssue, type GraphIssue, ProjectError } from './issues';
 import { schemaOf } from './layers/fields';
 import { getLayerDef, layerRegistry } from './layers/registry';
-import type { ExpandContext, LayerDef, SubgraphNode, WeightSpec } from './layers/types';
+import type { ExpandContext, InnerFix, LayerDef, SubgraphNode, WeightSpec } from './layers/types';
 import { numel, type Pair, type Shape, ShapeError } from './shape';
 
 export interface NodeInfo {
@@ -81,6 +81,7 @@ export interface InferOptions {
 interface GraphScope {
   nodes: SubgraphNode[];
   edges: { source: string; target: string }[];
+  fixes?: Record<string, InnerFix>;
 }
 
 interface Receptive {
@@ -366,7 +367,14 @@ class ScopeInference {
     const children = this.run(inside, `${info.id}/`, inputIds[0], depth + 1);
     info.children = children;
     if (this.result.issues.length > issuesBefore) {
-      info.error = this.result.issues.slice(issuesBefore).map(formatIssue).join('; ');
+      const inner = this.result.issues.splice(issuesBefore);
+      const said: string[] = [];
+      for (const issue of inner) {
+        const own = inside.fixes ? this.ownIssue(info.id, issue, inside.fixes) : issue;
+        this.result.issues.push(own);
+        said.push(own.nodeId === info.id ? own.message : formatIssue(own));
+      }
+      info.error = said.join('; ');
       return info;
     }
     const sinks = sinksOf(inside);
@@ -384,6 +392,35 @@ class ScopeInference {
     this.resolved.set(info.id, this.resolved.get(sink)!);
     this.receptive.set(info.id, this.receptive.get(sink)!);
     return info;
+  }
+
+  /**
+   * A problem of a catalog block's inner node, said as the block's own
+   * parameter that fixes it (where the block says which), so the user is sent
+   * to a field they can change rather than to a node they cannot edit.
+   */
+  private ownIssue(
+    blockId: string,
+    issue: GraphIssue,
+    fixes: Record<string, InnerFix>,
+  ): GraphIssue {
+    const local = issue.nodeId?.slice(blockId.length + 1) ?? '';
+    const fix = fixes[local];
+    const field = issue.field && fix?.fields?.[issue.field];
+    if (field)
+      return {
+        nodeId: blockId,
+        field,
+        message: `${issue.message} (in ${local}, whose ${issue.field} is the block's ${field})`,
+      };
+    const inner = this.result.byId.get(issue.nodeId ?? '');
+    if (fix?.otherwise && inner)
+      return {
+        nodeId: blockId,
+        field: fix.otherwise.field,
+        message: fix.otherwise.explain(inner.inputShapes),
+      };
+    return issue;
   }
 
   private inputSpatial(): Pair {

@@ -95,6 +95,24 @@ export interface SubgraphNode {
 export interface Subgraph {
   nodes: SubgraphNode[];
   edges: { source: string; target: string }[];
+  /**
+   * A catalog block's word on problems of its inner nodes (by inner id): which
+   * of the block's own parameters fixes them, since the user cannot edit the
+   * inner node itself.
+   */
+  fixes?: Record<string, InnerFix>;
+}
+
+/** Which of a block's own parameters fixes a problem of one of its inner nodes. */
+export interface InnerFix {
+  /** The inner node's field → the block's parameter that sets it. */
+  fields?: Record<string, string>;
+  /** Any other problem of the inner node: the block's parameter that fixes it, and how. */
+  otherwise?: {
+    field: string;
+    /** The problem said in the block's terms, from the inner node's input shapes. */
+    explain(inputShapes: Shape[]): string;
+  };
 }
 
 export interface ExpandContext {

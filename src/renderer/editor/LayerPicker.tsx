@@ -7,7 +7,7 @@ import { useMemo, useState } from 'react';
 import type { InsertPlace } from '../state/graph-ops';
 import { useStudio } from '../state/store';
 import { addLayer } from './Canvas';
-import { paletteGroups } from './palette-items';
+import { bestMatch, paletteGroups } from './palette-items';
 
 export interface PickerRequest {
   place: InsertPlace;
@@ -50,7 +50,12 @@ export function LayerPicker({ request, onClose }: { request: PickerRequest; onCl
         value={query}
         onChange={(e) => {
           setQuery(e.target.value);
-          setActive(0);
+          setActive(
+            bestMatch(
+              paletteGroups(blocks, e.target.value).flatMap((g) => g.items),
+              e.target.value,
+            ),
+          );
         }}
         onBlur={(e) => {
           if (!e.currentTarget.parentElement?.contains(e.relatedTarget)) onClose();

@@ -47,3 +47,25 @@ export function paletteGroups(blocks: Project['blocks'], query = ''): PaletteGro
     }))
     .filter((g) => g.items.length > 0);
 }
+
+/**
+ * The item a query most likely names, as an index into `items`: one called
+ * exactly that, else one whose name starts with it, else one whose name holds
+ * it, else the first (matched by its description only). Typing "Residual"
+ * then takes Residual, not Add (whose description mentions residuals).
+ */
+export function bestMatch(items: PaletteItem[], query: string): number {
+  const q = query.trim().toLowerCase();
+  if (!q) return 0;
+  const names = items.map((i) => [i.label.toLowerCase(), i.type.toLowerCase()]);
+  const tests = [
+    (n: string) => n === q,
+    (n: string) => n.startsWith(q),
+    (n: string) => n.includes(q),
+  ];
+  for (const test of tests) {
+    const index = names.findIndex((pair) => pair.some(test));
+    if (index >= 0) return index;
+  }
+  return 0;
+}

@@ -536,7 +536,7 @@ export const useStudio = create<StudioState>()((set, get) => {
             selection: [id],
             selectedEdges: [],
             focus: field && last ? { path: pathId, field } : null,
-            view: { seq: get().view.seq + 1, centre: id },
+            view: { seq: get().view.seq + 1, centre: id, onlyIfHidden: true },
           });
           return;
         }

@@ -84,10 +84,21 @@ describe('Residual (notes 8.6.2)', () => {
     ]);
     expect(r.byId.get('layer/conv3')!.outputShape).toEqual([4, 6, 3, 3]);
   });
-  it('without the 1×1 shortcut, a channel change is reported at the Add, naming the node', () => {
+  it('without the 1×1 shortcut, a channel change is the block’s use_1x1conv to turn on', () => {
     const r = applyLayer('Residual', { num_channels: 6 }, [4, 3, 6, 6]);
-    expect(r.issues.length).toBeGreaterThan(0);
-    expect(r.issues[0].nodeId).toBe('layer/add');
+    expect(r.issues).toEqual([
+      {
+        nodeId: 'layer',
+        field: 'use_1x1conv',
+        message:
+          "the convolutions give 4×6×6×6 but the skip connection carries the block's input, 4×3×6×6, so the two cannot be added: turn on use_1x1conv (a 1×1 convolution on the skip connection then gives the block's channels and stride)",
+      },
+    ]);
+    expect(r.byId.get('layer')!.error).toBe(r.issues[0].message);
+    // A stride without the shortcut is the same fix.
+    const strided = applyLayer('Residual', { num_channels: 3, strides: 2 }, [4, 3, 6, 6]);
+    expect(strided.issues.map((i) => [i.nodeId, i.field])).toEqual([['layer', 'use_1x1conv']]);
+    expect(strided.issues[0].message).toMatch(/give 4×3×3×3 but .* 4×3×6×6/);
   });
 });
 
@@ -138,6 +149,17 @@ describe('other course blocks', () => {
       'layer/3',
       'layer/4',
     ]);
+  });
+  it('NiN block: a kernel larger than the input is the block’s kernel_size', () => {
+    const r = applyLayer(
+      'NiNBlock',
+      { out_channels: 96, kernel_size: 11, strides: 4 },
+      [1, 1, 8, 8],
+    );
+    expect(r.issues.map((i) => [i.nodeId, i.field])).toEqual([['layer', 'kernel_size']]);
+    expect(r.issues[0].message).toMatch(
+      /kernel 11×11 is larger than its padded input 8×8.*\(in 0, whose kernel_size is the block's kernel_size\)$/,
+    );
   });
   it('NiN block: 11×11 stride 4 on 224×224 gives 54×54', () => {
     expect(

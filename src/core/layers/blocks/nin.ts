@@ -29,12 +29,18 @@ export const NiNBlock = defineLayer<NiNBlockParams>({
   expand(p) {
     // Ids follow nn.Sequential's numbering, as the course's nin_block returns one.
     const g = new SubgraphBuilder();
-    g.add('0', 'Conv2d', {
-      out_channels: p.out_channels,
-      kernel_size: p.kernel_size,
-      stride: p.strides,
-      padding: p.padding,
-    });
+    g.add(
+      '0',
+      'Conv2d',
+      {
+        out_channels: p.out_channels,
+        kernel_size: p.kernel_size,
+        stride: p.strides,
+        padding: p.padding,
+      },
+      g.last(),
+      { fields: { kernel_size: 'kernel_size', stride: 'strides', padding: 'padding' } },
+    );
     g.add('1', 'ReLU', {});
     g.add('2', 'Conv2d', { out_channels: p.out_channels, kernel_size: 1 });
     g.add('3', 'ReLU', {});

@@ -3,6 +3,7 @@
  * conv1 (3×3, stride) → bn1 → ReLU → conv2 (3×3) → bn2, plus the input
  * (through a 1×1 conv3 with the same stride when use_1x1conv), then ReLU.
  */
+import { formatShape, type Shape } from '../../shape';
 import { bool, int } from '../fields';
 import { defineLayer } from '../types';
 import { BLOCK_INPUT, SubgraphBuilder } from './subgraph';
@@ -52,8 +53,19 @@ export const Residual = defineLayer<ResidualParams>({
           BLOCK_INPUT,
         )
       : BLOCK_INPUT;
-    g.add('add', 'Add', {}, [main, shortcut]);
+    g.add('add', 'Add', {}, [main, shortcut], {
+      otherwise: { field: 'use_1x1conv', explain: unmatchedShortcut },
+    });
     g.add('relu2', 'ReLU', {});
     return g.build();
   },
 });
+
+/**
+ * A residual block's Add fails when the skip connection (the input itself)
+ * does not match the convolutions' output: the block's use_1x1conv fixes it.
+ * Shared with the ResNeXt block, whose skip connection works the same way.
+ */
+export function unmatchedShortcut([main, shortcut]: Shape[]): string {
+  return `the convolutions give ${formatShape(main)} but the skip connection carries the block's input, ${formatShape(shortcut)}, so the two cannot be added: turn on use_1x1conv (a 1×1 convolution on the skip connection then gives the block's channels and stride)`;
+}

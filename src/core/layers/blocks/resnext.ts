@@ -8,6 +8,7 @@
 import { ShapeError } from '../../shape';
 import { bool, float, int } from '../fields';
 import { defineLayer } from '../types';
+import { unmatchedShortcut } from './residual';
 import { BLOCK_INPUT, SubgraphBuilder } from './subgraph';
 
 export interface ResNeXtBlockParams {
@@ -92,7 +93,9 @@ export const ResNeXtBlock = defineLayer<ResNeXtBlockParams>({
       );
       shortcut = g.add('bn4', 'BatchNorm2d', {});
     }
-    g.add('add', 'Add', {}, [main, shortcut]);
+    g.add('add', 'Add', {}, [main, shortcut], {
+      otherwise: { field: 'use_1x1conv', explain: unmatchedShortcut },
+    });
     g.add('relu3', 'ReLU', {});
     return g.build();
   },

@@ -3,24 +3,30 @@
  * 'input' (type Input, standing for whatever feeds the block); the last node
  * added is the block's output and must be its only sink.
  */
-import type { Subgraph, SubgraphNode } from '../types';
+import type { InnerFix, Subgraph, SubgraphNode } from '../types';
 
 export const BLOCK_INPUT = 'input';
 
 export class SubgraphBuilder {
   private readonly nodes: SubgraphNode[] = [{ id: BLOCK_INPUT, type: 'Input' }];
   private readonly edges: Subgraph['edges'] = [];
+  private readonly fixes: Record<string, InnerFix> = {};
 
-  /** Adds a node fed by `from` (several sources are taken in the order given); returns its id. */
+  /**
+   * Adds a node fed by `from` (several sources are taken in the order given);
+   * returns its id. `fix` says which of the block's parameters fixes a problem of this node.
+   */
   add(
     id: string,
     type: string,
     params: Record<string, unknown>,
     from: string | string[] = this.last(),
+    fix?: InnerFix,
   ): string {
     this.nodes.push({ id, type, params });
     for (const source of Array.isArray(from) ? from : [from])
       this.edges.push({ source, target: id });
+    if (fix) this.fixes[id] = fix;
     return id;
   }
 
@@ -30,6 +36,7 @@ export class SubgraphBuilder {
   }
 
   build(): Subgraph {
-    return { nodes: this.nodes, edges: this.edges };
+    const fixed = Object.keys(this.fixes).length > 0;
+    return { nodes: this.nodes, edges: this.edges, ...(fixed ? { fixes: this.fixes } : {}) };
   }
 }
