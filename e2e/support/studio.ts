@@ -28,6 +28,8 @@ export async function startStudio(
     env?: Record<string, string>;
     /** An existing project folder (a host restarted on it); default: a new one. */
     folder?: string;
+    /** More options for `serve` (e.g. `--host`). */
+    args?: string[];
   } = {},
 ): Promise<Studio> {
   const folder = options.folder ?? (await mkdtemp(path.join(os.tmpdir(), 'studio-e2e-')));
@@ -42,6 +44,7 @@ export async function startStudio(
     path.join(folder, '.state'),
   ];
   if (options.project) args.push('--project', options.project);
+  args.push(...(options.args ?? []));
   const child = spawn(process.execPath, args, {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { repoRoot, type Studio, startStudio } from '../../e2e/support/studio';
+import { isLoopback, TOKEN_VARIABLE } from '../../src/cli/commands/serve';
 import { MAX_FRAME_BYTES } from '../../src/server/web-host';
 
 let studio: Studio;
@@ -64,6 +65,56 @@ describe('serve under attack', () => {
       code: 1009,
     });
     expect(await answers()).toBe(true);
+  });
+
+  it('refuses to listen beyond this machine unless the user chose the token', async () => {
+    const { [TOKEN_VARIABLE]: _, ...env } = process.env;
+    const refused = spawnSync(
+      process.execPath,
+      [path.join(repoRoot, 'bin/convnet-studio.mjs'), 'serve', '--port', '0', '--host', '0.0.0.0'],
+      { cwd: repoRoot, encoding: 'utf8', timeout: 60_000, env },
+    );
+    expect(refused.status).toBe(1);
+    expect(refused.stdout).not.toContain('served at');
+    expect(refused.stderr).toContain('--host 0.0.0.0 would serve the studio');
+    expect(refused.stderr).toContain(`set ${TOKEN_VARIABLE} to a secret`);
+    expect(refused.stderr).toContain('SSH tunnel');
+
+    // With a token the user chose it starts, warns, and still wants that token.
+    const chosen = 'chosen-token-0123456789';
+    const open = await startStudio({
+      args: ['--host', '0.0.0.0'],
+      env: { [TOKEN_VARIABLE]: chosen },
+    });
+    try {
+      const port = new URL(open.url).port;
+      expect(new URL(open.url).searchParams.get('token')).toBe(chosen);
+      expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(401);
+      expect((await fetch(`http://127.0.0.1:${port}/?token=${chosen}`)).status).toBe(200);
+    } finally {
+      await open.stop();
+    }
+  });
+
+  it('counts only this machine’s own addresses as loopback', () => {
+    for (const host of [
+      '127.0.0.1',
+      '127.1.2.3',
+      'localhost',
+      'LOCALHOST',
+      '::1',
+      '::ffff:127.0.0.1',
+    ])
+      expect(isLoopback(host), host).toBe(true);
+    for (const host of [
+      '0.0.0.0',
+      '::',
+      '192.168.1.10',
+      '10.0.0.1',
+      'my-box.example',
+      '::ffff:10.0.0.1',
+    ])
+      expect(isLoopback(host), host).toBe(false);
   });
 
   it('refuses the program’s own folder as the workspace', () => {

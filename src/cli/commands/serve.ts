@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -28,7 +29,6 @@ interface ServeOptions {
 /** Environment variable that fixes the access token (kept out of the command line, which `ps` shows). */
 export const TOKEN_VARIABLE = 'CONVNET_STUDIO_TOKEN';
 const MIN_TOKEN_LENGTH = 16;
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -39,7 +39,7 @@ export function registerServe(program: Command): void {
     .option('--port <P>', 'port to listen on (0: any free port)', '5178')
     .option(
       '--host <ADDRESS>',
-      'address to listen on; anything but 127.0.0.1 lets others on the network try to reach it',
+      `address to listen on; one other than this machine's own (127.0.0.1, ::1, localhost) lets others on the network reach it, and needs ${TOKEN_VARIABLE} set`,
       '127.0.0.1',
     )
     .option('--project <FILE|PRESET>', 'open this project file or preset (e.g. lenet) at start')
@@ -68,13 +68,17 @@ export function registerServe(program: Command): void {
       `
 Access: every launch makes a secret token and prints the address with it
 (http://127.0.0.1:5178/?token=…); the page, downloads and the API need it.
-Set ${TOKEN_VARIABLE} (at least ${MIN_TOKEN_LENGTH} characters) to choose it yourself.`,
+Set ${TOKEN_VARIABLE} (at least ${MIN_TOKEN_LENGTH} characters) to choose it yourself;
+an address other than this machine's own (--host 0.0.0.0) is refused without it.`,
     )
     .action(async (opts: ServeOptions) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         throw new CliError(`--port must be a whole number from 0 to 65535, got '${opts.port}'`);
-      const token = accessToken(process.env[TOKEN_VARIABLE]);
+      const chosenToken = process.env[TOKEN_VARIABLE];
+      const token = accessToken(chosenToken);
+      if (!isLoopback(opts.host) && chosenToken === undefined)
+        throw new CliError(remoteRefusal(opts.host, port));
       const stateFolder = path.resolve(
         opts.stateDir ?? path.join(os.homedir(), '.config', 'convnet-studio'),
       );
@@ -121,7 +125,7 @@ Set ${TOKEN_VARIABLE} (at least ${MIN_TOKEN_LENGTH} characters) to choose it you
       });
       process.stdout.write(`ConvNet Studio is served at ${host.url}\n`);
       process.stdout.write(`Workspace: ${projectFolder} (${describeChoice(workspace)})\n`);
-      if (!LOOPBACK.has(opts.host))
+      if (!isLoopback(opts.host))
         process.stderr.write(
           `warning: listening on ${opts.host}: anyone who can reach it and has the address with its token can read and write the workspace ${projectFolder}. The address travels unencrypted over HTTP: prefer an SSH tunnel (ssh -L ${port}:127.0.0.1:${port} this-machine) or a TLS proxy.\n`,
         );
@@ -131,6 +135,32 @@ Set ${TOKEN_VARIABLE} (at least ${MIN_TOKEN_LENGTH} characters) to choose it you
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
+}
+
+/**
+ * Whether an address to listen on is this machine's own (127.0.0.0/8, ::1,
+ * localhost). A host name is not: it may resolve to any address.
+ */
+export function isLoopback(host: string): boolean {
+  if (host.toLowerCase() === 'localhost') return true;
+  const family = isIP(host);
+  if (family === 4) return host.startsWith('127.');
+  if (family === 6) return host === '::1' || /^::ffff:127\./i.test(host);
+  return false;
+}
+
+/**
+ * Why serving beyond this machine needs a token the user chose: the printed
+ * address (with its token) then reaches whoever it is shown or sent to, so
+ * the user must decide to share it, knowing that plain HTTP carries it
+ * unencrypted.
+ */
+function remoteRefusal(host: string, port: number): string {
+  return [
+    `--host ${host} would serve the studio (and read and write access to its workspace) to other machines, which is refused unless you choose the access token yourself:`,
+    `set ${TOKEN_VARIABLE} to a secret of at least ${MIN_TOKEN_LENGTH} printable characters (for example: export ${TOKEN_VARIABLE}=$(openssl rand -hex 32)) and start again.`,
+    `Plain HTTP carries that token unencrypted; safer is to keep the default --host 127.0.0.1 and reach it through an SSH tunnel (ssh -L ${port}:127.0.0.1:${port} this-machine) or a TLS reverse proxy (give its name with --allow-host).`,
+  ].join('\n');
 }
 
 /** The token from the environment, or a fresh random one (256 bits). */
