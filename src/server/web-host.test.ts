@@ -8,10 +8,12 @@ import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { get, type IncomingHttpHeaders } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { StudioApi } from '../api/studio-api';
+import type { StudioApi, StudioPush } from '../api/studio-api';
 import { combineServices } from '../backend';
 import { findDownload } from '../backend/downloads';
 import { builtInPresets } from '../backend/presets';
@@ -338,4 +340,71 @@ describe('web host: downloads', () => {
       expect(answer.body.toString()).not.toContain('not for the browser');
     }
   });
+});
+
+/** A full garbage collection (V8's gc, reached without starting Node with --expose-gc). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+describe('web host: a client that never reads', () => {
+  it('is dropped once 64 MiB wait for it, while a client that reads gets everything', async () => {
+    let push: (event: StudioPush) => void = () => undefined;
+    const streaming = await startWebHost({
+      port: 0,
+      host: '127.0.0.1',
+      staticDir: path.join(folder, 'static'),
+      token: TOKEN,
+      createApi: (pushEvent) => {
+        push = pushEvent;
+        return combineServices([]);
+      },
+    });
+    const open = () =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const ws = new WebSocket(
+          `ws://127.0.0.1:${new URL(streaming.url).port}/api?token=${TOKEN}`,
+        );
+        ws.once('open', () => resolve(ws));
+        ws.once('error', reject);
+      });
+    try {
+      const reader = await open();
+      const stalled = await open();
+      // It stops reading its socket: what the host sends piles up on the host's side.
+      stalled.pause();
+      let received = 0;
+      reader.on('message', (data: Buffer) => {
+        received += data.length;
+      });
+      const MiB = 1024 * 1024;
+      const message = 'x'.repeat(MiB);
+      const frames = 192; // three times the limit
+      // What the host holds: queued frames are strings (heap) or buffers (external), after a
+      // collection so that garbage does not count.
+      const held = () => {
+        collectGarbage();
+        const { heapUsed, external } = process.memoryUsage();
+        return heapUsed + external;
+      };
+      const before = held();
+      let peak = 0;
+      for (let i = 0; i < frames; i++) {
+        push({ channel: 'training', runId: 'r', payload: { event: 'warning', message } });
+        // The host's event loop turns between pushes (training pushes a few a second).
+        await new Promise((resolve) => setImmediate(resolve));
+        if (i % 16 === 15) peak = Math.max(peak, held() - before);
+      }
+      // What waited for the stalled client stayed near the limit: not the 192 MiB pushed.
+      expect(peak).toBeLessThan(100 * MiB);
+      const code = closed(stalled);
+      stalled.resume();
+      expect(await code).toBe(1006); // terminated by the host, without a closing handshake
+      await expect.poll(() => received, { timeout: 30_000 }).toBeGreaterThan(frames * MiB);
+      reader.close();
+    } finally {
+      await streaming.close();
+    }
+  }, 60_000);
 });
