@@ -21,12 +21,14 @@ export default defineConfig({
   main: {
     build: {
       // The workers are entries of their own, started from next to the bundle: src/engine/job.ts
-      // starts ./worker.js (training), src/exporters/export-in-worker.ts ./export-worker.js.
+      // starts ./worker.js (training), src/exporters/export-in-worker.ts ./export-worker.js,
+      // src/backend/evaluation-service.ts ./evaluation-worker.js.
       rollupOptions: {
         input: {
           index: 'src/main/index.ts',
           worker: 'src/engine/worker.ts',
           'export-worker': 'src/exporters/export-worker.ts',
+          'evaluation-worker': 'src/backend/evaluation-worker.ts',
         },
       },
     },
