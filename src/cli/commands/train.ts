@@ -15,7 +15,7 @@ import { startTrainingJob } from '../../engine/job';
 import { createRunFolder } from '../../engine/run/folder';
 import { CliError, ProjectSourceError } from '../errors';
 import { addTrainingFlags, flagError, readTrainingFlags } from '../option-flags';
-import { loadProjectSource } from '../project-source';
+import { loadProjectSource, projectDataFolder } from '../project-source';
 
 /** A new run folder of its own: runs/<name>-<UTC date and time>, with -2, -3, … if that is taken. */
 function newRunFolder(arg: string): string {
@@ -155,7 +155,8 @@ Examples:
   $ npx convnet-studio train lenet --dataset sample --epochs 2 --json`,
     )
     .action(async (arg: string, flags: Record<string, unknown>) => {
-      const { project, source } = loadProjectSource(arg);
+      const projectSource = loadProjectSource(arg);
+      const { project, source } = projectSource;
       try {
         inferValidGraph(project);
       } catch (err) {
@@ -172,6 +173,7 @@ Examples:
       } catch (err) {
         throw flagError(err);
       }
+      options.dataDir = projectDataFolder(projectSource, overrides.dataDir) ?? options.dataDir;
       const outDir = options.outDir ?? newRunFolder(arg);
       options.outDir = outDir;
       const print = flags.json
