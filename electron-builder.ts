@@ -58,6 +58,8 @@ const config: Configuration = {
     { from: 'resources/sample', to: 'sample' },
     { from: 'resources/fonts', to: 'fonts' },
     { from: 'resources/icon.png', to: 'icon.png' },
+    // A real file: Python runs it (the PyTorch engine), which it could not from inside app.asar.
+    { from: 'resources/pytorch', to: 'pytorch' },
   ],
   asar: true,
   electronFuses,

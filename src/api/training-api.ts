@@ -27,6 +27,8 @@ export interface BackendStatus {
   available: boolean;
   /** Why it cannot be used here (or a note on how it runs). */
   reason?: string;
+  /** What it computes on, when available (for PyTorch also its version and Python). */
+  device?: string;
 }
 
 export interface DatasetStatus {

@@ -74,6 +74,8 @@ export type TrainingEvent =
       seconds: number;
       backend: string;
       execution?: Execution;
+      /** What the backend computed on ("wasm SIMD, 1 thread", "CUDA NVIDIA H100 …"). */
+      device?: string;
       memoryBytes: number;
       tensors: number;
     }

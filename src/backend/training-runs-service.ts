@@ -23,7 +23,7 @@ import type {
 import type { EpochEvent, TrainingEvent } from '../api/training-protocol';
 import type { Project } from '../core/document/schema';
 import { resolveTrainOptions, type TrainOptions, trainingOptions } from '../core/training/options';
-import { availableBackends } from '../engine/backends';
+import { trainingBackends } from '../engine/backends';
 import { DatasetNotDownloaded, loadDataset } from '../engine/data';
 import { startTrainingJob, type TrainingJob } from '../engine/job';
 import {
@@ -111,7 +111,7 @@ export class TrainingRunsService implements TrainingApi {
   }
 
   trainingBackends(): Promise<Result<BackendStatus[]>> {
-    return guard(() => availableBackends());
+    return guard(() => trainingBackends());
   }
 
   trainingDatasets(requestedDir?: string): Promise<Result<DatasetStatus[]>> {

@@ -26,6 +26,7 @@ const commands: [name: string, load: () => Promise<Register>][] = [
   ['import', async () => (await import('./commands/import')).registerImport],
   ['train', async () => (await import('./commands/train')).registerTrain],
   ['bench', async () => (await import('./commands/bench')).registerBench],
+  ['backends', async () => (await import('./commands/backends')).registerBackends],
 ];
 
 const program = new Command()

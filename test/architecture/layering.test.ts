@@ -31,8 +31,8 @@ const MAY_IMPORT: Record<Part, readonly Part[]> = {
   api: ['core'],
   // Node-only helpers shared by several parts (whole-or-nothing writes, shipped files).
   node: ['core'],
-  // Training, backends and data.
-  engine: ['core', 'api', 'node'],
+  // Training, backends and data; the PyTorch engine trains with the PyTorch export's code.
+  engine: ['core', 'api', 'node', 'exporters'],
   // Formats need no training code.
   exporters: ['core', 'node'],
   // StudioApi implemented over the engine and the exporters.

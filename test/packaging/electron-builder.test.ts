@@ -64,6 +64,7 @@ describe('packaging', () => {
       'resources/sample/fashion-mnist',
       'resources/fonts/DejaVuSans.ttf',
       'resources/icon.png',
+      'resources/pytorch/engine.py',
     ]) {
       const entry = extra.find((e) => shipped === e.from || shipped.startsWith(`${e.from}/`));
       expect(entry, shipped).toBeDefined();

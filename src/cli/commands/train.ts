@@ -152,7 +152,9 @@ the same command plus --out <run folder> --resume.
 Examples:
   $ npx convnet-studio train lenet --epochs 10 --lr 0.1 --batch-size 128
   $ npx convnet-studio train resnet18 --resize 96,96 --limit-train 1024 --epochs 1
-  $ npx convnet-studio train lenet --dataset sample --epochs 2 --json`,
+  $ npx convnet-studio train lenet --dataset sample --epochs 2 --json
+  $ npx convnet-studio train lenet --backend pytorch --epochs 10 --lr 0.1
+  $ npx convnet-studio train lenet --backend pytorch --nproc-per-node 2 --epochs 1`,
     )
     .action(async (arg: string, flags: Record<string, unknown>) => {
       const projectSource = loadProjectSource(arg);

@@ -140,4 +140,28 @@ describe('the training options table', () => {
       expect(field.group, key).not.toBe('run');
     }
   });
+
+  it('keeps the PyTorch engine’s device and torchrun options to it, with a consistent set of machines', () => {
+    const pytorch = { backend: 'pytorch' } as const;
+    expect(() => resolveTrainOptions(project, { device: 'cuda' })).toThrow(
+      'device applies to the PyTorch engine only; add --backend pytorch',
+    );
+    expect(
+      resolveTrainOptions(project, { ...pytorch, device: 'cpu', nprocPerNode: 2 }),
+    ).toMatchObject({ backend: 'pytorch', device: 'cpu', nprocPerNode: 2 });
+    expect(() => resolveTrainOptions(project, { ...pytorch, nnodes: 2 })).toThrow(
+      /nnodes above 1 needs --node-rank .* and --rdzv-endpoint/,
+    );
+    expect(() =>
+      resolveTrainOptions(project, { ...pytorch, nnodes: 2, nodeRank: 2, rdzvEndpoint: 'a:1' }),
+    ).toThrow('node-rank must be below --nnodes (2), got 2');
+    expect(() =>
+      resolveTrainOptions(project, { ...pytorch, nnodes: 2, nodeRank: 1, rdzvEndpoint: '-x' }),
+    ).toThrow(/rdzv-endpoint must be host:port/);
+    const cluster = { ...pytorch, nnodes: 2, nodeRank: 1, rdzvEndpoint: '10.0.0.1:29500' };
+    expect(resolveTrainOptions(project, cluster)).toMatchObject(cluster);
+    // The UI may choose the device, not a cluster.
+    expect(startArgs({ backend: 'pytorch', device: 'cuda' }).success).toBe(true);
+    expect(startArgs({ backend: 'pytorch', nprocPerNode: 2 }).success).toBe(false);
+  });
 });

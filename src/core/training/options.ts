@@ -23,6 +23,10 @@ import {
   text,
 } from './option-fields';
 
+/** The options only the PyTorch engine has: refused with another backend. */
+const pytorchOnly = (o: Readonly<Record<string, unknown>>) =>
+  o.backend === 'pytorch' ? undefined : 'applies to the PyTorch engine only; add --backend pytorch';
+
 export const trainingOptions = {
   dataset: choice({
     keptOnResume: true,
@@ -245,6 +249,7 @@ export const trainingOptions = {
       { value: 'webgpu', label: 'WebGPU' },
       { value: 'wasm', label: 'WebAssembly' },
       { value: 'cpu', label: 'CPU (plain JavaScript)' },
+      { value: 'pytorch', label: 'PyTorch' },
     ],
     default: 'auto',
   }),
@@ -291,6 +296,69 @@ export const trainingOptions = {
       { value: 'op-by-op', label: 'Op by op (tfjs, for comparison)' },
     ],
     default: 'compiled',
+  }),
+  device: choice({
+    label: 'PyTorch device',
+    name: 'device',
+    group: 'backend',
+    form: false,
+    help: 'pytorch: where it computes; auto is a CUDA GPU when torch sees one, else the CPU',
+    valueName: 'where',
+    choices: [
+      { value: 'auto', label: 'Best available' },
+      { value: 'cpu', label: 'CPU' },
+      { value: 'cuda', label: 'CUDA GPU' },
+    ],
+    check: pytorchOnly,
+  }),
+  nprocPerNode: int({
+    label: 'Processes per machine',
+    name: 'nproc-per-node',
+    group: 'backend',
+    api: false,
+    help: 'pytorch: N processes under torchrun (DistributedDataParallel: gloo on CPU, nccl on GPUs, one per GPU)',
+    min: 1,
+    check: pytorchOnly,
+  }),
+  nnodes: int({
+    label: 'Machines',
+    name: 'nnodes',
+    group: 'backend',
+    api: false,
+    help: 'pytorch under torchrun: machines taking part, each running the same command',
+    min: 1,
+    check: (o) =>
+      pytorchOnly(o) ??
+      ((o.nnodes as number) > 1 && (o.nodeRank === undefined || o.rdzvEndpoint === undefined)
+        ? `above 1 needs --node-rank (this machine's place, 0 to ${(o.nnodes as number) - 1}) and --rdzv-endpoint (host:port of node 0) on every machine`
+        : undefined),
+  }),
+  nodeRank: int({
+    label: 'This machine',
+    name: 'node-rank',
+    group: 'backend',
+    api: false,
+    valueName: 'R',
+    help: "pytorch under torchrun: this machine's place, 0 to nnodes - 1 (node 0 holds rank 0)",
+    min: 0,
+    check: (o) =>
+      pytorchOnly(o) ??
+      ((o.nodeRank as number) >= ((o.nnodes as number | undefined) ?? 1)
+        ? `must be below --nnodes (${(o.nnodes as number | undefined) ?? 1}), got ${o.nodeRank}`
+        : undefined),
+  }),
+  rdzvEndpoint: text({
+    label: 'Rendezvous',
+    name: 'rdzv-endpoint',
+    group: 'backend',
+    api: false,
+    valueName: 'HOST:PORT',
+    help: 'pytorch under torchrun: where node 0 meets the others (its address and a free port)',
+    check: (o) =>
+      pytorchOnly(o) ??
+      (/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(o.rdzvEndpoint as string)
+        ? undefined
+        : `must be host:port (node 0's address and a free port, e.g. 10.0.0.1:29500), got '${o.rdzvEndpoint}'`),
   }),
   layerStatsEvery: int({
     label: 'Layer statistics every',

@@ -20,6 +20,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // cannot resolve; tfjs-layers' Node bundle registers them all.
 import '@tensorflow/tfjs-layers';
 import type { BackendChoice } from '../../core/training/options';
+import { pytorchAvailability } from '../pytorch/python';
 import { registerDilatedConvolutionGradients } from './dilated-gradients';
 import { SimdKernels } from './simd-kernels';
 import { registerFastFilterGradient, registerWasmTrainingKernels } from './training-kernels';
@@ -44,9 +45,12 @@ export interface BackendAvailability {
   available: boolean;
   /** Why it is not available; or, when it is, what to know (auto passes a software GPU by). */
   reason?: string;
+  /** What it computes on, when available ("wasm SIMD, 1 thread", "torch 2.11 … CUDA (NVIDIA H100)"). */
+  device?: string;
 }
 
-type Concrete = Exclude<BackendChoice, 'auto'>;
+/** The TensorFlow.js backends; PyTorch is an engine of its own (engine/pytorch). */
+type Concrete = Exclude<BackendChoice, 'auto' | 'pytorch'>;
 type Started = { ok: true; device: string; threads?: number; note?: string };
 type Failed = { ok: false; reason: string };
 
@@ -424,6 +428,11 @@ export async function initBackend(
   choice: BackendChoice = 'auto',
   opts: { threads?: number } = {},
 ): Promise<BackendRuntime> {
+  if (choice === 'pytorch') {
+    throw new Error(
+      'pytorch is not a TensorFlow.js backend: PyTorch trains in a process of its own (engine/pytorch/run.ts), started by a training job with backend pytorch',
+    );
+  }
   if (choice !== 'auto' && !BACKEND_ORDER.includes(choice)) {
     throw new Error(
       `Unknown backend '${choice}'. Choose one of: auto, ${BACKEND_ORDER.join(', ')}.`,
@@ -481,10 +490,20 @@ export async function availableBackends(
     const started = await start(name, name, opts.threads);
     result.push(
       started.ok
-        ? { name, available: true, ...(started.note ? { reason: started.note } : {}) }
+        ? {
+            name,
+            available: true,
+            device: started.device,
+            ...(started.note ? { reason: started.note } : {}),
+          }
         : { name, available: false, reason: started.reason },
     );
   }
   if (before) await tf.setBackend(before);
   return result;
+}
+
+/** The TensorFlow.js backends, then PyTorch (where a Python with torch is found): every engine this machine offers. */
+export async function trainingBackends(): Promise<BackendAvailability[]> {
+  return [...(await availableBackends()), await pytorchAvailability()];
 }

@@ -4,7 +4,7 @@
  * optimizer and the step, and where the run stands, all from a checkpoint
  * when it resumes. What the loop then needs is in one PreparedRun.
  */
-import type { TrainingEvent } from '../../api/training-protocol';
+import type { DatasetInfo, TrainingEvent } from '../../api/training-protocol';
 import { classifierOutputIssue } from '../../core/classifier-output';
 import { type CompiledModel, compileModel } from '../../core/compile/model';
 import type { Project } from '../../core/document/schema';
@@ -82,6 +82,44 @@ function feedSize(project: Project, options: TrainOptions, data: Dataset): [numb
   return declared ? [declared[2], declared[3]] : [h, w];
 }
 
+/**
+ * The run's data, as every engine gets it: loaded (or downloaded, with
+ * 'download' events), its warnings said, and the size it is fed at.
+ */
+export async function prepareData(
+  project: Project,
+  options: TrainOptions,
+  emit: (event: DownloadEvent | WarningEvent) => void,
+): Promise<{ data: Dataset; resize: [number, number] }> {
+  const downloadEventDue = rateLimit(DOWNLOAD_EVENTS_PER_SECOND);
+  const data = await loadDataset({
+    dataset: options.dataset,
+    dataDir: options.dataDir,
+    limitTrain: options.limitTrain,
+    limitVal: options.limitVal,
+    damagedImages: options.damagedImages,
+    onProgress: (progress) => {
+      if (progress.stage !== 'download') return;
+      const edge = progress.loaded === 0 || progress.loaded === progress.total;
+      if (!downloadEventDue(edge)) return;
+      const { file, url, loaded, total } = progress;
+      emit({ event: 'download', file, url, loaded, total });
+    },
+  });
+  for (const message of data.warnings ?? []) emit({ event: 'warning', message });
+  return { data, resize: feedSize(project, options, data) };
+}
+
+/** The start event's dataset: the sizes trained and validated on (after --limit-train/--limit-val) and the size fed. */
+export function startDataset(data: Dataset, resize: [number, number]): DatasetInfo {
+  return {
+    ...data.info,
+    trainSize: data.train.count,
+    valSize: data.val.count,
+    inputShape: [resize[0], resize[1], data.info.inputShape[2]],
+  };
+}
+
 /** Runs what reads a checkpoint's tensors into the model, naming the file when they do not fit. */
 function fromCheckpoint<T>(read: () => T, file?: string): T {
   try {
@@ -93,7 +131,7 @@ function fromCheckpoint<T>(read: () => T, file?: string): T {
 }
 
 /** A resumed run keeps what gives its position meaning; anything else may change. */
-function refuseChangedOptions(started: TrainOptions, now: TrainOptions): void {
+export function refuseChangedOptions(started: TrainOptions, now: TrainOptions): void {
   const conflicts = resumeConflicts(started, now);
   if (conflicts.length === 0) return;
   throw new Error(
@@ -186,23 +224,7 @@ export async function prepareRun(
   }
   const backend = await initBackend(options.backend, { threads: options.threads });
   const { tf } = backend;
-  const downloadEventDue = rateLimit(DOWNLOAD_EVENTS_PER_SECOND);
-  const data = await loadDataset({
-    dataset: options.dataset,
-    dataDir: options.dataDir,
-    limitTrain: options.limitTrain,
-    limitVal: options.limitVal,
-    damagedImages: options.damagedImages,
-    onProgress: (progress) => {
-      if (progress.stage !== 'download') return;
-      const edge = progress.loaded === 0 || progress.loaded === progress.total;
-      if (!downloadEventDue(edge)) return;
-      const { file, url, loaded, total } = progress;
-      emit({ event: 'download', file, url, loaded, total });
-    },
-  });
-  for (const message of data.warnings ?? []) emit({ event: 'warning', message });
-  const resize = feedSize(project, options, data);
+  const { data, resize } = await prepareData(project, options, emit);
   const channels = data.info.inputShape[2];
   const inference = inferValidGraph(project, {
     inputShape: [options.batchSize, channels, ...resize],
@@ -264,13 +286,7 @@ export async function prepareRun(
     device: backend.device,
     execution: step.execution,
     ...(notes.length > 0 ? { backendNote: notes.join('. ') } : {}),
-    // The sizes trained and validated on (after --limit-train/--limit-val) and the size fed.
-    dataset: {
-      ...data.info,
-      trainSize: data.train.count,
-      valSize: data.val.count,
-      inputShape: [resize[0], resize[1], channels],
-    },
+    dataset: startDataset(data, resize),
     epochs: options.epochs,
     batchesPerEpoch: Math.ceil(data.train.count / options.batchSize),
     ...(checkpoint ? { resumedFromEpoch: checkpoint.position.epoch } : {}),

@@ -34,17 +34,29 @@ export class TrainingControl {
   private paused = false;
   private stopRequested = false;
   private wake: (() => void) | undefined;
+  private readonly listeners = new Set<() => void>();
 
   pause(): void {
     this.paused = true;
+    this.changed();
   }
   resume(): void {
     this.paused = false;
     this.wake?.();
+    this.changed();
   }
   stop(): void {
     this.stopRequested = true;
     this.wake?.();
+    this.changed();
+  }
+  /** Calls `listener` on every request (an engine in another process forwards them); returns the unsubscribe. */
+  onRequest(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  private changed(): void {
+    for (const listener of this.listeners) listener();
   }
   get stopping(): boolean {
     return this.stopRequested;
@@ -245,6 +257,7 @@ export class Trainer {
       seconds,
       backend: this.run.backend.backend,
       execution: this.run.step.execution,
+      device: this.run.backend.device,
       memoryBytes: memory.numBytes,
       tensors: memory.numTensors,
     };
@@ -385,15 +398,20 @@ export class Trainer {
 
 /**
  * Runs a training to the end on this thread (the worker calls this): the
- * run level, where an engine is chosen. Today every run trains with tfjs;
- * another whole-run engine is chosen here by its options and must record
- * through a RunRecorder and emit the same events.
+ * run level, where an engine is chosen. PyTorch (backend 'pytorch') trains
+ * in a child process that pytorch/run.ts drives, recording through a
+ * RunRecorder and emitting the same events; every other backend is tfjs's.
  */
-export function runTraining(
+export async function runTraining(
   project: Project,
   options: TrainOptions,
   emit: EventSink,
-  control?: TrainingControl,
+  control = new TrainingControl(),
 ): Promise<FinalEvent> {
+  if (options.backend === 'pytorch') {
+    // Loaded when asked for: the PyTorch engine needs the exporters, the others do not.
+    const { runPyTorchTraining } = await import('../pytorch/run');
+    return runPyTorchTraining(project, options, emit, control);
+  }
   return new Trainer(project, options, emit, control).fit();
 }

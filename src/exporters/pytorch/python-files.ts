@@ -65,8 +65,16 @@ interface TrainDefaults {
   batchSize: number;
   lr: number;
   optimizer: string;
+  momentum: number;
+  weightDecay: number;
+  schedule: string;
 }
 
+/**
+ * train.py: a plain PyTorch training script, and the training step the
+ * studio's PyTorch engine runs (it imports place, wrap, make_optimizer,
+ * make_schedule, epoch_batches, train_steps and evaluate from it).
+ */
 export function pythonTrainScript(d: TrainDefaults): string {
   return `"""Trains the exported network on Fashion-MNIST.
 
@@ -78,18 +86,20 @@ Python 3.11 add --redirects 1 --tee 1: its launcher crashes on the default outpu
 
 Data: the IDX files in --data-dir (gzipped or not), else torchvision's download into it.
 Starts from weights.safetensors unless --from-scratch; saves the result to --out.
+ConvNet Studio's PyTorch engine trains with this file's functions too (place, train_steps, ...).
 """
 import argparse
 import gzip
+import math
 import os
 import struct
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.data.distributed import DistributedSampler
 
 from model import INPUT_SHAPE, WEIGHTS, build_model, load_model
@@ -109,6 +119,9 @@ def parse_args():
     p.add_argument("--batch-size", type=int, default=${d.batchSize}, help="per process")
     p.add_argument("--lr", type=float, default=${d.lr})
     p.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default="${d.optimizer}")
+    p.add_argument("--momentum", type=float, default=${d.momentum}, help="SGD only")
+    p.add_argument("--weight-decay", type=float, default=${d.weightDecay})
+    p.add_argument("--schedule", choices=["constant", "step", "cosine"], default="${d.schedule}", help="stepped once per epoch")
     p.add_argument("--limit-train", type=int, help="use only the first N training images")
     p.add_argument("--limit-val", type=int, help="use only the first N test images")
     p.add_argument("--from-scratch", action="store_true", help="PyTorch's default initialisation instead of weights.safetensors")
@@ -138,6 +151,7 @@ def find_file(folder, stem):
 
 
 def load_split(split, data_dir, limit):
+    """uint8 images N x 1 x 28 x 28 and int64 labels of one split."""
     folders = [Path(data_dir)] if data_dir else [Path(d) for d in DEFAULT_DATA_DIRS]
     for folder in folders:
         images, labels = (find_file(folder, stem) for stem in FILES[split])
@@ -156,7 +170,7 @@ def load_split(split, data_dir, limit):
         x, y = ds.data.unsqueeze(1), ds.targets
     if limit:
         x, y = x[:limit], y[:limit]
-    return TensorDataset(x, y)
+    return x, y
 
 
 def prepare(images, device):
@@ -170,83 +184,144 @@ def prepare(images, device):
     return x
 
 
-def evaluate(model, loader, device):
+@dataclass
+class Placement:
+    """Where this process trains: alone (world 1), or as one of torchrun's processes."""
+
+    distributed: bool
+    world: int
+    rank: int
+    local_rank: int
+    device: torch.device
+
+
+def place(device="auto"):
+    """The device (device: auto, cpu or cuda) and, under torchrun, the process group (nccl on GPUs, gloo on CPU)."""
+    # torchrun sets WORLD_SIZE: then every process joins the group (even alone, so one GPU runs the DDP path).
+    distributed = "WORLD_SIZE" in os.environ
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
+    where = torch.device(f"cuda:{local_rank}" if cuda else "cpu")
+    if cuda:
+        torch.cuda.set_device(where)
+    if distributed:
+        dist.init_process_group(backend="nccl" if cuda else "gloo")
+    return Placement(distributed, int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0")), local_rank, where)
+
+
+def wrap(model, placement):
+    """The module to train: the model itself, or under torchrun its DistributedDataParallel."""
+    if not placement.distributed:
+        return model
+    cuda = placement.device.type == "cuda"
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=[placement.local_rank] if cuda else None)
+
+
+def make_optimizer(parameters, name, lr, momentum=0.0, weight_decay=0.0):
+    if name == "sgd":
+        return torch.optim.SGD(parameters, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if name == "adam":
+        return torch.optim.Adam(parameters, lr=lr, weight_decay=weight_decay)
+    # AdamW's own default decay (0.01) is not applied unless asked for.
+    return torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay)
+
+
+def make_schedule(optimizer, name, epochs):
+    """Stepped once per epoch: StepLR (x0.1 every ceil(epochs/3) epochs), CosineAnnealingLR, or none."""
+    if name == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, math.ceil(epochs / 3)), gamma=0.1)
+    if name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+    return None
+
+
+def epoch_batches(count, batch_size, seed, epoch, placement):
+    """This process's batches of one epoch (index tensors): a new shuffle every epoch, shared out as DistributedSampler does."""
+    sampler = DistributedSampler(range(count), num_replicas=placement.world, rank=placement.rank, shuffle=True, seed=seed)
+    sampler.set_epoch(epoch)
+    return list(torch.tensor(list(sampler), dtype=torch.long).split(batch_size))
+
+
+class Diverged(ArithmeticError):
+    """The loss is no longer a finite number: the step is not applied."""
+
+
+def train_steps(net, optimizer, images, labels, batches, device, prepare):
+    """One optimisation step (mean cross-entropy) per batch; yields each step's loss, correct count and size."""
+    net.train()
+    for rows in batches:
+        x = prepare(images[rows], device)
+        y = labels[rows].to(device)
+        logits = net(x)
+        loss = F.cross_entropy(logits, y)
+        optimizer.zero_grad()
+        loss.backward()
+        value, correct = torch.stack([loss.detach(), (logits.argmax(1) == y).sum().float()]).tolist()
+        if not math.isfinite(value):
+            raise Diverged(f"the loss became {'NaN' if math.isnan(value) else ('Infinity' if value > 0 else '-Infinity')}")
+        optimizer.step()
+        yield value, int(correct), len(rows)
+
+
+def evaluate(model, images, labels, device, prepare, batch_size=256):
+    """Mean cross-entropy and accuracy over a whole split, in eval mode."""
     model.eval()
-    loss = correct = count = 0
+    loss = correct = 0.0
     with torch.no_grad():
-        for images, labels in loader:
-            labels = labels.to(device)
-            logits = model(prepare(images, device))
-            loss += F.cross_entropy(logits, labels, reduction="sum").item()
-            correct += (logits.argmax(1) == labels).sum().item()
-            count += len(labels)
-    return loss / max(count, 1), correct / max(count, 1)
+        for start in range(0, len(labels), batch_size):
+            y = labels[start : start + batch_size].to(device)
+            logits = model(prepare(images[start : start + batch_size], device))
+            loss += F.cross_entropy(logits, y, reduction="sum").item()
+            correct += (logits.argmax(1) == y).sum().item()
+    return loss / max(len(labels), 1), correct / max(len(labels), 1)
+
+
+def all_sum(values, placement):
+    """Sums numbers over the processes (itself when alone)."""
+    if not placement.distributed:
+        return list(values)
+    totals = torch.tensor(values, dtype=torch.float64, device=placement.device)
+    dist.all_reduce(totals)
+    return totals.tolist()
 
 
 def main():
     args = parse_args()
-    # torchrun sets WORLD_SIZE: then every process joins the group (even alone, so one GPU runs the DDP path).
-    distributed = "WORLD_SIZE" in os.environ
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    cuda = torch.cuda.is_available()
-    device = torch.device(f"cuda:{local_rank}" if cuda else "cpu")
-    if cuda:
-        torch.cuda.set_device(device)
-    if distributed:
-        dist.init_process_group(backend="nccl" if cuda else "gloo")
+    placement = place()
     torch.manual_seed(args.seed)
+    model = (build_model() if args.from_scratch else load_model(WEIGHTS)).to(placement.device)
+    net = wrap(model, placement)
+    train_x, train_y = load_split("train", args.data_dir, args.limit_train)
+    val_x, val_y = load_split("val", args.data_dir, args.limit_val)
+    optimizer = make_optimizer(net.parameters(), args.optimizer, args.lr, args.momentum, args.weight_decay)
+    schedule = make_schedule(optimizer, args.schedule, args.epochs)
 
-    model = (build_model() if args.from_scratch else load_model(WEIGHTS)).to(device)
-    net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[local_rank] if cuda else None) if distributed else model
-
-    train = load_split("train", args.data_dir, args.limit_train)
-    val = load_split("val", args.data_dir, args.limit_val)
-    sampler = DistributedSampler(train, num_replicas=world, rank=rank, shuffle=True, seed=args.seed) if distributed else None
-    train_loader = DataLoader(train, batch_size=args.batch_size, shuffle=sampler is None, sampler=sampler)
-    val_loader = DataLoader(val, batch_size=256)
-
-    if args.optimizer == "sgd":
-        optimizer = torch.optim.SGD(net.parameters(), lr=args.lr)
-    elif args.optimizer == "adam":
-        optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
-    else:
-        optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr)
-
-    if rank == 0:
-        print(f"training on {len(train)} images, {world} process(es), device {device}, backend {dist.get_backend() if distributed else 'none'}", flush=True)
-    for epoch in range(1, args.epochs + 1):
-        if sampler is not None:
-            sampler.set_epoch(epoch)
-        net.train()
+    if placement.rank == 0:
+        backend = dist.get_backend() if placement.distributed else "none"
+        print(f"training on {len(train_y)} images, {placement.world} process(es), device {placement.device}, backend {backend}", flush=True)
+    for epoch in range(args.epochs):
         started = time.time()
-        totals = torch.zeros(3, device=device)  # loss sum, correct, count
-        for images, labels in train_loader:
-            labels = labels.to(device)
-            logits = net(prepare(images, device))
-            loss = F.cross_entropy(logits, labels)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            totals += torch.tensor([loss.item() * len(labels), (logits.argmax(1) == labels).sum().item(), len(labels)], device=device)
+        batches = epoch_batches(len(train_y), args.batch_size, args.seed, epoch, placement)
+        loss_sum = correct = count = 0
+        for loss, right, size in train_steps(net, optimizer, train_x, train_y, batches, placement.device, prepare):
+            loss_sum, correct, count = loss_sum + loss * size, correct + right, count + size
         elapsed = time.time() - started
-        if distributed:
-            dist.all_reduce(totals)
-        if rank == 0:
-            val_loss, val_acc = evaluate(model, val_loader, device)
-            loss_sum, correct, count = totals.tolist()
+        loss_sum, correct, count = all_sum([loss_sum, correct, count], placement)
+        if placement.rank == 0:
+            val_loss, val_acc = evaluate(model, val_x, val_y, placement.device, prepare)
             print(
-                f"epoch {epoch}: {count:.0f} samples, train loss {loss_sum / count:.4f}, train acc {correct / count:.3f}, "
+                f"epoch {epoch + 1}: {count:.0f} samples, train loss {loss_sum / count:.4f}, train acc {correct / count:.3f}, "
                 f"val loss {val_loss:.4f}, val acc {val_acc:.3f}, {count / elapsed:.0f} samples/s",
                 flush=True,
             )
-        if distributed:
-            dist.barrier(device_ids=[local_rank] if cuda else None)
-    if rank == 0:
+        if schedule is not None:
+            schedule.step()
+        if placement.distributed:
+            dist.barrier(device_ids=[placement.local_rank] if placement.device.type == "cuda" else None)
+    if placement.rank == 0:
         save_safetensors(model.state_dict(), args.out)
         print(f"saved {args.out}", flush=True)
-    if distributed:
+    if placement.distributed:
         dist.destroy_process_group()
 
 
@@ -286,7 +361,7 @@ python3 -m torch.distributed.run --nproc_per_node=2 train.py --limit-train 1000 
 \`\`\`
 
 Options: \`--data-dir\`, \`--epochs\`, \`--batch-size\` (per process), \`--lr\`, \`--optimizer sgd|adam|adamw\`,
-\`--limit-train N\`, \`--limit-val N\`, \`--from-scratch\`, \`--out FILE\` (default trained.safetensors), \`--seed\`.
+\`--momentum\`, \`--weight-decay\`, \`--schedule constant|step|cosine\`, \`--limit-train N\`, \`--limit-val N\`, \`--from-scratch\`, \`--out FILE\` (default trained.safetensors), \`--seed\`.
 Load trained weights with \`load_model("trained.safetensors")\`; the studio imports them too.
 `;
 }
