@@ -146,7 +146,8 @@ export function RunProgress({
       )}
       {live?.start?.backendNote ? (
         <p
-          className={`notice ${live.requestedBackend === 'auto' ? 'info' : 'warn'}`}
+          // After 'auto' a note says what was skipped; PyTorch's says which torch it found.
+          className={`notice ${live.requestedBackend === 'auto' || live.requestedBackend === 'pytorch' ? 'info' : 'warn'}`}
           role="status"
           data-testid="backend-note"
         >

@@ -6,6 +6,7 @@
  * are not available.
  */
 import { Fragment, type ReactNode } from 'react';
+import type { BackendStatus } from '../../api/training-api';
 import type { OptionField, OptionGroup } from '../../core/training/option-fields';
 import {
   type TrainingOptionKey,
@@ -35,6 +36,12 @@ const formOptions = Object.entries(trainingOptions).filter(([, field]) => field.
 const backendLabel = (name: string) =>
   trainingOptions.backend.choices.find((c) => c.value === name)?.label ?? name;
 
+/** PyTorch says whether it found a CUDA GPU or trains on the CPU. */
+const torchPlace = (status: BackendStatus | undefined) =>
+  status?.name === 'pytorch' && status.available && status.device
+    ? ` (${status.device.startsWith('CUDA') ? 'CUDA' : 'CPU'})`
+    : '';
+
 export function TrainSettings({ options, disabled }: Props) {
   const datasets = useTraining((s) => s.datasets);
   const backends = useTraining((s) => s.backends);
@@ -51,7 +58,8 @@ export function TrainSettings({ options, disabled }: Props) {
     },
     backend: (name) => {
       const status = backends?.find((b) => b.name === name);
-      return status && !status.available ? { disabled: true, note: ' (not available)' } : {};
+      if (status && !status.available) return { disabled: true, note: ' (not available)' };
+      return { note: torchPlace(status) };
     },
   };
 
@@ -70,9 +78,17 @@ export function TrainSettings({ options, disabled }: Props) {
     backend: (
       <ul className="backend-list" aria-label="Backends on this machine">
         {(backends ?? []).map((b) => (
-          <li key={b.name} className={b.available ? 'available' : 'unavailable'}>
+          <li
+            key={b.name}
+            className={b.available ? 'available' : 'unavailable'}
+            data-testid={`backend-${b.name}`}
+          >
             <span className="dot" aria-hidden="true" />
-            <strong>{backendLabel(b.name)}</strong>
+            <strong>
+              {backendLabel(b.name)}
+              {torchPlace(b)}
+            </strong>
+            {b.available && b.device ? <span className="device"> — {b.device}</span> : null}
             {b.reason ? <span className="why"> — {b.reason}</span> : null}
           </li>
         ))}
