@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { describeWith, pytorch } from '../../../test/support/requirements';
+import { describeWith, fashionMnist, pytorch } from '../../../test/support/requirements';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const bin = join(repoRoot, 'bin/convnet-studio.mjs');
@@ -46,6 +46,22 @@ describeWith([pytorch], 'convnet-studio bench --pytorch', () => {
     expect(line.samplesPerSec).toBeGreaterThan(0);
     expect(line.pytorchSamplesPerSec).toBeGreaterThan(0);
     expect(line.ratio).toBeCloseTo(line.samplesPerSec / line.pytorchSamplesPerSec, 6);
+  });
+});
+
+describeWith([pytorch, fashionMnist], 'convnet-studio bench --backend pytorch', () => {
+  it('times the studio-driven PyTorch engine beside the exported train.py on the same data', () => {
+    const r = cli('--backend', 'pytorch', '--batches', '2', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const [line] = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(line).toMatchObject({ model: 'lenet', epochs: 1, batchSize: 128, trainImages: 256 });
+    expect(line.device).toMatch(/^(CPU|CUDA)/);
+    expect(line.studioSamplesPerSec).toHaveLength(1);
+    expect(line.standaloneSamplesPerSec).toHaveLength(1);
+    expect(line.overhead).toBeCloseTo(line.studioSeconds / line.standaloneSeconds - 1, 6);
   });
 });
 

@@ -10,6 +10,7 @@ import type { Execution } from '../../api/training-protocol';
 import { getPreset } from '../../core/presets';
 import type { BackendChoice } from '../../core/training/options';
 import { availableBackends, initBackend } from '../../engine/backends';
+import { benchPyTorchEngine, type EngineBenchResult } from '../../engine/pytorch/bench';
 import {
   type BenchCase,
   benchPyTorch,
@@ -31,13 +32,103 @@ const MODELS: Record<
 };
 
 interface BenchFlags {
-  models: string;
+  models?: string;
+  epochs?: string;
   backend?: string;
   batches: string;
   batchSize?: string;
   threads?: string;
   pytorch?: boolean;
   json?: boolean;
+}
+
+function wholeNumber(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new CliError(`--${flag} must be a whole number >= 1, got '${value}'`);
+  }
+  return n;
+}
+
+function modelsOf(list: string): string[] {
+  const names = list.split(',').map((m) => m.trim());
+  for (const name of names) {
+    if (!MODELS[name]) {
+      throw new CliError(
+        `unknown model '${name}' for bench; use ${Object.keys(MODELS).join(', ')}`,
+      );
+    }
+  }
+  return names;
+}
+
+function batchSizeOf(flags: BenchFlags): number | undefined {
+  const batchSize = flags.batchSize === undefined ? undefined : Number(flags.batchSize);
+  if (batchSize !== undefined) checkFlagValues({ batchSize });
+  return batchSize;
+}
+
+/** Columns padded to their widest cell: the named ones left-aligned, numbers right-aligned. */
+function printTable(table: string[][], leftAligned: ReadonlySet<string>): void {
+  const widths = table[0].map((_, col) => Math.max(...table.map((line) => line[col].length)));
+  for (const line of table) {
+    const cells = line.map((cell, col) =>
+      leftAligned.has(table[0][col]) ? cell.padEnd(widths[col]) : cell.padStart(widths[col]),
+    );
+    process.stdout.write(`${cells.join('  ').trimEnd()}\n`);
+  }
+}
+
+/** `bench --backend pytorch`: the studio-driven PyTorch engine against the exported train.py alone. */
+async function benchEngine(flags: BenchFlags): Promise<void> {
+  const epochs = wholeNumber('epochs', flags.epochs ?? '1');
+  const batches = flags.batches === undefined ? undefined : wholeNumber('batches', flags.batches);
+  const results: EngineBenchResult[] = [];
+  for (const model of modelsOf(flags.models ?? 'lenet')) {
+    const batchSize = batchSizeOf(flags) ?? MODELS[model].batchSize;
+    const images = batches === undefined ? undefined : batches * batchSize;
+    const result = await benchPyTorchEngine({
+      model,
+      project: getPreset(model)!.build(),
+      epochs,
+      batchSize,
+      limitTrain: images,
+      limitVal: images === undefined ? undefined : Math.min(10_000, images),
+    });
+    if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    results.push(result);
+  }
+  if (flags.json) return;
+  const rate = (values: number[]) =>
+    values.length > 0 ? Math.round(values.reduce((a, b) => a + b) / values.length).toString() : '?';
+  process.stdout.write(
+    `PyTorch ${results[0].torch} (${results[0].python}); each side from start to end, train.py first\n`,
+  );
+  printTable(
+    [
+      [
+        'model',
+        'device',
+        'epochs×images',
+        'train.py alone',
+        'studio-driven',
+        'overhead',
+        'samples/s alone',
+        'samples/s studio',
+      ],
+      ...results.map((r) => [
+        r.model,
+        r.device,
+        `${r.epochs}×${r.trainImages}`,
+        `${r.standaloneSeconds.toFixed(1)} s`,
+        `${r.studioSeconds.toFixed(1)} s`,
+        `${r.overhead >= 0 ? '+' : ''}${(r.overhead * 100).toFixed(1)}%`,
+        rate(r.standaloneSamplesPerSec),
+        rate(r.studioSamplesPerSec),
+      ]),
+    ],
+    new Set(['model', 'device']),
+  );
 }
 
 /** "1 thr." on the CPU, the GPU's name on CUDA. */
@@ -49,20 +140,23 @@ export function registerBench(program: Command): void {
   program
     .command('bench')
     .description('Measure training speed (samples/s) per backend, optionally against PyTorch')
-    .option('--models <list>', 'comma-separated: lenet, resnet18', 'lenet,resnet18')
+    .option(
+      '--models <list>',
+      'comma-separated: lenet, resnet18 (default: both; with --backend pytorch: lenet)',
+    )
     .option(
       '--backend <name>',
-      'one backend instead of every available one (auto, tensorflow, webgpu, wasm, cpu)',
+      'one backend instead of every available one (auto, tensorflow, webgpu, wasm, cpu); pytorch: the studio-driven PyTorch engine against the exported train.py',
     )
     .option(
       '--batches <N>',
-      'timed LeNet batches (ResNet-18 runs a fifth as many, at least 1)',
-      '20',
+      'timed LeNet batches (ResNet-18 runs a fifth as many, at least 1); with --backend pytorch, batches per epoch (default: the whole training set)',
     )
     .option(
       '--batch-size <N>',
       'images per step for every model (default: 128 for LeNet, 32 for ResNet-18)',
     )
+    .option('--epochs <N>', 'with --backend pytorch: epochs each side trains', '1')
     .option(
       '--threads <T>',
       'CPU threads for wasm and PyTorch (default: the idle cores, at most 8 for wasm)',
@@ -82,32 +176,32 @@ compute dispatches one step issues and the CPU time to issue it (measured
 without waiting for the GPU), and for the compiled step the GPU time per
 kernel class where the adapter can time passes.
 
+With --backend pytorch it times real training on Fashion-MNIST twice, from start
+to end: driven by the studio (--backend pytorch: the Python lookup, the data
+handed over, events, a checkpoint every epoch) and as the exported train.py run
+alone, same network, weights and settings; the difference is the studio's
+overhead.
+
 Examples:
   $ npx convnet-studio bench --models lenet --batches 10
   $ npx convnet-studio bench --backend wasm --pytorch
-  $ npx convnet-studio bench --backend webgpu --models lenet,resnet18 --batch-size 2`,
+  $ npx convnet-studio bench --backend webgpu --models lenet,resnet18 --batch-size 2
+  $ npx convnet-studio bench --backend pytorch --epochs 2`,
     )
     .action(async (flags: BenchFlags) => {
-      const names = flags.models.split(',').map((m) => m.trim());
-      for (const name of names) {
-        if (!MODELS[name]) {
-          throw new CliError(
-            `unknown model '${name}' for bench; use ${Object.keys(MODELS).join(', ')}`,
-          );
-        }
+      if (flags.backend === 'pytorch') {
+        await benchEngine(flags);
+        return;
       }
-      const batches = Number(flags.batches);
-      if (!Number.isInteger(batches) || batches < 1) {
-        throw new CliError(`--batches must be a whole number >= 1, got '${flags.batches}'`);
-      }
+      const names = modelsOf(flags.models ?? 'lenet,resnet18');
+      const batches = wholeNumber('batches', flags.batches ?? '20');
       // Without --threads the backend chooses (the idle cores) and PyTorch gets the same count.
       const threads = flags.threads === undefined ? undefined : Number(flags.threads);
       if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
         throw new CliError(`--threads must be a whole number >= 1, got '${flags.threads}'`);
       }
       if (flags.backend) checkFlagValues({ backend: flags.backend as BackendChoice });
-      const batchSize = flags.batchSize === undefined ? undefined : Number(flags.batchSize);
-      if (batchSize !== undefined) checkFlagValues({ batchSize });
+      const batchSize = batchSizeOf(flags);
       const cases: BenchCase[] = names.map((model) => {
         const spec = MODELS[model];
         return {
@@ -229,20 +323,7 @@ Examples:
       ];
       const shown = columns.map((c, i) => (c.show ? i : -1)).filter((i) => i >= 0);
       const table = [columns.map((c) => c.title), ...rows].map((line) => shown.map((i) => line[i]));
-      const widths = table[0].map((_, col) => Math.max(...table.map((line) => line[col].length)));
-      const leftAligned = new Set(['model', 'backend', 'step']);
-      for (const line of table) {
-        out(
-          line
-            .map((cell, col) =>
-              leftAligned.has(table[0][col])
-                ? cell.padEnd(widths[col])
-                : cell.padStart(widths[col]),
-            )
-            .join('  ')
-            .trimEnd(),
-        );
-      }
+      printTable(table, new Set(['model', 'backend', 'step']));
       if (gpuTimes.length > 0) {
         out('GPU time of one step by kernel class (ms, from timestamp queries):');
         for (const line of gpuTimes) out(`  ${line}`);
