@@ -35,10 +35,24 @@ describe('the end of the PyTorch engine', () => {
 
   it('passes over the ranks that said they lost a peer', () => {
     const exits = report.map((line) => line.replace('exitcode: -9', 'exitcode: 1'));
-    expect(
-      describeEngineExit({ code: 1, signal: null, stderrTail: exits }, true, new Set([0])),
-    ).toMatch(
+    const reports = { localWorld: 2, multiNode: false, peers: new Set([0]) };
+    expect(describeEngineExit({ code: 1, signal: null, stderrTail: exits }, true, reports)).toMatch(
       /^the PyTorch process of rank 1 \(pid 3296\) exited with code 1, so torchrun ended the run/,
+    );
+  });
+
+  it('names the process that said nothing when torchrun saw only the one that lost it', () => {
+    // torchrun's report of rank 0 alone: it failed on the closed connection before rank 1 was seen gone.
+    const onlyRank0 = [
+      'ERROR:torch.distributed.elastic.multiprocessing.api:failed (exitcode: 1) local_rank: 0 (pid: 29479) of binary: /usr/bin/python3',
+      'torch.distributed.elastic.multiprocessing.errors.ChildFailedError: ',
+      '  rank      : 0 (local_rank: 0)',
+    ];
+    const reports = { localWorld: 2, multiNode: false, peers: new Set([0]) };
+    expect(
+      describeEngineExit({ code: 1, signal: null, stderrTail: onlyRank0 }, true, reports),
+    ).toBe(
+      'the PyTorch process of rank 1 ended without saying why (killed, perhaps for lack of memory); rank 0 lost its connection to it, so torchrun ended the run',
     );
   });
 

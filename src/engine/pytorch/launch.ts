@@ -208,17 +208,28 @@ function describeSignal(signal: string): string {
   return `was killed by ${signal}${hint}`;
 }
 
+/** What the engine's own processes said before it ended, for telling how it ended. */
+export interface EngineReports {
+  /** Processes on this machine (torchrun's local world; 1 alone). */
+  localWorld: number;
+  /** Whether the ranks are numbered across several machines (local ranks differ from ranks). */
+  multiNode: boolean;
+  /** Local ranks that said another process went away first. */
+  peers: ReadonlySet<number>;
+}
+
 /**
  * Why the engine ended without a final event of its own, from its exit
  * status and, under torchrun, the launcher's report of the processes that
  * failed: one killed by a signal first, else one that did not merely lose
- * its peers (`peers`: the local ranks that said another process went away).
+ * its peers; when torchrun saw only those, the process that said nothing.
  */
 export function describeEngineExit(
   exit: EngineExit,
   torchrun: boolean,
-  peers: ReadonlySet<number> = new Set(),
+  reports: EngineReports = { localWorld: 1, multiNode: false, peers: new Set() },
 ): string {
+  const { peers } = reports;
   const failures = exit.stderrTail.flatMap((line) => {
     const m = /failed \(exitcode: (-?\d+)\) local_rank: (\d+) \(pid: (\d+)\)/.exec(line);
     return m ? [{ code: Number(m[1]), localRank: Number(m[2]), pid: m[3] }] : [];
@@ -229,18 +240,28 @@ export function describeEngineExit(
       return m ? [[Number(m[2]), Number(m[1])] as const] : [];
     }),
   );
-  const failed =
-    failures.find((f) => f.code < 0) ??
-    failures.find((f) => !peers.has(f.localRank)) ??
-    failures[0];
+  const rankName = (local: number) => {
+    const global = globalRanks.get(local) ?? (reports.multiNode ? undefined : local);
+    return global !== undefined ? `rank ${global}` : `local rank ${local}`;
+  };
+  const failed = failures.find((f) => f.code < 0) ?? failures.find((f) => !peers.has(f.localRank));
   if (torchrun && failed) {
-    const global = globalRanks.get(failed.localRank);
-    const rank = global !== undefined ? `rank ${global}` : `local rank ${failed.localRank}`;
     const how =
       failed.code < 0
         ? describeSignal(SIGNAL_NAMES.get(-failed.code) ?? `signal ${-failed.code}`)
         : `exited with code ${failed.code}`;
-    return `the PyTorch process of ${rank} (pid ${failed.pid}) ${how}, so torchrun ended the run${lastWords(exit, failed.code >= 0)}`;
+    return `the PyTorch process of ${rankName(failed.localRank)} (pid ${failed.pid}) ${how}, so torchrun ended the run${lastWords(exit, failed.code >= 0)}`;
+  }
+  if (torchrun && (failures.length > 0 || peers.size > 0)) {
+    // torchrun saw only processes that lost their peers: the one that went first said nothing.
+    const silent = Array.from({ length: reports.localWorld }, (_, i) => i).filter(
+      (i) => !peers.has(i),
+    );
+    const lost = [...peers].map(rankName).join(', ');
+    if (silent.length === 1) {
+      return `the PyTorch process of ${rankName(silent[0])} ended without saying why (killed, perhaps for lack of memory); ${lost} lost ${peers.size === 1 ? 'its' : 'their'} connection to it, so torchrun ended the run`;
+    }
+    return `a PyTorch process of the run ended without saying why (killed, perhaps for lack of memory${reports.multiNode ? ', or on another machine' : ''}); ${lost || 'the others'} lost ${peers.size === 1 ? 'its' : 'their'} connection to it, so torchrun ended the run`;
   }
   if (exit.signal) return `the PyTorch process ${describeSignal(exit.signal)}`;
   if (exit.code === null) return `the PyTorch process could not start${lastWords(exit, true)}`;
@@ -253,6 +274,11 @@ function lastWords(exit: EngineExit, wanted: boolean): string {
   const line = [...exit.stderrTail]
     .reverse()
     .map((l) => l.replace(/^\[[a-z]*\d+\]:/, '').trim())
-    .find((l) => /^[A-Za-z_.]*(Error|Exception|Interrupt)\b|^could not start/.test(l));
+    // torchrun's own ChildFailedError says only that a process failed.
+    .find(
+      (l) =>
+        /^[A-Za-z_.]*(Error|Exception|Interrupt)\b|^could not start/.test(l) &&
+        !/ChildFailedError/.test(l),
+    );
   return line ? ` (${line.slice(0, 300)})` : '';
 }

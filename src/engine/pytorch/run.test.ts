@@ -181,12 +181,12 @@ describeWith([pytorch], 'the PyTorch engine', () => {
     expect(position).toMatchObject({ epoch: 0, batch: at, optimizerStep: at });
     expect(position.partial.seen).toBe(16 * at);
 
-    // Resumed with checkpoints also within epochs, every 0.1 s.
+    // Resumed with checkpoints also within epochs, every 6 ms (a few batches).
     const resumed = await train({
       limitTrain: 1024,
       outDir,
       resume: true,
-      checkpointMinutes: 0.002,
+      checkpointMinutes: 0.0001,
     });
     const within = resumed.events.filter((e) => e.event === 'checkpoint' && e.batch !== undefined);
     expect(within.length).toBeGreaterThan(0);
@@ -248,7 +248,8 @@ describeWith([pytorch], 'the PyTorch engine', () => {
     });
     expect((run.final as { message: string }).message).toMatch(
       new RegExp(
-        `^the PyTorch process of rank 1 \\(pid \\d+\\) was killed by SIGKILL .*, so torchrun ended the run\\. Training stopped; the checkpoint after epoch ${lastCheckpoint(run.events)} in .* is kept`,
+        // torchrun sees the kill itself, or only rank 0 failing on the closed connection first.
+        `^the PyTorch process of rank 1 (\\(pid \\d+\\) was killed by SIGKILL .*|ended without saying why .*), so torchrun ended the run\\. Training stopped; the checkpoint after epoch ${lastCheckpoint(run.events)} in .* is kept`,
       ),
     );
     expect(engineProcesses()).toEqual([]);

@@ -238,8 +238,13 @@ class PyTorchRun {
     const own = report && report.kind !== 'peer';
     const named =
       own && torchrun ? `the process of rank ${report.rank}: ${report.message}` : report?.message;
+    const reports = {
+      localWorld: torchrun?.nprocPerNode ?? 1,
+      multiNode: (torchrun?.nnodes ?? 1) > 1,
+      peers: this.peerLost,
+    };
     throw new EngineFailure(
-      own ? (named as string) : describeEngineExit(exit, !!torchrun, this.peerLost),
+      own ? (named as string) : describeEngineExit(exit, !!torchrun, reports),
       report,
     );
   }
