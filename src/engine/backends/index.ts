@@ -57,7 +57,8 @@ type Failed = { ok: false; reason: string };
 /** Best first. */
 export const BACKEND_ORDER: Concrete[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
 
-const require = createRequire(import.meta.url);
+// Not named `require`: electron-vite declares one in the ES modules it builds, and two do not parse.
+const requireHere = createRequire(import.meta.url);
 
 /**
  * Switches tfjs to a backend and checks that it runs. tfjs reports a failed
@@ -235,7 +236,7 @@ async function startWebgpu(choice: BackendChoice): Promise<Started | Failed> {
 /** tfjs-backend-wasm's package folder, or null when bundled (its files then lie beside the bundle). */
 function wasmPackage(): string | null {
   try {
-    return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+    return path.dirname(requireHere.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
   } catch {
     return null;
   }

@@ -29,7 +29,8 @@ export const MAX_WASM_THREADS = 8;
 const MODULE_SCRIPT = 'tfjs-backend-wasm-threaded-simd.js';
 const PTHREAD_SCRIPT = 'tfjs-backend-wasm-threaded-simd.worker.js';
 
-const require = createRequire(import.meta.url);
+// Not named `require`: electron-vite declares one in the ES modules it builds, and two do not parse.
+const requireHere = createRequire(import.meta.url);
 
 /**
  * The folder holding the threaded build's JavaScript (the module and the
@@ -55,7 +56,7 @@ function installPthreadWorker(dir: string): void {
   const moduleScript = path.join(dir, MODULE_SCRIPT);
   // The file exports the pthread script as text; as tfjs does, keep its "\n" escapes escaped.
   const pthreadScript = (
-    require(path.join(dir, PTHREAD_SCRIPT)) as { wasmWorkerContents: string }
+    requireHere(path.join(dir, PTHREAD_SCRIPT)) as { wasmWorkerContents: string }
   ).wasmWorkerContents.replace(/\n/g, '\\n');
   class PthreadWorker extends NodeWorker {
     constructor() {
