@@ -242,7 +242,7 @@ Examples:
       // with the backend's thread count.
       const references = new Map<string, PyTorchBenchResult[]>();
       const referenceFor = async (device: PyTorchDevice) => {
-        const key = device.kind === 'cpu' ? `cpu:${device.threads}` : 'gpu';
+        const key = `${device.kind}:${device.threads}`;
         if (!references.has(key)) references.set(key, await benchPyTorch(cases, device));
         return references.get(key) ?? [];
       };
@@ -255,7 +255,7 @@ Examples:
         const backendThreads = runtime.threads ?? threads ?? availableParallelism();
         const onGpu = backend === 'webgpu' || /CUDA/.test(device);
         const reference = flags.pytorch
-          ? await referenceFor(onGpu ? { kind: 'gpu' } : { kind: 'cpu', threads: backendThreads })
+          ? await referenceFor({ kind: onGpu ? 'gpu' : 'cpu', threads: backendThreads })
           : [];
         // On WebGPU the compiled step, and tfjs op by op beside it for comparison.
         const executions: Execution[] =

@@ -75,6 +75,15 @@ describe('initBackend', () => {
     );
   });
 
+  it('a thread count asked of a backend that does not take one is reported', async () => {
+    const runtime = await initBackend('cpu', { threads: 2 });
+    expect(runtime.threads).toBe(1);
+    expect(runtime.note).toBe(
+      "the 2 CPU threads asked for apply to wasm only; on cpu tfjs's JavaScript backend computes with 1 thread",
+    );
+    expect((await initBackend('cpu', { threads: 1 })).note).toBeUndefined();
+  });
+
   it('without a thread count wasm takes the idle cores and says why when that is not all of them', async () => {
     const runtime = await initBackend('wasm');
     const cores = availableParallelism();

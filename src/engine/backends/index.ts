@@ -421,6 +421,18 @@ function start(name: Concrete, choice: BackendChoice, threads?: number): Promise
   }
 }
 
+/** Why a thread count asked for does not change how `name` computes (wasm says so itself). */
+function threadsNotTaken(name: Concrete, asked: number | undefined): string[] {
+  if (asked == null || name === 'wasm') return [];
+  const how = {
+    cpu: "tfjs's JavaScript backend computes with 1 thread",
+    tensorflow: 'the TensorFlow C library sizes its own thread pool',
+    webgpu: 'it computes on the GPU',
+  }[name];
+  if (name === 'cpu' && asked === 1) return [];
+  return [`the ${plural(asked, 'CPU thread')} asked for apply to wasm only; on ${name} ${how}`];
+}
+
 /**
  * Starts the chosen backend, or with 'auto' the best one that works. When
  * the choice cannot start, the next best runs and `note` says why.
@@ -464,6 +476,7 @@ export async function initBackend(
           ]
         : []),
       ...(result.note ? [result.note] : []),
+      ...threadsNotTaken(name, opts.threads),
     ];
     return {
       tf,

@@ -179,7 +179,8 @@ const TORCH_SCRIPT = 'test/parity/torch_train.py';
 export const PYTHON = process.env.CONVNET_STUDIO_PYTHON ?? '/usr/bin/python3';
 
 /** Where PyTorch computes: the CPU with a thread count, or a CUDA GPU when it sees one. */
-export type PyTorchDevice = { kind: 'cpu'; threads: number } | { kind: 'gpu' };
+/** On 'gpu', `threads` is what PyTorch computes with on the CPU where it finds no CUDA GPU. */
+export type PyTorchDevice = { kind: 'cpu' | 'gpu'; threads: number };
 
 /** What PyTorch computes with, from torch.__config__. */
 export interface TorchLibraries {
@@ -220,10 +221,12 @@ export async function benchPyTorch(
   cases: Pick<BenchCase, 'model' | 'batchSize' | 'batches'>[],
   device: PyTorchDevice,
 ): Promise<PyTorchBenchResult[]> {
-  const placement =
-    device.kind === 'cpu'
-      ? ['--threads', String(device.threads), '--device', 'cpu']
-      : ['--device', 'auto'];
+  const placement = [
+    '--threads',
+    String(device.threads),
+    '--device',
+    device.kind === 'cpu' ? 'cpu' : 'auto',
+  ];
   const results: PyTorchBenchResult[] = [];
   for (const c of cases) {
     let stdout: string;
