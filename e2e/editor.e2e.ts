@@ -184,7 +184,7 @@ describe('the editor as a new user meets it (1440×900)', () => {
     const second = await dropLayer(page, 'block:stage', { onto: node(page, 'stage1') });
     await expect.poll(() => nodeShape(page, second).textContent()).toBe('1×16×6×6');
 
-    await node(page, 'stage1').dblclick();
+    await menuOn(page, node(page, 'stage1'), 'Open block');
     await expect.poll(() => page.getByTestId('block-uses').textContent()).toContain('used 2 times');
     await node(page, 'conv2').click();
     await setField(page, 'out_channels', '8');
@@ -194,6 +194,14 @@ describe('the editor as a new user meets it (1440×900)', () => {
     });
     await expect.poll(() => inputsOf(page, 'sigmoid2')).toEqual([bn]);
     await expect.poll(() => nodeShape(page, bn).textContent()).toBe('1×8×10×10');
+    // Deleting and connecting inside the block, as on the main canvas.
+    await menuOn(page, node(page, bn), 'Delete');
+    await expect.poll(() => nodeShape(page, 'sigmoid2').textContent()).toBe('not connected');
+    await connect(page, 'conv2', 'sigmoid2');
+    await expect.poll(() => nodeShape(page, 'sigmoid2').textContent()).toBe('1×8×10×10');
+    const bn2 = await dropLayer(page, 'BatchNorm2d', {
+      point: await edgeMidpoint(page, 'conv2', 'sigmoid2'),
+    });
 
     await page
       .getByRole('navigation', { name: 'Editing inside' })
@@ -201,10 +209,26 @@ describe('the editor as a new user meets it (1440×900)', () => {
       .click();
     await expect.poll(() => nodeShape(page, 'stage1').textContent()).toBe('1×8×10×10');
     await expect.poll(() => nodeShape(page, second).textContent()).toBe('1×8×6×6');
+    // Undo goes back through the edits inside: the last one took the BatchNorm back.
     await leaveFields(page);
     await page.keyboard.press('Control+z');
-    await page.keyboard.press('Control+z');
+    await node(page, 'stage1').dblclick();
+    await expect.poll(() => nodeIds(page)).not.toContain(bn2);
+    expect(await inputsOf(page, 'sigmoid2')).toEqual(['conv2']);
+    await page
+      .getByRole('navigation', { name: 'Editing inside' })
+      .getByRole('button', { name: 'Project' })
+      .click();
+    await leaveFields(page);
+    for (let i = 0; i < 4; i++) await page.keyboard.press('Control+z');
     await expect.poll(() => nodeShape(page, second).textContent()).toBe('1×16×6×6');
+    // A third use, from the layer's menu.
+    const uses = async () =>
+      (await page.locator('[data-node-id]').allTextContents()).filter((t) => t.startsWith('stage'))
+        .length;
+    expect(await uses()).toBe(2);
+    await menuOn(page, node(page, 'stage1'), 'Duplicate');
+    await expect.poll(uses).toBe(3);
   });
 
   it('resizes and collapses the summary; a row brings its layer into view', async () => {
@@ -296,6 +320,13 @@ describe('the editor as a new user meets it (1440×900)', () => {
     await field.check();
     await expect.poll(() => nodeShape(page, 'residual1').textContent()).toBe('1×64×28×28');
     expect(await page.getByTestId('node-error').count()).toBe(0);
+    // A catalog block ungroups into its layers, the network unchanged.
+    const params = await page.getByTestId('total-params').textContent();
+    await menuOn(page, node(page, 'residual1'), 'Ungroup block');
+    await expect.poll(() => nodeIds(page)).not.toContain('residual1');
+    expect(await page.getByTestId('total-params').textContent()).toBe(params);
+    expect(await page.getByTestId('node-error').count()).toBe(0);
+    expect(await nodeIds(page)).toEqual(expect.arrayContaining(['add', 'relu2']));
   });
 
   it('says before training that a 7-output network does not fit the data, and where to fix it', async () => {
