@@ -33,28 +33,37 @@ const inside = (inner: Box, outer: Box) =>
 const overlap = (a: Box, b: Box) =>
   a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 
-/** The main canvas's zoom, from React Flow's viewport transform. */
-async function zoom(page: Page): Promise<number> {
-  const transform = await page
-    .getByTestId('canvas')
+/** A canvas's zoom (the main one unless given), from React Flow's viewport transform. */
+async function zoom(page: Page, canvas = page.getByTestId('canvas')): Promise<number> {
+  const transform = await canvas
     .locator('.react-flow__viewport')
     .evaluate((el) => (el as HTMLElement).style.transform);
   return Number(/scale\(([\d.]+)\)/.exec(transform)?.[1]);
 }
 
-async function cardBoxes(page: Page): Promise<Box[]> {
-  const cards = await page.getByTestId('canvas').locator('[data-node-id]').all();
+async function cardBoxes(canvas: Locator): Promise<Box[]> {
+  const cards = await canvas.locator('[data-node-id]').all();
   return Promise.all(cards.map(async (c) => (await c.boundingBox())!));
 }
 
-/** Every card lies inside the canvas and clear of the map, at a zoom where cards can be read. */
-async function expectWholeAndReadable(page: Page): Promise<void> {
-  await expect.poll(() => zoom(page)).toBeGreaterThanOrEqual(0.6);
-  const canvas = (await page.getByTestId('canvas').boundingBox())!;
-  const map = (await page.locator('.minimap').boundingBox())!;
+/** The pairs of cards that overlap, by index. */
+const overlaps = (boxes: Box[]) =>
+  boxes.flatMap((a, i) => boxes.flatMap((b, j) => (j > i && overlap(a, b) ? [[i, j]] : [])));
+
+/**
+ * Every card lies inside the canvas (the main one unless given) and clear of
+ * the map and of each other, at a zoom where cards can be read.
+ */
+async function expectWholeAndReadable(page: Page, canvas = page.getByTestId('canvas')) {
+  await expect.poll(() => zoom(page, canvas)).toBeGreaterThanOrEqual(0.6);
+  const bounds = (await canvas.boundingBox())!;
+  const map = await page.locator('.minimap').boundingBox();
   await expect
-    .poll(async () => (await cardBoxes(page)).filter((b) => !inside(b, canvas) || overlap(b, map)))
+    .poll(async () =>
+      (await cardBoxes(canvas)).filter((b) => !inside(b, bounds) || (map && overlap(b, map))),
+    )
     .toEqual([]);
+  expect(overlaps(await cardBoxes(canvas))).toEqual([]);
 }
 
 async function openPreset(page: Page, name: string, params: string): Promise<void> {
@@ -99,6 +108,18 @@ describe('the editor as a new user meets it (1440×900)', () => {
     await expectWholeAndReadable(page);
     await openPreset(page, 'resnet18', '11,178,378');
     await expectWholeAndReadable(page);
+    // A catalog block's inside opens fitted and readable too.
+    await node(page, 'b2').dblclick();
+    await expect.poll(() => nodeIds(page)).toEqual(['input', '0', '1']);
+    await expect.poll(() => nodeShape(page, '0').textContent()).toBe('1×64×24×24');
+    await node(page, '0').dblclick();
+    const view = page.getByRole('dialog', { name: 'Inside the block' });
+    await expectWholeAndReadable(page, view.locator('.block-canvas'));
+    await view.getByRole('button', { name: 'Close' }).click();
+    await page
+      .getByRole('navigation', { name: 'Editing inside' })
+      .getByRole('button', { name: 'Project' })
+      .click();
     await openPreset(page, 'lenet', '61,706');
   });
 
@@ -308,6 +329,8 @@ describe('the editor as a new user meets it (1440×900)', () => {
     await expect
       .poll(() => node(page, 'residual1').getByTestId('node-error').textContent())
       .toMatch(/^the convolutions give 1×64×28×28 but the skip connection .* 1×6×28×28/);
+    // The error card keeps its size: it does not grow over the card below.
+    expect(overlaps(await cardBoxes(page.getByTestId('canvas')))).toEqual([]);
     await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
     const problems = page.locator('.issues li');
     await expect
