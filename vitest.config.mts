@@ -1,17 +1,7 @@
 import { defineConfig } from 'vitest/config';
+import { swiftshaderEnv } from './test/support/swiftshader.ts';
 
-/**
- * WebGPU tests run on SwiftShader, the CPU Vulkan driver Debian's chromium
- * package ships. Dawn finds it through these variables, and the loader path
- * must be set before the process starts: so they run as a project of their
- * own, whose workers are started with this environment.
- */
-const SWIFTSHADER = '/usr/lib/chromium';
-const swiftshaderEnv = {
-  XDG_RUNTIME_DIR: '/tmp',
-  VK_DRIVER_FILES: `${SWIFTSHADER}/vk_swiftshader_icd.json`,
-  LD_LIBRARY_PATH: [SWIFTSHADER, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
-};
+// WebGPU tests run on SwiftShader in a project of their own, whose workers start with its environment.
 
 export default defineConfig({
   test: {

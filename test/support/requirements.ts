@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'vitest';
+import { SWIFTSHADER_ICD } from './swiftshader';
 
 export interface Requirement {
   name: string;
@@ -56,9 +57,9 @@ export const chromium = check(
 );
 /** SwiftShader, the CPU Vulkan driver in Debian's chromium package: WebGPU tests run on it (vitest.config.mts). */
 export const swiftshader = check(
-  'SwiftShader (/usr/lib/chromium/vk_swiftshader_icd.json, from the chromium package)',
+  `SwiftShader (${SWIFTSHADER_ICD}, from the chromium package)`,
   'sudo apt-get install -y chromium',
-  () => existsSync('/usr/lib/chromium/vk_swiftshader_icd.json'),
+  () => existsSync(SWIFTSHADER_ICD),
 );
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 export const fashionMnist = check(

@@ -233,6 +233,12 @@ export class CompiledStep {
     this.ensurePool(plan.poolHeaps);
     const error = await device.popErrorScope();
     if (error) {
+      // Nothing has used them yet: released now, so the smaller batches tried have their room.
+      for (const b of [...this.pool, ...[...this.arenas.values()].flat(), ...this.mirrors.values()])
+        b.destroy();
+      this.pool = [];
+      this.arenas.clear();
+      this.mirrors.clear();
       throw tooLarge(
         `the GPU could not allocate them (${error.message})`,
         plan.batch,
