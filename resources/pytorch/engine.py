@@ -9,7 +9,9 @@ imports torch and says what it found ("hello": version, GPUs, threads), so the t
 The network and its training step are the studio's PyTorch export (model.py, train.py and
 weights_io.py in the package folder CONFIG names): this file only drives them. The images are the
 ones the studio resolved (dataset, limits, resize, scaling to [0, 1]), handed over as raw tensor
-files and memory-mapped here, so both engines train on exactly the same pixels.
+files and memory-mapped here, so both engines train on exactly the same pixels. A run that augments
+gets its training images at their stored size: each batch is cropped and flipped (train.py's
+augment) and then resized here as the studio's pipeline resizes.
 
 The studio and this process speak in lines. Out, on stdout: one event per line, prefixed with
 "@convnet-studio " (the studio's training events, plus "ready" and "state"; every other line is a
@@ -187,6 +189,28 @@ def tensor_file(entry):
     return torch.from_file(entry["path"], shared=False, size=size, dtype=dtype).reshape(entry["shape"])
 
 
+def resize_as_studio(images, size):
+    """N x C x H x W images resized bilinearly as the studio's pipeline resizes them (tfjs resizeBilinear: corners
+    not aligned, no half-pixel centres, so a source position is the destination's times in/out), which
+    F.interpolate has no mode for."""
+
+    def axis(source_size, size):
+        position = torch.arange(size, dtype=torch.float64) * (source_size / size)
+        low = position.floor()
+        fraction = (position - low).to(images.dtype)
+        return low.long().clamp(max=source_size - 1), position.ceil().long().clamp(max=source_size - 1), fraction
+
+    top, bottom, down = axis(images.shape[-2], size[0])
+    left, right, across = axis(images.shape[-1], size[1])
+
+    def row(index):
+        picked = images[..., index, :]
+        return picked[..., left] + (picked[..., right] - picked[..., left]) * across
+
+    upper, lower = row(top), row(bottom)
+    return upper + (lower - upper) * down[:, None]
+
+
 def describe_device(placement):
     if placement.device.type == "cuda":
         where = f"CUDA {torch.cuda.get_device_name(placement.device)}"
@@ -247,6 +271,8 @@ class Engine:
         from model import load_model
         from weights_io import load_safetensors, save_safetensors
 
+        if config.get("threads"):
+            torch.set_num_threads(config["threads"])
         self.recipe = recipe
         self.load_safetensors = load_safetensors
         self.save_safetensors = save_safetensors
@@ -261,7 +287,12 @@ class Engine:
         self.optimizer = recipe.make_optimizer(
             self.net.parameters(), config["optimizer"], config["lr"], config["momentum"], config["weightDecay"]
         )
-        self.schedule = recipe.make_schedule(self.optimizer, config["schedule"], config["epochs"])
+        self.schedule = recipe.make_schedule(
+            self.optimizer, config["schedule"], config["epochs"], config.get("stepSize"), config["gamma"], config["etaMin"]
+        )
+        augmentation = config.get("augmentation") or {"cropPadding": 0, "flip": False}
+        self.crop_padding, self.flip = augmentation["cropPadding"], augmentation["flip"]
+        self.fed_size = tuple(config["inputSize"])
         self.layer_stats = LayerStats(self.model, config.get("layers", []))
         position = config.get("resume") or {}
         self.epoch = position.get("epoch", 0)
@@ -282,6 +313,17 @@ class Engine:
         self.smoothed_loss = None
 
     def to_device(self, x, device):
+        return x.to(device, non_blocking=True)
+
+    def feed_training(self, x, device):
+        """A training batch: cropped and flipped when the run augments (draws that depend only on the seed, epoch,
+        batch and rank, so a resumed run repeats them), then resized to the size the network is fed."""
+        if self.crop_padding > 0 or self.flip:
+            draw = ((self.config["seed"] * 1_000_003 + self.epoch) * 1_000_003 + self.batch) * 1_009 + self.placement.rank
+            generator = torch.Generator().manual_seed(draw % (2**63))
+            x = self.recipe.augment(x, self.crop_padding, self.flip, generator)
+        if tuple(x.shape[-2:]) != self.fed_size:
+            x = resize_as_studio(x, self.fed_size)
         return x.to(device, non_blocking=True)
 
     def restore_optimizer(self, path):
@@ -356,7 +398,7 @@ class Engine:
         seen_before = self.partial[2] * (1 if placement.rank == 0 else 0)
         trained_here = 0
         steps = recipe.train_steps(
-            self.net, self.optimizer, self.train_x, self.train_y, batches[self.batch :], placement.device, self.to_device
+            self.net, self.optimizer, self.train_x, self.train_y, batches[self.batch :], placement.device, self.feed_training
         )
         while self.batch < count:
             command = self.agree()

@@ -257,7 +257,7 @@ export const trainingOptions = {
     label: 'CPU threads',
     name: 'threads',
     group: 'backend',
-    help: 'CPU threads for wasm (default: the cores idle when training starts; wasm uses at most 8)',
+    help: 'CPU threads for wasm and PyTorch (default: for wasm the cores idle when training starts, at most 8; for PyTorch its own default, the cores)',
     valueName: 'T',
     min: 1,
     max: 1024,

@@ -41,6 +41,11 @@ export function augments(augmentation: Augmentation): boolean {
   return augmentation.cropPadding > 0 || augmentation.flip;
 }
 
+/** A run's augmentation as its start event records it; undefined when it changes nothing. */
+export function augmentationOf(options: Augmentation): Augmentation | undefined {
+  return augments(options) ? { cropPadding: options.cropPadding, flip: options.flip } : undefined;
+}
+
 /**
  * The placements of a batch's images, drawn as torchvision draws them: the
  * crop's top and left each uniformly in [0, 2·padding] (RandomCrop.get_params),

@@ -66,9 +66,9 @@ describe('the data handed to PyTorch', () => {
   it('is the studio pipeline’s resized batch, channels first, with int64 labels', async () => {
     const tf = await cpuTf();
     const size: [number, number] = [7, 9];
-    const files = await writeDataFiles(tf, dataset, size, dir);
+    const files = await writeDataFiles(tf, dataset, { train: size, val: size }, dir);
     expect(files.train.images.shape).toEqual([7, 3, 7, 9]);
-    expect(files.bytes).toBe(dataFileBytes(dataset, size));
+    expect(files.bytes).toBe(dataFileBytes(dataset, { train: size, val: size }));
     const nhwc = await studioBatch(dataset.train, size);
     const nchw = read(files.train.images.path);
     expect(nchw.length).toBe(nhwc.length);
@@ -87,7 +87,12 @@ describe('the data handed to PyTorch', () => {
   it('is the loaded array itself when nothing is resized (one channel)', async () => {
     const tf = await cpuTf();
     const gray: Split = { ...rgbSplit(4, 5), shape: [10, 9, 1] };
-    const files = await writeDataFiles(tf, { ...dataset, train: gray, val: gray }, [10, 9], dir);
+    const files = await writeDataFiles(
+      tf,
+      { ...dataset, train: gray, val: gray },
+      { train: [10, 9], val: [10, 9] },
+      dir,
+    );
     expect(read(files.train.images.path)).toEqual(gray.images);
   });
 });
@@ -96,7 +101,7 @@ describeWith([pytorch], 'the data as the PyTorch engine reads it', () => {
   it('equals the studio’s batch exactly', async () => {
     const tf = await cpuTf();
     const size: [number, number] = [4, 11];
-    const files = await writeDataFiles(tf, dataset, size, dir);
+    const files = await writeDataFiles(tf, dataset, { train: size, val: size }, dir);
     const reference = path.join(dir, 'reference.f32');
     const nhwc = await studioBatch(dataset.val, size);
     writeFileSync(reference, new Uint8Array(nhwc.buffer));
@@ -119,5 +124,33 @@ print(torch.equal(images.permute(0, 2, 3, 1), reference), labels.tolist())
       reference,
     ]).toString();
     expect(out.trim()).toBe('True [0, 1, 2]');
+  });
+
+  it('resized there after crops and flips, equals the studio’s resize of the same images', async () => {
+    // A run that augments hands over its training images at the stored size (5×6) and the engine
+    // resizes each batch; here to a size smaller in one axis and larger in the other.
+    const tf = await cpuTf();
+    const stored: [number, number] = [5, 6];
+    const size: [number, number] = [4, 11];
+    const files = await writeDataFiles(tf, dataset, { train: stored, val: size }, dir);
+    expect(files.train.images.shape).toEqual([7, 3, 5, 6]);
+    const reference = path.join(dir, 'resized.f32');
+    writeFileSync(reference, new Uint8Array((await studioBatch(dataset.train, size)).buffer));
+    const program = `
+import sys, torch
+sys.path.insert(0, sys.argv[1])
+from engine import resize_as_studio, tensor_file
+images = tensor_file({"path": sys.argv[2], "dtype": "float32", "shape": [7, 3, 5, 6]})
+reference = torch.from_file(sys.argv[3], size=7 * 4 * 11 * 3, dtype=torch.float32).reshape(7, 4, 11, 3)
+resized = resize_as_studio(images, (4, 11)).permute(0, 2, 3, 1)
+print(tuple(resized.shape), (resized - reference).abs().max().item())
+`;
+    const engine = path.dirname(findShippedFile(ENGINE_SCRIPT) as string);
+    const out = execFileSync(PYTHON, ['-c', program, engine, files.train.images.path, reference])
+      .toString()
+      .trim();
+    const [shape, largest] = out.split(') ');
+    expect(`${shape})`).toBe('(7, 4, 11, 3)');
+    expect(Number(largest)).toBeLessThan(1e-6);
   });
 });

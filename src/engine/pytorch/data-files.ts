@@ -4,7 +4,10 @@
  * network is fed (resized here by the studio's own pipeline, gatherBatch),
  * its labels as int64. The PyTorch engine memory-maps them (torch.from_file),
  * so processes on one machine share one copy and nothing is decoded,
- * resized or scaled again in Python: both engines see the same pixels.
+ * resized or scaled again in Python: both engines see the same pixels. A run
+ * that augments hands over its training split at the stored size instead:
+ * crops and flips come before the resize, so the engine resizes each batch
+ * after them, as the studio's pipeline does.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -24,6 +27,12 @@ export interface SplitFiles {
   labels: TensorFile;
 }
 
+/** The size [height, width] each split is written at. */
+export interface SplitSizes {
+  train: [number, number];
+  val: [number, number];
+}
+
 export interface DataFiles {
   train: SplitFiles;
   val: SplitFiles;
@@ -34,11 +43,12 @@ export interface DataFiles {
 /** Images resized and written per chunk, so a large resized split is never whole in memory. */
 const CHUNK_IMAGES = 512;
 
-/** Bytes the data files of a dataset fed at [height, width] take. */
-export function dataFileBytes(data: Dataset, [height, width]: [number, number]): number {
+/** Bytes the data files of a dataset written at these sizes take. */
+export function dataFileBytes(data: Dataset, sizes: SplitSizes): number {
   const channels = data.train.shape[2];
-  const images = data.train.count + data.val.count;
-  return images * (channels * height * width * 4 + 8);
+  const bytes = (count: number, [height, width]: [number, number]) =>
+    count * (channels * height * width * 4 + 8);
+  return bytes(data.train.count, sizes.train) + bytes(data.val.count, sizes.val);
 }
 
 function writeAll(file: string, write: (fd: number) => Promise<void>): Promise<void> {
@@ -105,15 +115,15 @@ async function writeSplit(
   return { images, labels };
 }
 
-/** Writes both splits into `dir` as fed to the network (resized to `size`); `signal` abandons it. */
+/** Writes both splits into `dir` at their sizes (resized by the studio's pipeline); `signal` abandons it. */
 export async function writeDataFiles(
   tf: TF,
   data: Dataset,
-  size: [number, number],
+  sizes: SplitSizes,
   dir: string,
   signal?: AbortSignal,
 ): Promise<DataFiles> {
-  const train = await writeSplit(tf, data.train, size, dir, 'train', signal);
-  const val = await writeSplit(tf, data.val, size, dir, 'val', signal);
-  return { train, val, bytes: dataFileBytes(data, size) };
+  const train = await writeSplit(tf, data.train, sizes.train, dir, 'train', signal);
+  const val = await writeSplit(tf, data.val, sizes.val, dir, 'val', signal);
+  return { train, val, bytes: dataFileBytes(data, sizes) };
 }

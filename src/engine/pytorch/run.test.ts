@@ -150,6 +150,52 @@ describeWith([pytorch], 'the PyTorch engine', () => {
     expect(loadCheckpoint(outDir).position).toMatchObject({ epoch: 2, batch: 0, optimizerStep: 8 });
   });
 
+  it('crops and flips training images as asked, repeatably, follows the schedule and takes the thread count asked for', async () => {
+    const settings: Partial<TrainOptions> = {
+      lr: 0.1,
+      schedule: 'step',
+      stepSize: 1,
+      gamma: 0.5,
+      threads: 1,
+    };
+    const augmented = { ...settings, cropPadding: 2, flip: true };
+    const [plain, first, again] = [
+      await train(settings),
+      await train(augmented),
+      await train(augmented),
+    ];
+    expect(first.events[0]).toMatchObject({
+      event: 'start',
+      threads: 1,
+      augmentation: { cropPadding: 2, flip: true },
+    });
+    expect(plain.events[0]).not.toHaveProperty('augmentation');
+    const { device } = first.events[0] as { device: string };
+    if (device.startsWith('CPU')) expect(device).toBe('CPU, 1 thread');
+    expect(first.epochs.map((e) => e.lr)).toEqual([0.1, 0.05]);
+    const losses = (run: { epochs: Epoch[] }) => run.epochs.map((e) => e.trainLoss);
+    expect(losses(again)).toEqual(losses(first));
+    expect(losses(first)[0]).not.toBeCloseTo(losses(plain)[0], 6);
+    expect(first.final.event).toBe('done');
+  });
+
+  it('refuses a network that does not give one score per class as the built-in engine does', async () => {
+    const seven = structuredClone(project);
+    const last = seven.nodes.findLast((n) => n.type === 'Linear');
+    if (last) last.params.out_features = 7;
+    const message = async (backend: TrainOptions['backend']) => {
+      const final = await runTraining(
+        seven,
+        resolveTrainOptions(seven, { ...base, backend }),
+        () => undefined,
+      );
+      return final.event === 'error' ? final.message : final.event;
+    };
+    const refused = await message('pytorch');
+    expect(refused).toMatch(/node 'fc', field 'out_features'.*10 outputs/);
+    expect(refused).toBe(await message('cpu'));
+  });
+
   it('pauses and stops between batches, keeping a checkpoint that --resume continues from', async () => {
     const outDir = runDir();
     // 64 batches an epoch, so the requests land inside the first epoch.

@@ -16,9 +16,11 @@ import type {
   FinalEvent,
   TrainingEvent,
 } from '../../api/training-protocol';
+import { classifierOutputIssue } from '../../core/classifier-output';
 import { compileModel } from '../../core/compile/model';
 import type { Project } from '../../core/document/schema';
 import { type GraphInference, inferValidGraph } from '../../core/infer';
+import { formatIssue } from '../../core/issues';
 import type { TF } from '../../core/layers/types';
 import { checkTrainOptions, type TrainOptions } from '../../core/training/options';
 import {
@@ -32,6 +34,7 @@ import { exportPytorch } from '../../exporters/pytorch/export';
 import { writeFileAtomic } from '../../node/file-writes';
 import { findShippedFile } from '../../node/shipped-files';
 import { initBackend } from '../backends';
+import { augmentationOf } from '../data/augment';
 import type { Checkpoint, RunPosition } from '../run/checkpoint';
 import { RunRecorder } from '../run/recorder';
 import { prepareData, refuseChangedOptions, startDataset } from '../training/prepare';
@@ -263,7 +266,12 @@ class PyTorchRun {
     signal.throwIfAborted();
     this.dataset = startDataset(data, resize);
     const channels = data.info.inputShape[2];
-    const inference = inferValidGraph(project, { inputShape: [1, channels, ...resize] });
+    const inference = inferValidGraph(project, {
+      inputShape: [options.batchSize, channels, ...resize],
+    });
+    // A classifier gives one score per class: said before the first batch, as the built-in engine says it.
+    const mismatch = classifierOutputIssue(inference, data.info.classes.length, data.info.name);
+    if (mismatch) throw new Error(formatIssue(mismatch));
     if (options.resume && !recorder) {
       throw new Error(
         'resuming needs the run folder: give --out DIR (the folder of the run to continue)',
@@ -285,7 +293,17 @@ class PyTorchRun {
     const dataDir = path.join(workDir, 'data');
     const stateDir = path.join(workDir, 'state');
     for (const dir of [dataDir, stateDir]) mkdirSync(dir);
-    const files = await writeDataFiles(tf, data, resize, dataDir, signal);
+    // A run that augments crops and flips at the stored size, before the resize (the engine resizes after).
+    const [storedHeight, storedWidth] = data.train.shape;
+    const augmentation = augmentationOf(options);
+    const trainSize: [number, number] = augmentation ? [storedHeight, storedWidth] : resize;
+    const files = await writeDataFiles(
+      tf,
+      data,
+      { train: trainSize, val: resize },
+      dataDir,
+      signal,
+    );
     return {
       package: packageDir,
       data: { train: files.train, val: files.val },
@@ -298,6 +316,12 @@ class PyTorchRun {
       momentum: options.momentum,
       weightDecay: options.weightDecay,
       schedule: options.schedule,
+      stepSize: options.stepSize,
+      gamma: options.gamma,
+      etaMin: options.etaMin,
+      ...(augmentation ? { augmentation } : {}),
+      inputSize: resize,
+      threads: options.threads,
       seed: options.seed,
       classes: data.info.classes.length,
       layerStatsEvery: options.layerStatsEvery ?? 0,
@@ -316,6 +340,7 @@ class PyTorchRun {
     torchrun: TorchrunOptions | undefined,
   ): void {
     const { options, checkpoint } = this;
+    const augmentation = augmentationOf(options);
     this.emit({
       event: 'start',
       backend: 'pytorch',
@@ -329,6 +354,7 @@ class PyTorchRun {
       batchesPerEpoch: ready.batchesPerEpoch,
       ...(checkpoint ? { resumedFromEpoch: checkpoint.position.epoch } : {}),
       threads: ready.threads,
+      ...(augmentation ? { augmentation } : {}),
     });
   }
 

@@ -15,7 +15,7 @@ import { resumeConflicts, type TrainOptions } from '../../core/training/options'
 import { rateLimit } from '../../node/rate-limit';
 import { type BackendRuntime, initBackend } from '../backends';
 import { type Dataset, loadDataset } from '../data';
-import { augments } from '../data/augment';
+import { augmentationOf } from '../data/augment';
 import { CheckpointError, checkpointPath, type RunPosition } from '../run/checkpoint';
 import type { RunRecorder } from '../run/recorder';
 import { CompiledStep } from '../webgpu/executor';
@@ -280,6 +280,7 @@ export async function prepareRun(
         ]
       : []),
   ];
+  const augmentation = augmentationOf(options);
   const start: StartEvent = {
     event: 'start',
     backend: backend.backend,
@@ -291,9 +292,7 @@ export async function prepareRun(
     batchesPerEpoch: Math.ceil(data.train.count / options.batchSize),
     ...(checkpoint ? { resumedFromEpoch: checkpoint.position.epoch } : {}),
     ...(backend.threads ? { threads: backend.threads } : {}),
-    ...(augments(options)
-      ? { augmentation: { cropPadding: options.cropPadding, flip: options.flip } }
-      : {}),
+    ...(augmentation ? { augmentation } : {}),
   };
   return {
     tf,

@@ -68,12 +68,18 @@ interface TrainDefaults {
   momentum: number;
   weightDecay: number;
   schedule: string;
+  /** StepLR's step size; undefined: a third of the run. */
+  stepSize?: number;
+  gamma: number;
+  etaMin: number;
+  cropPadding: number;
+  flip: boolean;
 }
 
 /**
  * train.py: a plain PyTorch training script, and the training step the
  * studio's PyTorch engine runs (it imports place, wrap, make_optimizer,
- * make_schedule, epoch_batches, train_steps and evaluate from it).
+ * make_schedule, epoch_batches, augment, train_steps and evaluate from it).
  */
 export function pythonTrainScript(d: TrainDefaults): string {
   return `"""Trains the exported network on Fashion-MNIST.
@@ -122,6 +128,11 @@ def parse_args():
     p.add_argument("--momentum", type=float, default=${d.momentum}, help="SGD only")
     p.add_argument("--weight-decay", type=float, default=${d.weightDecay})
     p.add_argument("--schedule", choices=["constant", "step", "cosine"], default="${d.schedule}", help="stepped once per epoch")
+    p.add_argument("--step-size", type=int, default=${d.stepSize ?? 'None'}, help="step schedule: epochs between drops (StepLR step_size; default: a third of the run)")
+    p.add_argument("--gamma", type=float, default=${d.gamma}, help="step schedule: what each drop multiplies the learning rate by")
+    p.add_argument("--eta-min", type=float, default=${d.etaMin}, help="cosine schedule: the learning rate it ends at")
+    p.add_argument("--crop-padding", type=int, default=${d.cropPadding}, help="training images: RandomCrop(size, padding=N); 0: off")
+    p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=${d.flip ? 'True' : 'False'}, help="training images: RandomHorizontalFlip()")
     p.add_argument("--limit-train", type=int, help="use only the first N training images")
     p.add_argument("--limit-val", type=int, help="use only the first N test images")
     p.add_argument("--from-scratch", action="store_true", help="PyTorch's default initialisation instead of weights.safetensors")
@@ -226,13 +237,37 @@ def make_optimizer(parameters, name, lr, momentum=0.0, weight_decay=0.0):
     return torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay)
 
 
-def make_schedule(optimizer, name, epochs):
-    """Stepped once per epoch: StepLR (x0.1 every ceil(epochs/3) epochs), CosineAnnealingLR, or none."""
+def make_schedule(optimizer, name, epochs, step_size=None, gamma=0.1, eta_min=0.0):
+    """Stepped once per epoch: StepLR (x gamma every step_size epochs, by default a third of the run), CosineAnnealingLR, or none."""
     if name == "step":
-        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, math.ceil(epochs / 3)), gamma=0.1)
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=step_size or max(1, math.ceil(epochs / 3)), gamma=gamma)
     if name == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=eta_min)
     return None
+
+
+def augment(images, padding, flip, generator=None):
+    """Training images as torchvision's RandomCrop(size, padding) and RandomHorizontalFlip() make them, at their
+    stored size (before any resize): each cut at a random place from itself padded with zeros, then mirrored with
+    probability 0.5."""
+    if padding == 0 and not flip:
+        return images
+    n = len(images)
+    tops = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
+    lefts = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
+    flips = torch.rand(n, generator=generator) < 0.5 if flip else torch.zeros(n, dtype=torch.bool)
+    return place_images(images, padding, tops, lefts, flips)
+
+
+def place_images(images, padding, tops, lefts, flips):
+    """hflip(crop(pad(image, padding), top, left, H, W)) for each N x C x H x W image, flipped where flips says."""
+    n, _, height, width = images.shape
+    padded = F.pad(images, (padding, padding, padding, padding))
+    rows = tops[:, None] + torch.arange(height)
+    columns = torch.arange(width).expand(n, width)
+    columns = torch.where(flips[:, None], columns.flip(1), columns) + lefts[:, None]
+    picked = padded[torch.arange(n)[:, None, None], :, rows[:, :, None], columns[:, None, :]]
+    return picked.permute(0, 3, 1, 2).contiguous()
 
 
 def epoch_batches(count, batch_size, seed, epoch, placement):
@@ -294,7 +329,10 @@ def main():
     train_x, train_y = load_split("train", args.data_dir, args.limit_train)
     val_x, val_y = load_split("val", args.data_dir, args.limit_val)
     optimizer = make_optimizer(net.parameters(), args.optimizer, args.lr, args.momentum, args.weight_decay)
-    schedule = make_schedule(optimizer, args.schedule, args.epochs)
+    schedule = make_schedule(optimizer, args.schedule, args.epochs, args.step_size, args.gamma, args.eta_min)
+
+    def feed(images, device):
+        return prepare(augment(images, args.crop_padding, args.flip), device)
 
     if placement.rank == 0:
         backend = dist.get_backend() if placement.distributed else "none"
@@ -303,7 +341,7 @@ def main():
         started = time.time()
         batches = epoch_batches(len(train_y), args.batch_size, args.seed, epoch, placement)
         loss_sum = correct = count = 0
-        for loss, right, size in train_steps(net, optimizer, train_x, train_y, batches, placement.device, prepare):
+        for loss, right, size in train_steps(net, optimizer, train_x, train_y, batches, placement.device, feed):
             loss_sum, correct, count = loss_sum + loss * size, correct + right, count + size
         elapsed = time.time() - started
         loss_sum, correct, count = all_sum([loss_sum, correct, count], placement)
