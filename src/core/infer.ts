@@ -14,9 +14,24 @@ import {
 } from './graph/topology';
 import { formatIssue, type GraphIssue, ProjectError } from './issues';
 import { schemaOf } from './layers/fields';
-import { getLayerDef, layerRegistry } from './layers/registry';
-import type { ExpandContext, InnerFix, LayerDef, SubgraphNode, WeightSpec } from './layers/types';
-import { numel, type Pair, type Shape, ShapeError } from './shape';
+import {
+  getLayerDef,
+  type LayerParams,
+  layerRegistry,
+  type PrimitiveType,
+} from './layers/registry';
+import type {
+  BlockLayerDef,
+  ExpandContext,
+  InnerFix,
+  InputLayerDef,
+  PrimitiveLayerDef,
+  SubgraphEdge,
+  SubgraphNode,
+  WeightSpec,
+} from './layers/types';
+import { formatLimit, LIMITS, LimitError } from './limits';
+import { formatShape, numel, type Pair, type Shape, ShapeError } from './shape';
 
 export interface NodeInfo {
   /** Path id: node ids from the top graph down, joined by '/'. */
@@ -36,6 +51,8 @@ export interface NodeInfo {
   memoryBytes: number;
   /** A block's inside, in order. */
   children?: NodeInfo[];
+  /** A block's inside: the edges between its children's local ids, as its expansion made them. */
+  childEdges?: SubgraphEdge[];
   /** Inspector explanation of the output size. */
   explain?: string[];
   error?: string;
@@ -43,18 +60,26 @@ export interface NodeInfo {
   unconnected?: true;
 }
 
-/** A primitive layer of the expanded graph, ready to compile. */
-export interface PrimitiveNode {
+/** A primitive layer of the expanded graph, ready to compile, with its type's own parameters. */
+interface TypedPrimitive<T extends PrimitiveType> {
   id: string;
-  type: string;
-  def: LayerDef;
-  params: Record<string, unknown>;
+  type: T;
+  def: InputLayerDef | PrimitiveLayerDef;
+  params: LayerParams<T>;
   /** Path ids of the primitives (or the graph input) feeding it, in order. */
   inputs: string[];
   inputShapes: Shape[];
   outputShape: Shape;
   weights: WeightSpec[];
 }
+
+/** A primitive of one of the given types (a union of each type's node, so `type` narrows `params`). */
+export type PrimitiveNodeOf<T extends PrimitiveType> = T extends PrimitiveType
+  ? TypedPrimitive<T>
+  : never;
+
+/** Any primitive: narrowing on `type` gives its parameters' type. */
+export type PrimitiveNode = PrimitiveNodeOf<PrimitiveType>;
 
 export interface GraphInference {
   /** Top-level nodes in topological order. */
@@ -80,7 +105,7 @@ export interface InferOptions {
 
 interface GraphScope {
   nodes: SubgraphNode[];
-  edges: { source: string; target: string }[];
+  edges: SubgraphEdge[];
   fixes?: Record<string, InnerFix>;
 }
 
@@ -102,7 +127,11 @@ export function inferGraph(
     issues: [],
     totals: { params: 0, macs: 0, memoryBytes: 0 },
   };
-  const ctx: ExpandContext = { blocks: graph.blocks ?? {} };
+  const tooLarge = sizeIssue(graph);
+  if (tooLarge) {
+    result.issues.push(tooLarge);
+    return result;
+  }
   const inputNodes = graph.nodes.filter((n) => n.type === 'Input');
   if (inputNodes.length !== 1) {
     result.issues.push({
@@ -113,8 +142,14 @@ export function inferGraph(
           : `the graph has ${inputNodes.length} Input nodes (${inputNodes.map((n) => n.id).join(', ')}); a network takes one input`,
     });
   }
-  const scope = new ScopeInference(result, ctx, options);
-  result.nodes = scope.run(graph, '', null, 0);
+  const scope = new ScopeInference(result, graph.blocks ?? {}, options);
+  try {
+    result.nodes = scope.run(graph, '', null, 0);
+  } catch (err) {
+    if (!(err instanceof LimitError)) throw err;
+    result.issues.push({ nodeId: err.nodeId, message: err.message });
+    return result;
+  }
   const top = result.nodes;
   const sinks = sinksOf(graph);
   if (sinks.length > 1 && result.issues.length === 0) {
@@ -131,7 +166,37 @@ export function inferGraph(
     result.totals.macs += n.macs;
     result.totals.memoryBytes += n.memoryBytes;
   }
+  if (result.totals.params > LIMITS.params) {
+    result.issues.push({
+      message: `the network has ${result.totals.params.toLocaleString('en-US')} parameters; the studio trains at most ${LIMITS.params.toLocaleString('en-US')} (4 GiB of float32 weights, before gradients and optimizer state); use fewer channels or features`,
+    });
+  }
   return result;
+}
+
+/** The project's own graph or blocks past the limits: refused before anything is expanded. */
+function sizeIssue(graph: GraphScope & { blocks?: ExpandContext['blocks'] }): GraphIssue | null {
+  const graphs: [string, GraphScope][] = [
+    ['the graph', graph],
+    ...Object.entries(graph.blocks ?? {}).map(([name, b]): [string, GraphScope] => [
+      `block '${name}'`,
+      b,
+    ]),
+  ];
+  const layers = graphs.reduce((sum, [, g]) => sum + g.nodes.length, 0);
+  if (layers > LIMITS.layers) {
+    return {
+      message: `the project has ${formatLimit(layers)} layers, more than the studio's limit of ${formatLimit(LIMITS.layers)} (the largest classic networks have about 1,000); remove layers`,
+    };
+  }
+  for (const [name, g] of graphs) {
+    if (g.edges.length > LIMITS.edges) {
+      return {
+        message: `${name} has ${formatLimit(g.edges.length)} edges, more than the studio's limit of ${formatLimit(LIMITS.edges)}; remove duplicate or needless edges`,
+      };
+    }
+  }
+  return null;
 }
 
 /** Like inferGraph, but a project with any issue is an error (for the CLI, compile and export). */
@@ -154,10 +219,12 @@ class ScopeInference {
   readonly resolved = new Map<string, string>();
   private readonly receptive = new Map<string, Receptive>();
   private readonly shapes = new Map<string, Shape>();
+  /** Nodes met so far at every depth, checked against LIMITS.layers as blocks expand. */
+  private layers = 0;
 
   constructor(
     private readonly result: GraphInference,
-    private readonly ctx: ExpandContext,
+    private readonly blocks: ExpandContext['blocks'],
     private readonly options: InferOptions,
   ) {}
 
@@ -166,6 +233,20 @@ class ScopeInference {
    * inside (null at the top level, where the Input node is the graph input).
    */
   run(graph: GraphScope, prefix: string, entry: string | null, depth: number): NodeInfo[] {
+    const blockId = prefix.replace(/\/$/, '');
+    this.layers += graph.nodes.length;
+    if (this.layers > LIMITS.layers) {
+      throw new LimitError(
+        `the network expands to more than ${formatLimit(LIMITS.layers)} layers, the studio's limit (the largest classic networks have about 1,000)${blockId ? `; it passes the limit inside this block: blocks that use other blocks multiply their layers` : ''}; use fewer or smaller blocks`,
+        blockId || undefined,
+      );
+    }
+    if (graph.edges.length > LIMITS.edges) {
+      throw new LimitError(
+        `a graph inside this block has ${formatLimit(graph.edges.length)} edges, more than the studio's limit of ${formatLimit(LIMITS.edges)}`,
+        blockId || undefined,
+      );
+    }
     const structural = structureIssues(graph, prefix);
     for (const issue of structural) this.result.issues.push(issue); // no spread: there may be very many
     if (structural.length > 0) return [];
@@ -178,10 +259,10 @@ class ScopeInference {
       });
       return [];
     }
-    if (depth > 16) {
+    if (depth > LIMITS.depth) {
       this.result.issues.push({
-        nodeId: prefix.replace(/\/$/, ''),
-        message: 'blocks are nested more than 16 deep; a block probably contains itself',
+        nodeId: blockId,
+        message: `blocks are nested more than ${LIMITS.depth} deep; a block probably contains itself`,
       });
       return [];
     }
@@ -250,7 +331,7 @@ class ScopeInference {
     }
     const params = parsed.data;
     info.params = params;
-    if (def.type === 'Input') return this.inferInput(info, params, entry, inputIds);
+    if (def.kind === 'input') return this.inferInput(info, def, params, entry, inputIds);
 
     if (inputIds.length < def.inputs.min || inputIds.length > def.inputs.max) {
       if (inputIds.length === 0) info.unconnected = true;
@@ -269,11 +350,12 @@ class ScopeInference {
     const producers = inputIds.map((i) => this.resolved.get(i)!);
     const incoming = inputIds.map((i) => this.receptive.get(i)!);
 
-    if (def.expand) return this.inferBlock(info, def, params, inputIds, depth);
+    if (def.kind === 'block') return this.inferBlock(info, def, params, inputIds, depth);
 
     try {
-      const inference = def.infer!(info.inputShapes, params);
+      const inference = def.infer(info.inputShapes, params);
       const weights = def.weights?.(info.inputShapes, params) ?? [];
+      checkSizes(def.type, inference.output, weights);
       info.outputShape = inference.output;
       info.macs = inference.macs;
       info.paramCount = weights
@@ -295,7 +377,7 @@ class ScopeInference {
         inputShapes: info.inputShapes,
         outputShape: inference.output,
         weights,
-      });
+      } as PrimitiveNode);
       return info;
     } catch (err) {
       if (err instanceof ShapeError) return this.fail(info, err.message, err.field);
@@ -305,6 +387,7 @@ class ScopeInference {
 
   private inferInput(
     info: NodeInfo,
+    def: InputLayerDef,
     params: Record<string, unknown>,
     entry: string | null,
     inputIds: string[],
@@ -322,12 +405,14 @@ class ScopeInference {
       return info;
     }
     const override = this.options.inputShape;
-    const shape: Shape = override ?? [
-      this.options.batch ?? 1,
-      params.channels as number,
-      params.height as number,
-      params.width as number,
-    ];
+    const { channels, height, width } = params as LayerParams<'Input'>;
+    const shape: Shape = override ?? [this.options.batch ?? 1, channels, height, width];
+    try {
+      checkSizes('Input', shape, []);
+    } catch (err) {
+      if (err instanceof ShapeError) return this.fail(info, err.message, err.field);
+      throw err;
+    }
     this.result.inputId = info.id;
     this.result.inputShape = shape;
     info.outputShape = shape;
@@ -339,8 +424,8 @@ class ScopeInference {
     this.result.primitives.push({
       id: info.id,
       type: 'Input',
-      def: getLayerDef('Input')!,
-      params,
+      def,
+      params: params as LayerParams<'Input'>,
       inputs: [],
       inputShapes: [],
       outputShape: shape,
@@ -351,14 +436,14 @@ class ScopeInference {
 
   private inferBlock(
     info: NodeInfo,
-    def: LayerDef,
+    def: BlockLayerDef,
     params: Record<string, unknown>,
     inputIds: string[],
     depth: number,
   ): NodeInfo {
     let inside: GraphScope;
     try {
-      inside = def.expand!(params, this.ctx);
+      inside = def.expand(params, { blocks: this.blocks, input: info.inputShapes[0] });
     } catch (err) {
       if (err instanceof ShapeError) return this.fail(info, err.message, err.field);
       throw err;
@@ -366,6 +451,7 @@ class ScopeInference {
     const issuesBefore = this.result.issues.length;
     const children = this.run(inside, `${info.id}/`, inputIds[0], depth + 1);
     info.children = children;
+    info.childEdges = inside.edges;
     if (this.result.issues.length > issuesBefore) {
       const inner = this.result.issues.splice(issuesBefore);
       const said: string[] = [];
@@ -426,6 +512,24 @@ class ScopeInference {
   private inputSpatial(): Pair {
     const s = this.result.inputShape;
     return s && s.length === 4 ? [s[2], s[3]] : [1, 1];
+  }
+}
+
+/** A layer whose output or weights no machine here could hold (a 2^31-channel Conv2d). */
+function checkSizes(layer: string, output: Shape, weights: WeightSpec[]): void {
+  const perImage = numel(output.slice(1));
+  if (perImage > LIMITS.activationValues) {
+    throw new ShapeError(
+      `${layer} would output ${formatShape(output.slice(1))} = ${formatLimit(perImage)} values per image, more than the studio's limit of ${formatLimit(LIMITS.activationValues)} (1 GiB of float32); use fewer channels or a smaller size`,
+    );
+  }
+  for (const w of weights) {
+    const values = numel(w.shape);
+    if (values > LIMITS.tensorValues) {
+      throw new ShapeError(
+        `${layer}'s ${w.name} would be ${formatShape(w.shape)} = ${formatLimit(values)} values, more than the studio's limit of ${formatLimit(LIMITS.tensorValues)} per tensor (1 GiB of float32); use fewer channels or features`,
+      );
+    }
   }
 }
 

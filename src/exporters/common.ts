@@ -5,7 +5,8 @@
  * format cannot express.
  */
 import type { Project } from '../core/document/schema';
-import type { GraphInference, PrimitiveNode } from '../core/infer';
+import type { GraphInference, PrimitiveNode, PrimitiveNodeOf } from '../core/infer';
+import type { PrimitiveType } from '../core/layers/registry';
 import type { NamedTensor, TensorMap } from '../core/weights/safetensors';
 
 export const exportFormats = ['tfjs', 'onnx', 'pytorch'] as const;
@@ -50,26 +51,20 @@ export class ExportError extends Error {
   }
 }
 
-/** One emitter per layer type; a type missing from the table is an ExportError naming the node. */
-export type EmitterTable<Ctx> = Record<string, (node: PrimitiveNode, ctx: Ctx) => void>;
+/**
+ * One emitter per primitive layer type, each reading its type's own
+ * parameters: a type missing from a table is a compile error. A type a format
+ * cannot express still has an entry, which throws an ExportError saying why.
+ */
+export type EmitterTable<Ctx, R = void> = {
+  [T in PrimitiveType]: (node: PrimitiveNodeOf<T>, ctx: Ctx) => R;
+};
 
-export function emitAll<Ctx>(
-  format: ExportFormat,
-  table: EmitterTable<Ctx>,
-  nodes: PrimitiveNode[],
-  ctx: Ctx,
-): void {
-  for (const node of nodes) {
-    const emit = table[node.type];
-    if (!emit) {
-      throw new ExportError(
-        format,
-        node.id,
-        `layer type ${node.type} has no ${format} form (supported: ${Object.keys(table).join(', ')})`,
-      );
-    }
-    emit(node, ctx);
-  }
+/** Runs a node's entry of the table. */
+export function emit<Ctx, R>(table: EmitterTable<Ctx, R>, node: PrimitiveNode, ctx: Ctx): R {
+  // The lookup by node.type loses the link between the type and its entry's parameter type.
+  const entry = table[node.type] as (node: PrimitiveNode, ctx: Ctx) => R;
+  return entry(node, ctx);
 }
 
 /** State-dict key prefix of a primitive: its path id with '/' → '.'. */

@@ -188,8 +188,10 @@ export function compileModel(
         return dropoutSeed;
       },
     };
+    if (node.def.kind !== 'primitive')
+      throw new Error(`${node.type} '${node.id}' computes nothing`);
     const inputs = node.inputs.map((id) => values.get(id)!);
-    return node.def.forward!(ctx, inputs, node.params, node.inputShapes);
+    return node.def.forward(ctx, inputs, node.params, node.inputShapes);
   };
 
   const model: CompiledModel = {

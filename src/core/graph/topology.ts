@@ -62,11 +62,11 @@ export function topologicalOrder(graph: GraphLike): { order: string[]; cyclic: s
       indegree.set(e.target, indegree.get(e.target)! + 1);
   const outputs = outputsOf(graph);
   const order: string[] = [];
-  const ready = ids.filter((id) => indegree.get(id) === 0);
   const position = new Map(ids.map((id, i) => [id, i]));
-  while (ready.length > 0) {
-    ready.sort((a, b) => position.get(a)! - position.get(b)!);
-    const id = ready.shift()!;
+  // The ready nodes, earliest in the file first: a binary heap keeps this O(n log n).
+  const ready = new MinHeap<string>((a, b) => position.get(a)! - position.get(b)!);
+  for (const id of ids) if (indegree.get(id) === 0) ready.push(id);
+  for (let id = ready.pop(); id !== undefined; id = ready.pop()) {
     order.push(id);
     for (const next of outputs.get(id) ?? []) {
       if (!known.has(next)) continue;
@@ -79,32 +79,79 @@ export function topologicalOrder(graph: GraphLike): { order: string[]; cyclic: s
   return { order, cyclic: ids.filter((id) => !placed.has(id)) };
 }
 
-/** The nodes of one cycle, for a message that shows the loop. */
+/**
+ * The nodes of one cycle, for a message that shows the loop. Depth-first with
+ * an explicit stack: a long chain must not exhaust the call stack.
+ */
 export function findCycle(graph: GraphLike, among: string[]): string[] {
   const outputs = outputsOf(graph);
   const candidates = new Set(among);
   const state = new Map<string, 'open' | 'done'>();
-  const stack: string[] = [];
-  const visit = (id: string): string[] | null => {
-    state.set(id, 'open');
-    stack.push(id);
-    for (const next of outputs.get(id) ?? []) {
-      if (!candidates.has(next)) continue;
-      if (state.get(next) === 'open') return stack.slice(stack.indexOf(next)).concat(next);
-      if (!state.has(next)) {
-        const found = visit(next);
-        if (found) return found;
+  for (const start of among) {
+    if (state.has(start)) continue;
+    // The current path, each with the index of its next output to try.
+    const path: { id: string; next: number }[] = [{ id: start, next: 0 }];
+    state.set(start, 'open');
+    while (path.length > 0) {
+      const top = path[path.length - 1];
+      const targets = outputs.get(top.id) ?? [];
+      if (top.next >= targets.length) {
+        state.set(top.id, 'done');
+        path.pop();
+        continue;
       }
-    }
-    stack.pop();
-    state.set(id, 'done');
-    return null;
-  };
-  for (const id of among) {
-    if (!state.has(id)) {
-      const found = visit(id);
-      if (found) return found;
+      const next = targets[top.next++];
+      if (!candidates.has(next)) continue;
+      if (state.get(next) === 'open') {
+        const ids = path.map((p) => p.id);
+        return ids.slice(ids.indexOf(next)).concat(next);
+      }
+      if (!state.has(next)) {
+        state.set(next, 'open');
+        path.push({ id: next, next: 0 });
+      }
     }
   }
   return among;
+}
+
+/** A binary min-heap under `before` (negative: a comes first). */
+class MinHeap<T> {
+  private readonly items: T[] = [];
+
+  constructor(private readonly before: (a: T, b: T) => number) {}
+
+  push(item: T): void {
+    const items = this.items;
+    items.push(item);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.before(items[i], items[parent]) >= 0) break;
+      [items[i], items[parent]] = [items[parent], items[i]];
+      i = parent;
+    }
+  }
+
+  pop(): T | undefined {
+    const items = this.items;
+    if (items.length === 0) return undefined;
+    const first = items[0];
+    const last = items.pop()!;
+    if (items.length > 0) {
+      items[0] = last;
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        const right = left + 1;
+        let least = i;
+        if (left < items.length && this.before(items[left], items[least]) < 0) least = left;
+        if (right < items.length && this.before(items[right], items[least]) < 0) least = right;
+        if (least === i) break;
+        [items[i], items[least]] = [items[least], items[i]];
+        i = least;
+      }
+    }
+    return first;
+  }
 }

@@ -1,23 +1,23 @@
 /** Element-wise activations (any input rank) and Softmax over the channel/feature axis (dim=1). */
 import type { Shape } from '../shape';
-import { choice, type Fields, float } from './fields';
+import { choice, type Fields, float, type ParamsOf } from './fields';
 import { defineLayer, type LayerInference, type Tensor, type TF } from './types';
 
 const sameShape = ([input]: Shape[]): LayerInference => ({ output: input, macs: 0 });
 
-function activation<P = Record<string, never>>(def: {
-  type: string;
+function activation<const T extends string, F extends Fields = Record<never, never>>(def: {
+  type: T;
   description: string;
-  fields?: Fields;
-  apply(tf: TF, x: Tensor, params: P): Tensor;
+  fields?: F;
+  apply(tf: TF, x: Tensor, params: ParamsOf<F>): Tensor;
 }) {
-  return defineLayer<P>({
+  return defineLayer({
     type: def.type,
     label: def.type,
     category: 'activation',
     description: def.description,
     inputs: { min: 1, max: 1 },
-    fields: def.fields ?? {},
+    fields: def.fields ?? ({} as F),
     infer: sameShape,
     forward: ({ tf }, [x], p) => def.apply(tf, x, p),
   });
@@ -41,7 +41,7 @@ export const Tanh = activation({
   apply: (tf, x) => tf.tanh(x),
 });
 
-export const LeakyReLU = activation<{ negative_slope: number }>({
+export const LeakyReLU = activation({
   type: 'LeakyReLU',
   description: 'x for positives, negative_slope·x for negatives.',
   fields: {
@@ -50,7 +50,7 @@ export const LeakyReLU = activation<{ negative_slope: number }>({
   apply: (tf, x, p) => tf.leakyRelu(x, p.negative_slope),
 });
 
-export const GELU = activation<{ approximate: 'none' | 'tanh' }>({
+export const GELU = activation({
   type: 'GELU',
   description: 'x·Φ(x), the Gaussian error linear unit (exact erf form by default, as PyTorch).',
   fields: {

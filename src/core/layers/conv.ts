@@ -8,19 +8,9 @@ import {
   symmetricPadding,
   windowOutput,
 } from '../shape';
-import { bool, int, type PaddingValue, padding, pair } from './fields';
+import { bool, int, type ParamsOf, padding, pair } from './fields';
 import { defineLayer, type KernelLayout, type Tensor, type TF } from './types';
 import { explainWindow } from './window';
-
-export interface Conv2dParams {
-  out_channels: number;
-  kernel_size: Pair;
-  stride: Pair;
-  padding: PaddingValue;
-  dilation: Pair;
-  groups: number;
-  bias: boolean;
-}
 
 export function resolveConvPadding(
   p: Pick<Conv2dParams, 'padding' | 'kernel_size' | 'stride' | 'dilation'>,
@@ -160,29 +150,35 @@ type Tensor4D = import('@tensorflow/tfjs-core').Tensor4D;
 type Shape4 = [number, number, number, number];
 type ExplicitPadding = [[number, number], [number, number], [number, number], [number, number]];
 
-export const Conv2d = defineLayer<Conv2dParams>({
+const conv2dFields = {
+  out_channels: int({ default: 6, min: 1, help: 'Number of output channels (kernels).' }),
+  kernel_size: pair({ default: 3, help: 'Kernel height and width.' }),
+  stride: pair({ default: 1, help: 'Step between windows along height and width.' }),
+  padding: padding({
+    default: 0,
+    help: "Zeros added on each side: a number, [height, width], 'same' (stride 1) or 'valid'.",
+  }),
+  dilation: pair({ default: 1, help: 'Spacing between kernel taps.' }),
+  groups: int({
+    default: 1,
+    min: 1,
+    help: 'Split channels into this many independent groups (ResNeXt).',
+  }),
+  bias: bool({ default: true, help: 'Add a learned bias per output channel.' }),
+};
+
+export type Conv2dParams = ParamsOf<typeof conv2dFields>;
+
+export const Conv2d = defineLayer({
   type: 'Conv2d',
   label: 'Conv2d',
   category: 'convolution',
   description:
     'Slides learned kernels over the image (cross-correlation); input channels are inferred.',
   inputs: { min: 1, max: 1 },
-  fields: {
-    out_channels: int({ default: 6, min: 1, help: 'Number of output channels (kernels).' }),
-    kernel_size: pair({ default: 3, help: 'Kernel height and width.' }),
-    stride: pair({ default: 1, help: 'Step between windows along height and width.' }),
-    padding: padding({
-      default: 0,
-      help: "Zeros added on each side: a number, [height, width], 'same' (stride 1) or 'valid'.",
-    }),
-    dilation: pair({ default: 1, help: 'Spacing between kernel taps.' }),
-    groups: int({
-      default: 1,
-      min: 1,
-      help: 'Split channels into this many independent groups (ResNeXt).',
-    }),
-    bias: bool({ default: true, help: 'Add a learned bias per output channel.' }),
-  },
+  fields: conv2dFields,
+  idStem: 'conv',
+  learnsKernels: true,
   infer([input], p) {
     const [n, c, h, w] = expectFeatureMap(input, 'Conv2d');
     if (c % p.groups !== 0 || p.out_channels % p.groups !== 0) {

@@ -3,20 +3,17 @@ import { expectVector } from '../shape';
 import { bool, int } from './fields';
 import { defineLayer } from './types';
 
-export interface LinearParams {
-  out_features: number;
-  bias: boolean;
-}
-
 type Tensor2D = import('@tensorflow/tfjs-core').Tensor2D;
 
-export const Linear = defineLayer<LinearParams>({
+export const Linear = defineLayer({
   type: 'Linear',
   label: 'Linear',
   category: 'dense',
   description:
     'Fully connected: every output is a weighted sum of all inputs; in_features is inferred.',
   inputs: { min: 1, max: 1 },
+  idStem: 'fc',
+  learnsKernels: true,
   fields: {
     out_features: int({ default: 10, min: 1, help: 'Number of outputs (10 for the 10 classes).' }),
     bias: bool({ default: true, help: 'Add a learned bias per output.' }),

@@ -13,27 +13,46 @@ interface FieldBase<T> {
   schema: z.ZodType<T>;
 }
 
+export type IntField = FieldBase<number> & { kind: 'int'; min: number; max?: number };
+export type FloatField = FieldBase<number> & { kind: 'float'; min?: number; max?: number };
+export type BoolField = FieldBase<boolean> & { kind: 'bool' };
+export type EnumField<T extends string = string> = FieldBase<T> & {
+  kind: 'enum';
+  options: readonly T[];
+};
+/** `refersTo: 'block'`: the name of one of the project's own blocks (the inspector offers them). */
+export type TextField = FieldBase<string> & { kind: 'text'; refersTo?: 'block' };
+export type PairField = FieldBase<Pair> & { kind: 'pair'; min: number };
+export type OptionalPairField = FieldBase<Pair | null> & { kind: 'optionalPair'; min: number };
+export type PaddingField = FieldBase<PaddingValue> & { kind: 'padding' };
+export type IntListField = FieldBase<number[]> & { kind: 'intList'; min: number };
+
 export type Field =
-  | (FieldBase<number> & { kind: 'int'; min: number; max?: number })
-  | (FieldBase<number> & { kind: 'float'; min?: number; max?: number })
-  | (FieldBase<boolean> & { kind: 'bool' })
-  | (FieldBase<string> & { kind: 'enum'; options: readonly string[] })
-  | (FieldBase<string> & { kind: 'text' })
-  | (FieldBase<Pair> & { kind: 'pair'; min: number })
-  | (FieldBase<Pair | null> & { kind: 'optionalPair'; min: number })
-  | (FieldBase<PaddingValue> & { kind: 'padding' })
-  | (FieldBase<number[]> & { kind: 'intList'; min: number });
+  | IntField
+  | FloatField
+  | BoolField
+  | EnumField
+  | TextField
+  | PairField
+  | OptionalPairField
+  | PaddingField
+  | IntListField;
 
 export type PaddingValue = Pair | 'same' | 'valid';
 
-export function int(opts: { default: number; min?: number; max?: number; help: string }): Field {
+export function int(opts: { default: number; min?: number; max?: number; help: string }): IntField {
   const min = opts.min ?? 0;
   let schema = z.number().int(`must be a whole number`).min(min, `must be at least ${min}`);
   if (opts.max !== undefined) schema = schema.max(opts.max, `must be at most ${opts.max}`);
   return { kind: 'int', min, max: opts.max, help: opts.help, default: opts.default, schema };
 }
 
-export function float(opts: { default: number; min?: number; max?: number; help: string }): Field {
+export function float(opts: {
+  default: number;
+  min?: number;
+  max?: number;
+  help: string;
+}): FloatField {
   let schema = z.number().refine(Number.isFinite, 'must be a finite number');
   if (opts.min !== undefined)
     schema = schema.refine((v) => v >= opts.min!, `must be at least ${opts.min}`);
@@ -49,15 +68,15 @@ export function float(opts: { default: number; min?: number; max?: number; help:
   };
 }
 
-export function bool(opts: { default: boolean; help: string }): Field {
+export function bool(opts: { default: boolean; help: string }): BoolField {
   return { kind: 'bool', help: opts.help, default: opts.default, schema: z.boolean() };
 }
 
-export function choice<T extends string>(opts: {
+export function choice<const T extends string>(opts: {
   options: readonly T[];
   default: T;
   help: string;
-}): Field {
+}): EnumField<T> {
   return {
     kind: 'enum',
     options: opts.options,
@@ -65,16 +84,21 @@ export function choice<T extends string>(opts: {
     default: opts.default,
     schema: z.enum(opts.options as unknown as [T, ...T[]], {
       error: `must be one of ${opts.options.join(', ')}`,
-    }) as unknown as z.ZodType<string>,
+    }) as unknown as z.ZodType<T>,
   };
 }
 
-export function text(opts: { default: string; help: string }): Field {
+export function text(opts: { default: string; help: string }): TextField {
   return { kind: 'text', help: opts.help, default: opts.default, schema: z.string() };
 }
 
+/** The name of one of the project's own blocks. */
+export function blockName(opts: { help: string }): TextField {
+  return { ...text({ default: '', help: opts.help }), refersTo: 'block' };
+}
+
 /** A number or [h, w]; `min` bounds both. */
-export function pair(opts: { default: number | Pair; min?: number; help: string }): Field {
+export function pair(opts: { default: number | Pair; min?: number; help: string }): PairField {
   const min = opts.min ?? 1;
   const one = z.number().int('must be a whole number').min(min, `must be at least ${min}`);
   const schema = z
@@ -94,7 +118,7 @@ export function pair(opts: { default: number | Pair; min?: number; help: string 
 }
 
 /** Like `pair`, but may be left empty (null): pooling's stride, which then equals the kernel size. */
-export function optionalPair(opts: { min?: number; help: string }): Field {
+export function optionalPair(opts: { min?: number; help: string }): OptionalPairField {
   const min = opts.min ?? 1;
   const one = z.number().int('must be a whole number').min(min, `must be at least ${min}`);
   const schema = z
@@ -112,7 +136,10 @@ export function optionalPair(opts: { min?: number; help: string }): Field {
 }
 
 /** PyTorch Conv2d padding: a number, [h, w], 'same' or 'valid'. */
-export function padding(opts: { default: number | Pair | 'same' | 'valid'; help: string }): Field {
+export function padding(opts: {
+  default: number | Pair | 'same' | 'valid';
+  help: string;
+}): PaddingField {
   const one = z.number().int('must be a whole number').min(0, 'must be at least 0');
   const schema = z
     .union([one, z.tuple([one, one]), z.literal('same'), z.literal('valid')], {
@@ -130,7 +157,7 @@ export function padding(opts: { default: number | Pair | 'same' | 'valid'; help:
 }
 
 /** A list of whole numbers (e.g. Inception path channels). */
-export function intList(opts: { default: number[]; min?: number; help: string }): Field {
+export function intList(opts: { default: number[]; min?: number; help: string }): IntListField {
   const min = opts.min ?? 1;
   const schema = z.array(
     z.number().int('must be whole numbers').min(min, `each must be at least ${min}`),
@@ -139,6 +166,9 @@ export function intList(opts: { default: number[]; min?: number; help: string })
 }
 
 export type Fields = Record<string, Field>;
+
+/** The parsed parameters a field table describes: each field's value type, defaults filled in. */
+export type ParamsOf<F extends Fields> = { [K in keyof F]: F[K]['default'] };
 
 /** The zod object for a field table: every field optional, its default filled in. */
 // Built once per field table: inference parses every node's params on every edit.

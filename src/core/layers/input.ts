@@ -1,14 +1,8 @@
 /** The graph's entry: the image size it takes (the batch size is chosen when running). */
 import { int } from './fields';
-import { defineLayer } from './types';
+import { defineInput } from './types';
 
-export interface InputParams {
-  channels: number;
-  height: number;
-  width: number;
-}
-
-export const Input = defineLayer<InputParams>({
+export const Input = defineInput({
   type: 'Input',
   label: 'Input',
   category: 'input',

@@ -2,7 +2,7 @@
 import { formatShape, type Shape, ShapeError, shapesEqual } from '../shape';
 import { defineLayer } from './types';
 
-export const Add = defineLayer<Record<string, never>>({
+export const Add = defineLayer({
   type: 'Add',
   label: 'Add',
   category: 'structure',
@@ -22,7 +22,7 @@ export const Add = defineLayer<Record<string, never>>({
   forward: ({ tf }, inputs) => tf.addN(inputs),
 });
 
-export const Concat = defineLayer<Record<string, never>>({
+export const Concat = defineLayer({
   type: 'Concat',
   label: 'Concat',
   category: 'structure',

@@ -9,11 +9,6 @@ import { expectFeatureMap, expectVector, type Shape } from '../shape';
 import { float } from './fields';
 import { defineLayer, type TF } from './types';
 
-export interface BatchNormParams {
-  eps: number;
-  momentum: number;
-}
-
 type Tensor = import('@tensorflow/tfjs-core').Tensor;
 type Tensor1D = import('@tensorflow/tfjs-core').Tensor1D;
 type GradSaveFunc = import('@tensorflow/tfjs-core').GradSaveFunc;
@@ -72,14 +67,15 @@ export function batchNormTraining(
 }
 
 /** The two differ only in the layout they accept: the statistics are per feature (last axis in tfjs). */
-function defineBatchNorm(
-  type: 'BatchNorm1d' | 'BatchNorm2d',
+function defineBatchNorm<T extends 'BatchNorm1d' | 'BatchNorm2d'>(
+  type: T,
   description: string,
   expectInput: (shape: Shape, layer: string) => number[],
 ) {
-  return defineLayer<BatchNormParams>({
+  return defineLayer({
     type,
     label: type,
+    idStem: 'bn',
     category: 'normalization',
     description,
     inputs: { min: 1, max: 1 },

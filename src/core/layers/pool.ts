@@ -16,18 +16,9 @@ import {
   windowOutput,
 } from '../shape';
 import { padSpatial } from './conv';
-import { bool, optionalPair, pair } from './fields';
+import { bool, optionalPair, type ParamsOf, pair } from './fields';
 import { defineLayer, type Tensor, type TF } from './types';
 import { explainWindow } from './window';
-
-export interface PoolParams {
-  kernel_size: Pair;
-  /** null: equal to kernel_size, as PyTorch. */
-  stride: Pair | null;
-  padding: Pair;
-  /** Round the output size up, keeping a last window that runs past the input (PyTorch's ceil_mode). */
-  ceil_mode: boolean;
-}
 
 type Tensor4D = import('@tensorflow/tfjs-core').Tensor4D;
 
@@ -46,6 +37,9 @@ const poolFields = {
     help: 'Round the output size up (PyTorch’s ceil_mode): a last window that runs past the input is kept when it starts inside the input or its leading padding.',
   }),
 };
+
+/** MaxPool2d's and AvgPool2d's parameters; a null stride equals the kernel size, as in PyTorch. */
+export type PoolParams = ParamsOf<typeof poolFields>;
 
 function strideOf(p: PoolParams): Pair {
   return p.stride ?? p.kernel_size;
@@ -75,11 +69,12 @@ function inferPool(layer: string, input: Shape, p: PoolParams) {
   };
 }
 
-function makePool(kind: 'max' | 'avg') {
-  const layer = kind === 'max' ? 'MaxPool2d' : 'AvgPool2d';
-  return defineLayer<PoolParams>({
+function makePool<T extends 'MaxPool2d' | 'AvgPool2d'>(layer: T) {
+  const kind = layer === 'MaxPool2d' ? 'max' : 'avg';
+  return defineLayer({
     type: layer,
     label: layer,
+    idStem: 'pool',
     category: 'pooling',
     description:
       kind === 'max'
@@ -143,12 +138,8 @@ export function poolWindows(
   return { padding, rescale: { factors, shape: [1, rows.lengths.length, cols.lengths.length, 1] } };
 }
 
-export const MaxPool2d = makePool('max');
-export const AvgPool2d = makePool('avg');
-
-export interface AdaptiveAvgPoolParams {
-  output_size: Pair;
-}
+export const MaxPool2d = makePool('MaxPool2d');
+export const AvgPool2d = makePool('AvgPool2d');
 
 /** PyTorch's adaptive window along one axis: [floor(i·in/out), ceil((i+1)·in/out)). */
 export function adaptiveWindows(input: number, output: number): [number, number][] {
@@ -167,8 +158,9 @@ function averagingMatrix(tf: TF, input: number, output: number): Tensor {
   return tf.tensor2d(m, [output, input]);
 }
 
-export const AdaptiveAvgPool2d = defineLayer<AdaptiveAvgPoolParams>({
+export const AdaptiveAvgPool2d = defineLayer({
   type: 'AdaptiveAvgPool2d',
+  idStem: 'gap',
   label: 'AdaptiveAvgPool2d',
   category: 'pooling',
   description:

@@ -3,7 +3,7 @@ import { numel, type Shape } from '../shape';
 import { float } from './fields';
 import { defineLayer } from './types';
 
-export const Flatten = defineLayer<Record<string, never>>({
+export const Flatten = defineLayer({
   type: 'Flatten',
   label: 'Flatten',
   category: 'structure',
@@ -28,11 +28,7 @@ export const Flatten = defineLayer<Record<string, never>>({
   },
 });
 
-export interface DropoutParams {
-  p: number;
-}
-
-export const Dropout = defineLayer<DropoutParams>({
+export const Dropout = defineLayer({
   type: 'Dropout',
   label: 'Dropout',
   category: 'structure',
@@ -43,6 +39,7 @@ export const Dropout = defineLayer<DropoutParams>({
     p: float({ default: 0.5, min: 0, max: 1, help: 'Probability of zeroing each value.' }),
   },
   infer: ([input]) => ({ output: input, macs: 0 }),
+  seedsPerPass: (p) => (p.p > 0 && p.p < 1 ? 1 : 0),
   forward(ctx, [x], p) {
     const { tf } = ctx;
     if (!ctx.training || p.p === 0) return x;

@@ -5,10 +5,12 @@
  * Primitive layers give a shape rule (`infer`), their weights (`weights`) and a
  * tfjs forward pass (`forward`); composite blocks give `expand`, a subgraph of
  * other catalog layers, so everything downstream only ever sees primitives.
+ * Facts other parts need about a type (its id stem, whether it draws random
+ * numbers, learns kernels, or is the user's own block) are declared here too.
  */
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { Pair, Shape } from '../shape';
-import type { Fields } from './fields';
+import type { Fields, ParamsOf } from './fields';
 
 export type TF = typeof tfc;
 export type Tensor = tfc.Tensor;
@@ -91,10 +93,15 @@ export interface SubgraphNode {
   label?: string;
 }
 
+export interface SubgraphEdge {
+  source: string;
+  target: string;
+}
+
 /** A block's inside: its entry is its node of type 'Input', its output its only sink. */
 export interface Subgraph {
   nodes: SubgraphNode[];
-  edges: { source: string; target: string }[];
+  edges: SubgraphEdge[];
   /**
    * A catalog block's word on problems of its inner nodes (by inner id): which
    * of the block's own parameters fixes them, since the user cannot edit the
@@ -118,10 +125,13 @@ export interface InnerFix {
 export interface ExpandContext {
   /** The project's own reusable blocks, by name. */
   blocks: Record<string, Subgraph & { label?: string }>;
+  /** The shape entering the block, N×C×H×W (or N×F). */
+  input: Shape;
 }
 
-export interface LayerDef {
-  type: string;
+/** What every layer type declares, whatever its kind. */
+interface LayerBase<T extends string, P> {
+  type: T;
   label: string;
   category: Category;
   /** One line on what it does, shown in the palette and inspector. */
@@ -129,34 +139,82 @@ export interface LayerDef {
   fields: Fields;
   /** How many incoming edges it takes. */
   inputs: { min: number; max: number };
-  /** Primitive layers: output shape and cost for the given (parsed) params. Throws ShapeError. */
-  infer?(inputs: Shape[], params: Record<string, unknown>): LayerInference;
-  /** Primitive layers: weights in PyTorch layout and naming. */
-  weights?(inputs: Shape[], params: Record<string, unknown>): WeightSpec[];
-  /** Primitive layers: the tfjs forward pass. Activations are NHWC here (tfjs's layout). */
-  forward?(
-    ctx: ForwardContext,
-    inputs: Tensor[],
-    params: Record<string, unknown>,
-    inputShapes: Shape[],
-  ): Tensor;
-  /** Composite blocks: their inside, built from other catalog layers. */
-  expand?(params: Record<string, unknown>, ctx: ExpandContext): Subgraph;
+  /** Ids of new nodes of this type read stem1, stem2, … (presets and the editor): 'conv' for Conv2d. */
+  idStem: string;
   /** Lines explaining how the output size follows from the input and params (inspector). */
-  explain?(inputs: Shape[], params: Record<string, unknown>): string[];
-}
-
-/** A layer definition written against its own parsed parameter type. */
-export interface TypedLayerDef<P>
-  extends Pick<LayerDef, 'type' | 'label' | 'category' | 'description' | 'fields' | 'inputs'> {
-  infer?(inputs: Shape[], params: P): LayerInference;
-  weights?(inputs: Shape[], params: P): WeightSpec[];
-  forward?(ctx: ForwardContext, inputs: Tensor[], params: P, inputShapes: Shape[]): Tensor;
-  expand?(params: P, ctx: ExpandContext): Subgraph;
   explain?(inputs: Shape[], params: P): string[];
 }
 
-/** Lets a module type its params once; the registry stores it untyped. */
-export function defineLayer<P>(def: TypedLayerDef<P>): LayerDef {
-  return def as unknown as LayerDef;
+/** The graph's entry (a block's Input stands for whatever feeds the block). */
+export interface InputLayerDef<T extends string = string, P = Record<string, unknown>>
+  extends LayerBase<T, P> {
+  kind: 'input';
+}
+
+/** A layer that computes: shape rule, weights and tfjs forward pass. */
+export interface PrimitiveLayerDef<T extends string = string, P = Record<string, unknown>>
+  extends LayerBase<T, P> {
+  kind: 'primitive';
+  /** Output shape and cost for the given (parsed) params. Throws ShapeError. */
+  infer(inputs: Shape[], params: P): LayerInference;
+  /** Weights in PyTorch layout and naming. */
+  weights?(inputs: Shape[], params: P): WeightSpec[];
+  /** The tfjs forward pass. Activations are NHWC here (tfjs's layout). */
+  forward(ctx: ForwardContext, inputs: Tensor[], params: P, inputShapes: Shape[]): Tensor;
+  /**
+   * How many seeds one training forward pass draws from ForwardContext.nextSeed
+   * (Dropout: one while 0 < p < 1), so a resumed run continues the same random stream.
+   */
+  seedsPerPass?(params: P): number;
+  /** Its weights are learned kernels (Conv2d, Linear): the layers whose gradients the dashboard follows. */
+  learnsKernels?: boolean;
+}
+
+/** A composite block: its inside, built from other catalog layers. */
+export interface BlockLayerDef<T extends string = string, P = Record<string, unknown>>
+  extends LayerBase<T, P> {
+  kind: 'block';
+  /** Its inside for these params and the shape entering it (run once per use by shape inference). */
+  expand(params: P, ctx: ExpandContext): Subgraph;
+  /**
+   * Defined by the project rather than the catalog (the user's own blocks): the
+   * palette offers one entry per project block and a card lists what it holds.
+   */
+  userDefined?: boolean;
+  /** What a node of this type is called instead of its type (a user block: the block's name). */
+  nameOf?(params: P): string;
+}
+
+export type LayerDef<T extends string = string, P = Record<string, unknown>> =
+  | InputLayerDef<T, P>
+  | PrimitiveLayerDef<T, P>
+  | BlockLayerDef<T, P>;
+
+type Definition<D, T extends string, F extends Fields> = Omit<D, 'type' | 'fields' | 'idStem'> & {
+  type: T;
+  fields: F;
+  /** Defaults to the type in lower case. */
+  idStem?: string;
+};
+
+/**
+ * A layer module's definition. Its parameter type is derived from its fields,
+ * so shape rules, forward passes and exporters read typed params.
+ */
+export function defineLayer<const T extends string, F extends Fields>(
+  def: Definition<Omit<PrimitiveLayerDef<T, ParamsOf<F>>, 'kind'>, T, F>,
+): PrimitiveLayerDef<T, ParamsOf<F>> {
+  return { ...def, kind: 'primitive', idStem: def.idStem ?? def.type.toLowerCase() };
+}
+
+export function defineBlock<const T extends string, F extends Fields>(
+  def: Definition<Omit<BlockLayerDef<T, ParamsOf<F>>, 'kind'>, T, F>,
+): BlockLayerDef<T, ParamsOf<F>> {
+  return { ...def, kind: 'block', idStem: def.idStem ?? def.type.toLowerCase() };
+}
+
+export function defineInput<const T extends string, F extends Fields>(
+  def: Definition<Omit<InputLayerDef<T, ParamsOf<F>>, 'kind'>, T, F>,
+): InputLayerDef<T, ParamsOf<F>> {
+  return { ...def, kind: 'input', idStem: def.idStem ?? def.type.toLowerCase() };
 }

@@ -10,6 +10,7 @@ import {
   type ProjectInput,
   projectSchema,
 } from '../document/schema';
+import { idStemOf, type LayerType } from '../layers/registry';
 import type { TrainingConfig } from '../training/options';
 
 /** Where a preset's network is defined, with what the course trains it with. */
@@ -27,24 +28,7 @@ export interface Preset {
 }
 
 /** A layer in a sequence: its type, parameters, and an id when the automatic one won't do. */
-export type LayerSpec = [type: string, params?: Record<string, unknown>, id?: string];
-
-/** Id stems by layer type, so presets read conv1, bn1, relu1, pool1, fc1, … */
-const idStems: Record<string, string> = {
-  Conv2d: 'conv',
-  BatchNorm1d: 'bn',
-  BatchNorm2d: 'bn',
-  Linear: 'fc',
-  ReLU: 'relu',
-  Sigmoid: 'sigmoid',
-  MaxPool2d: 'pool',
-  AvgPool2d: 'pool',
-  AdaptiveAvgPool2d: 'gap',
-  Flatten: 'flatten',
-  Dropout: 'dropout',
-  VGGBlock: 'block',
-  NiNBlock: 'nin',
-};
+export type LayerSpec = [type: LayerType, params?: Record<string, unknown>, id?: string];
 
 export const INPUT_ID = 'input';
 
@@ -58,7 +42,8 @@ export function sequence(
   ids: 'readable' | 'index',
   input: Record<string, unknown> = {},
 ): Pick<ProjectBlock, 'nodes' | 'edges'> {
-  const stems = layers.map(([type]) => idStems[type] ?? type.toLowerCase());
+  // Each type's own stem, so presets read conv1, bn1, relu1, pool1, fc1, …
+  const stems = layers.map(([type, params]) => idStemOf(type, params));
   const total = new Map<string, number>();
   for (const stem of stems) total.set(stem, (total.get(stem) ?? 0) + 1);
   const seen = new Map<string, number>();

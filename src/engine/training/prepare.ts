@@ -52,7 +52,8 @@ const DOWNLOAD_EVENTS_PER_SECOND = 10;
 
 /**
  * compileModel draws dropout seeds from a counter that starts at its seed and
- * advances once per Dropout layer per training forward pass. Starting it where
+ * advances as many times per training forward pass as the layers' seedsPerPass
+ * say (one per Dropout with 0 < p < 1). Starting it where
  * the interrupted run left it continues the same random stream, so a resumed
  * run repeats an uninterrupted one exactly. (Weights come from the checkpoint,
  * so the seed's other use, initialisation, does not matter here.)
@@ -62,10 +63,9 @@ function resumedDropoutSeed(
   position: RunPosition,
   inference: GraphInference,
 ): number {
-  const drawsPerStep = inference.primitives.filter((p) => {
-    const rate = (p.params as { p?: number }).p ?? 0;
-    return p.type === 'Dropout' && rate > 0 && rate < 1;
-  }).length;
+  let drawsPerStep = 0;
+  for (const p of inference.primitives)
+    if (p.def.kind === 'primitive') drawsPerStep += p.def.seedsPerPass?.(p.params) ?? 0;
   return (seed + position.optimizerStep * drawsPerStep) % 0x7fffffff;
 }
 

@@ -160,7 +160,10 @@ describe('what the compiled step refuses', () => {
     });
     const renamed = {
       ...inference,
-      primitives: inference.primitives.map((p) => (p.id === 'fc' ? { ...p, type: 'Bilinear' } : p)),
+      // A type outside the catalog, which the typed PrimitiveNode cannot name without a cast.
+      primitives: inference.primitives.map((p) =>
+        p.id === 'fc' ? ({ ...p, type: 'Bilinear' } as unknown as typeof p) : p,
+      ),
     };
     expect(() => planStep(renamed, options(1, [4, 4]))).toThrow(
       new NotCompilable('fc', 'the compiled step has no kernels for Bilinear layers'),

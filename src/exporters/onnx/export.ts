@@ -4,17 +4,16 @@
  * with −∞ in ONNX, as in PyTorch; average pooling uses count_include_pad=1.
  */
 
-import type { PrimitiveNode } from '../../core/infer';
-import { type Conv2dParams, resolveConvPadding } from '../../core/layers/conv';
-import { type PoolParams, poolWindows } from '../../core/layers/pool';
-import type { Pair } from '../../core/shape';
+import type { PrimitiveNode, PrimitiveNodeOf } from '../../core/infer';
+import { resolveConvPadding } from '../../core/layers/conv';
+import { poolWindows } from '../../core/layers/pool';
 import type { NamedTensor } from '../../core/weights/safetensors';
 import {
   type EmitterTable,
   type ExportBundle,
   ExportError,
   type ExportInput,
-  emitAll,
+  emit,
   stateKey,
   weightOf,
 } from '../common';
@@ -128,8 +127,8 @@ function pads(p: { top: number; bottom: number; left: number; right: number }): 
  * ignores pads, and average pooling counts them (count_include_pad), after
  * which a window that ran past the padded input is rescaled to what it covers.
  */
-function pool(kind: 'max' | 'avg', node: PrimitiveNode, g: OnnxGraph): void {
-  const p = node.params as unknown as PoolParams;
+function pool(node: PrimitiveNodeOf<'MaxPool2d' | 'AvgPool2d'>, g: OnnxGraph): void {
+  const p = node.params;
   const [, , h, w] = node.inputShapes[0];
   const windows = poolWindows([h, w], p);
   const attributes = [
@@ -137,7 +136,7 @@ function pool(kind: 'max' | 'avg', node: PrimitiveNode, g: OnnxGraph): void {
     ints('strides', p.stride ?? p.kernel_size),
     ints('pads', pads(windows.padding)),
   ];
-  if (kind === 'max') {
+  if (node.type === 'MaxPool2d') {
     g.add(node, 'MaxPool', g.inputsOf(node), attributes);
     return;
   }
@@ -157,11 +156,27 @@ function pool(kind: 'max' | 'avg', node: PrimitiveNode, g: OnnxGraph): void {
   g.add(node, 'Mul', [pooled, rescale]);
 }
 
+/** ONNX's BatchNormalization takes N×C as well as N×C×H×W. */
+function batchNorm(node: PrimitiveNodeOf<'BatchNorm1d' | 'BatchNorm2d'>, g: OnnxGraph): void {
+  g.add(
+    node,
+    'BatchNormalization',
+    [
+      ...g.inputsOf(node),
+      g.weight(node, 'weight'),
+      g.weight(node, 'bias'),
+      g.weight(node, 'running_mean'),
+      g.weight(node, 'running_var'),
+    ],
+    [float('epsilon', node.params.eps), float('momentum', 1 - node.params.momentum)],
+  );
+}
+
 /** One emitter per studio primitive. */
 const emitters: EmitterTable<OnnxGraph> = {
   Input: (node, g) => g.alias(node, ONNX_INPUT),
   Conv2d(node, g) {
-    const p = node.params as unknown as Conv2dParams;
+    const p = node.params;
     const inputs = [...g.inputsOf(node), g.weight(node, 'weight')];
     if (p.bias) inputs.push(g.weight(node, 'bias'));
     g.add(node, 'Conv', inputs, [
@@ -172,10 +187,10 @@ const emitters: EmitterTable<OnnxGraph> = {
       int('group', p.groups),
     ]);
   },
-  MaxPool2d: (node, g) => pool('max', node, g),
-  AvgPool2d: (node, g) => pool('avg', node, g),
+  MaxPool2d: pool,
+  AvgPool2d: pool,
   AdaptiveAvgPool2d(node, g) {
-    const [oh, ow] = node.params.output_size as Pair;
+    const [oh, ow] = node.params.output_size;
     const [, , h, w] = node.inputShapes[0];
     if (oh === 1 && ow === 1) {
       g.add(node, 'GlobalAveragePool', g.inputsOf(node));
@@ -195,37 +210,18 @@ const emitters: EmitterTable<OnnxGraph> = {
       ints('strides', kernel),
     ]);
   },
-  BatchNorm2d(node, g) {
-    g.add(
-      node,
-      'BatchNormalization',
-      [
-        ...g.inputsOf(node),
-        g.weight(node, 'weight'),
-        g.weight(node, 'bias'),
-        g.weight(node, 'running_mean'),
-        g.weight(node, 'running_var'),
-      ],
-      [
-        float('epsilon', node.params.eps as number),
-        float('momentum', 1 - (node.params.momentum as number)),
-      ],
-    );
-  },
-  // ONNX's BatchNormalization takes N×C as well as N×C×H×W.
-  BatchNorm1d: (node, g) => emitters.BatchNorm2d(node, g),
+  BatchNorm2d: batchNorm,
+  BatchNorm1d: batchNorm,
   Linear(node, g) {
     const inputs = [...g.inputsOf(node), g.weight(node, 'weight')];
-    if (node.params.bias !== false) inputs.push(g.weight(node, 'bias'));
+    if (node.params.bias) inputs.push(g.weight(node, 'bias'));
     g.add(node, 'Gemm', inputs, [int('transB', 1)]);
   },
   ReLU: (node, g) => g.add(node, 'Relu', g.inputsOf(node)),
   Sigmoid: (node, g) => g.add(node, 'Sigmoid', g.inputsOf(node)),
   Tanh: (node, g) => g.add(node, 'Tanh', g.inputsOf(node)),
   LeakyReLU: (node, g) =>
-    g.add(node, 'LeakyRelu', g.inputsOf(node), [
-      float('alpha', node.params.negative_slope as number),
-    ]),
+    g.add(node, 'LeakyRelu', g.inputsOf(node), [float('alpha', node.params.negative_slope)]),
   GELU(node, g) {
     // Gelu is an operator only from opset 20: write PyTorch's formula.
     const [x] = g.inputsOf(node);
@@ -280,7 +276,7 @@ function valueInfo(name: string, shape: number[]) {
 export function buildOnnxModel(input: ExportInput): Uint8Array {
   const { inference, project } = input;
   const g = new OnnxGraph(input);
-  emitAll('onnx', emitters, inference.primitives, g);
+  for (const node of inference.primitives) emit(emitters, node, g);
   const outputId = inference.outputId!;
   const last = g.valueOf(outputId);
   // The graph output gets a stable name; rename the value that produces it.

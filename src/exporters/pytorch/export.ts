@@ -7,14 +7,20 @@
  * alone or under torchrun with DistributedDataParallel.
  */
 import type { ProjectEdge } from '../../core/document/schema';
-import type { NodeInfo, PrimitiveNode } from '../../core/infer';
-import type { Conv2dParams } from '../../core/layers/conv';
-import type { PoolParams } from '../../core/layers/pool';
-import { getLayerDef } from '../../core/layers/registry';
+import type { NodeInfo, PrimitiveNode, PrimitiveNodeOf } from '../../core/infer';
+import { displayNameOf } from '../../core/layers/registry';
 import type { Pair } from '../../core/shape';
 import { defaultTrainOptions } from '../../core/training/options';
 import { encodeSafetensors, type TensorMap } from '../../core/weights/safetensors';
-import { type ExportBundle, ExportError, type ExportInput, stateKey, weightOf } from '../common';
+import {
+  type EmitterTable,
+  type ExportBundle,
+  ExportError,
+  type ExportInput,
+  emit,
+  stateKey,
+  weightOf,
+} from '../common';
 import { pythonDocstringText } from '../text-escapes';
 import { pythonReadme, pythonTrainScript, pythonWeightsIo } from './python-files';
 
@@ -33,20 +39,22 @@ const PYTHON_RESERVED = new Set(
 const pyPair = ([a, b]: Pair) => (a === b ? String(a) : `(${a}, ${b})`);
 const pyString = (s: string) => JSON.stringify(s);
 
-/** The nn constructor call of a primitive layer, or null for a merge written inline in forward. */
-type LayerWriter = (node: PrimitiveNode) => string | null;
-
 /** nn.BatchNorm1d or nn.BatchNorm2d, as the node's type says. */
-function batchNorm(node: PrimitiveNode): string {
+function batchNorm(node: PrimitiveNodeOf<'BatchNorm1d' | 'BatchNorm2d'>): string {
   const args = [String(node.inputShapes[0][1])];
   if (node.params.eps !== 1e-5) args.push(`eps=${String(node.params.eps)}`);
   if (node.params.momentum !== 0.1) args.push(`momentum=${String(node.params.momentum)}`);
   return `nn.${node.type}(${args.join(', ')})`;
 }
 
-const layerWriters: Record<string, LayerWriter> = {
+/**
+ * The nn constructor call of each primitive layer, or null where forward
+ * writes it inline (the input x, merges).
+ */
+const layerWriters: EmitterTable<undefined, string | null> = {
+  Input: () => null,
   Conv2d(node) {
-    const p = node.params as unknown as Conv2dParams;
+    const p = node.params;
     const args = [
       String(node.inputShapes[0][1]),
       String(p.out_channels),
@@ -60,14 +68,14 @@ const layerWriters: Record<string, LayerWriter> = {
     if (!p.bias) args.push('bias=False');
     return `nn.Conv2d(${args.join(', ')})`;
   },
-  MaxPool2d: (node) => pool('MaxPool2d', node),
-  AvgPool2d: (node) => pool('AvgPool2d', node),
-  AdaptiveAvgPool2d: (node) => `nn.AdaptiveAvgPool2d(${pyPair(node.params.output_size as Pair)})`,
+  MaxPool2d: pool,
+  AvgPool2d: pool,
+  AdaptiveAvgPool2d: (node) => `nn.AdaptiveAvgPool2d(${pyPair(node.params.output_size)})`,
   BatchNorm1d: batchNorm,
   BatchNorm2d: batchNorm,
   Linear(node) {
     const args = [String(node.inputShapes[0][1]), String(node.params.out_features)];
-    if (node.params.bias === false) args.push('bias=False');
+    if (!node.params.bias) args.push('bias=False');
     return `nn.Linear(${args.join(', ')})`;
   },
   ReLU: () => 'nn.ReLU()',
@@ -83,13 +91,13 @@ const layerWriters: Record<string, LayerWriter> = {
   Concat: () => null,
 };
 
-function pool(kind: string, node: PrimitiveNode): string {
-  const p = node.params as unknown as PoolParams;
+function pool(node: PrimitiveNodeOf<'MaxPool2d' | 'AvgPool2d'>): string {
+  const p = node.params;
   const args = [pyPair(p.kernel_size)];
   if (p.stride) args.push(`stride=${pyPair(p.stride)}`);
   if (p.padding[0] !== 0 || p.padding[1] !== 0) args.push(`padding=${pyPair(p.padding)}`);
   if (p.ceil_mode) args.push('ceil_mode=True');
-  return `nn.${kind}(${args.join(', ')})`;
+  return `nn.${node.type}(${args.join(', ')})`;
 }
 
 /** One graph level: the top graph or a block's inside. */
@@ -141,22 +149,11 @@ class PythonWriter {
     if (node.children) {
       return this.levelExpression(this.blockLevel(node), blockTypeName(node), indent);
     }
-    const primitive = this.primitives.get(node.id)!;
-    const writer = layerWriters[primitive.type];
-    if (!writer) {
-      throw new ExportError(
-        'pytorch',
-        node.id,
-        `layer type ${primitive.type} has no PyTorch form (supported: ${Object.keys(layerWriters).join(', ')})`,
-      );
-    }
-    return writer(primitive);
+    return emit(layerWriters, this.primitives.get(node.id)!, undefined);
   }
 
   blockLevel(node: NodeInfo): Level {
-    const def = getLayerDef(node.type)!;
-    const inside = def.expand!(node.params!, { blocks: this.input.project.blocks ?? {} });
-    return { prefix: `${node.id}/`, nodes: node.children!, edges: inside.edges };
+    return { prefix: `${node.id}/`, nodes: node.children!, edges: node.childEdges! };
   }
 
   /** The class for a block level (one per block type and inner topology), defined once. */
@@ -230,12 +227,12 @@ function pascalCase(name: string): string {
     .join('');
 }
 
+/** A block's class name: its type, or a user block's name in PascalCase. */
 function blockTypeName(node: NodeInfo): string {
-  if (node.type === 'Block') {
-    const pascal = pascalCase(String(node.params?.block ?? 'Block'));
-    return /^[A-Za-z]/.test(pascal) ? pascal : `Block${pascal}`;
-  }
-  return node.type;
+  const name = displayNameOf(node.type, node.params);
+  if (name === node.type) return name;
+  const pascal = pascalCase(name);
+  return /^[A-Za-z]/.test(pascal) ? pascal : `Block${pascal}`;
 }
 
 /** A Graph subclass whose forward is the level's dataflow written out line by line. */

@@ -9,17 +9,17 @@
  * convnet-studio-layers.js.
  */
 
-import type { PrimitiveNode } from '../../core/infer';
-import { type Conv2dParams, resolveConvPadding } from '../../core/layers/conv';
-import { type PoolParams, poolWindows } from '../../core/layers/pool';
-import { type Padding4, type Pair, samePadding } from '../../core/shape';
+import type { PrimitiveNode, PrimitiveNodeOf } from '../../core/infer';
+import { resolveConvPadding } from '../../core/layers/conv';
+import { poolWindows } from '../../core/layers/pool';
+import { type Padding4, samePadding } from '../../core/shape';
 import type { NamedTensor } from '../../core/weights/safetensors';
 import {
   type EmitterTable,
   type ExportBundle,
   ExportError,
   type ExportInput,
-  emitAll,
+  emit,
   stateKey,
   transposeTensor,
   weightOf,
@@ -119,6 +119,27 @@ const zeroPadding = (p: Padding4) => ({
 });
 const activation = (name: string) => ({ className: 'Activation', config: { activation: name } });
 
+/** Keras normalises over the last axis: the channels of NHWC, the features of N×F. */
+function batchNorm(node: PrimitiveNodeOf<'BatchNorm1d' | 'BatchNorm2d'>, g: KerasGraph): void {
+  g.chain(node, [
+    {
+      className: 'BatchNormalization',
+      config: {
+        axis: -1,
+        epsilon: node.params.eps,
+        // Keras's momentum weighs the old value; PyTorch's weighs the new one.
+        momentum: 1 - node.params.momentum,
+        center: true,
+        scale: true,
+      },
+    },
+  ]);
+  g.weight(node, 'gamma', 'weight');
+  g.weight(node, 'beta', 'bias');
+  g.weight(node, 'moving_mean', 'running_mean');
+  g.weight(node, 'moving_variance', 'running_var');
+}
+
 const emitters: EmitterTable<KerasGraph> = {
   Input(node, g) {
     const [, c, h, w] = node.outputShape;
@@ -130,7 +151,7 @@ const emitters: EmitterTable<KerasGraph> = {
     ]);
   },
   Conv2d(node, g) {
-    const p = node.params as unknown as Conv2dParams;
+    const p = node.params;
     const pad = resolveConvPadding(p);
     const tfjsCanStride =
       (p.stride[0] === 1 && p.stride[1] === 1) || (p.dilation[0] === 1 && p.dilation[1] === 1);
@@ -181,7 +202,7 @@ const emitters: EmitterTable<KerasGraph> = {
     if (p.bias) g.weight(node, 'bias', 'bias');
   },
   MaxPool2d(node, g) {
-    const p = node.params as unknown as PoolParams;
+    const p = node.params;
     const strides = p.stride ?? p.kernel_size;
     const [, , h, w] = node.inputShapes[0];
     // ceil_mode's overhang is padding too: it never wins a max.
@@ -215,7 +236,7 @@ const emitters: EmitterTable<KerasGraph> = {
     ]);
   },
   AvgPool2d(node, g) {
-    const p = node.params as unknown as PoolParams;
+    const p = node.params;
     const strides = p.stride ?? p.kernel_size;
     const [, , h, w] = node.inputShapes[0];
     const { padding: pad, rescale } = poolWindows([h, w], p);
@@ -242,7 +263,7 @@ const emitters: EmitterTable<KerasGraph> = {
     g.chain(node, isZero(pad) ? [pool] : [zeroPadding(pad), pool]);
   },
   AdaptiveAvgPool2d(node, g) {
-    const [oh, ow] = node.params.output_size as Pair;
+    const [oh, ow] = node.params.output_size;
     const [, c, h, w] = node.inputShapes[0];
     if (oh === 1 && ow === 1) {
       g.chain(node, [
@@ -275,29 +296,10 @@ const emitters: EmitterTable<KerasGraph> = {
       },
     ]);
   },
-  BatchNorm2d(node, g) {
-    g.chain(node, [
-      {
-        className: 'BatchNormalization',
-        config: {
-          axis: -1,
-          epsilon: node.params.eps,
-          // Keras's momentum weighs the old value; PyTorch's weighs the new one.
-          momentum: 1 - (node.params.momentum as number),
-          center: true,
-          scale: true,
-        },
-      },
-    ]);
-    g.weight(node, 'gamma', 'weight');
-    g.weight(node, 'beta', 'bias');
-    g.weight(node, 'moving_mean', 'running_mean');
-    g.weight(node, 'moving_variance', 'running_var');
-  },
-  // Keras normalises over the last axis, the features of an N×F input too.
-  BatchNorm1d: (node, g) => emitters.BatchNorm2d(node, g),
+  BatchNorm2d: batchNorm,
+  BatchNorm1d: batchNorm,
   Linear(node, g) {
-    const useBias = node.params.bias !== false;
+    const useBias = node.params.bias;
     g.chain(node, [
       {
         className: 'Dense',
@@ -366,7 +368,7 @@ export function buildTfjsModel(input: ExportInput): {
   customLayers: string[];
 } {
   const g = new KerasGraph(input);
-  emitAll('tfjs', emitters, input.inference.primitives, g);
+  for (const node of input.inference.primitives) emit(emitters, node, g);
   const total = g.weights.reduce((n, w) => n + w.tensor.data.length, 0);
   const data = new Float32Array(total);
   let at = 0;

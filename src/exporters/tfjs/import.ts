@@ -8,20 +8,22 @@
 import type { Project, ProjectEdge, ProjectNode } from '../../core/document/schema';
 import { PROJECT_FORMAT, PROJECT_VERSION, projectSchema } from '../../core/document/schema';
 import { inferGraph, inferValidGraph, type PrimitiveNode } from '../../core/infer';
-import { poolWindows } from '../../core/layers/pool';
+import { formatIssue } from '../../core/issues';
+import type { PrimitiveType } from '../../core/layers/registry';
 import type { NamedTensor, TensorMap } from '../../core/weights/safetensors';
-import { stateKey, transposeTensor } from '../common';
+import { stateKey } from '../common';
 import { kerasName } from './export';
+import {
+  ImportError,
+  type KerasLayerIn,
+  type KerasReader,
+  type KerasWeights,
+  kerasReaders,
+  type Padding,
+  type WeightContext,
+} from './import-layers';
 
-export class ImportError extends Error {
-  constructor(
-    readonly layer: string,
-    reason: string,
-  ) {
-    super(`cannot import layer '${layer}': ${reason}`);
-    this.name = 'ImportError';
-  }
-}
+export { ImportError } from './import-layers';
 
 export interface ImportedTfjsModel {
   project: Project;
@@ -148,64 +150,6 @@ function layerWeights(keras: Map<string, NamedTensor>, name: string): Map<string
   return own;
 }
 
-/**
- * A studio primitive's PyTorch weights from its Keras layer's weights.
- * `flattenedHwc`: the Linear reads a Flatten of an H×W×C map in Keras's order.
- */
-function torchWeights(
-  node: PrimitiveNode,
-  own: Map<string, NamedTensor>,
-  layer: string,
-  flattenedHwc?: [number, number, number],
-): Map<string, NamedTensor> {
-  const out = new Map<string, NamedTensor>();
-  const need = (name: string) => {
-    const t = own.get(name);
-    if (!t) throw new ImportError(layer, `its weight '${name}' is missing from the weight files`);
-    return t;
-  };
-  const channels = node.inputShapes[0]?.[1] ?? 0;
-  const filled = (value: number) => ({
-    shape: [channels],
-    data: new Float32Array(channels).fill(value),
-  });
-  switch (node.type) {
-    case 'Conv2d':
-      out.set('weight', transposeTensor(need('kernel'), [3, 2, 0, 1]));
-      if (node.weights.some((w) => w.name === 'bias')) out.set('bias', need('bias'));
-      break;
-    case 'Linear': {
-      let kernel = need('kernel');
-      if (flattenedHwc) kernel = hwcRowsToChw(kernel, flattenedHwc);
-      out.set('weight', transposeTensor(kernel, [1, 0]));
-      if (node.weights.some((w) => w.name === 'bias')) out.set('bias', need('bias'));
-      break;
-    }
-    case 'BatchNorm1d':
-    case 'BatchNorm2d':
-      out.set('weight', own.get('gamma') ?? filled(1));
-      out.set('bias', own.get('beta') ?? filled(0));
-      out.set('running_mean', need('moving_mean'));
-      out.set('running_var', need('moving_variance'));
-      break;
-  }
-  return out;
-}
-
-/** Dense kernel rows in Keras's H,W,C flatten order → the studio's C,H,W order. */
-function hwcRowsToChw(kernel: NamedTensor, [h, w, c]: [number, number, number]): NamedTensor {
-  const units = kernel.shape[1];
-  const data = new Float32Array(kernel.data.length);
-  for (let ci = 0; ci < c; ci++)
-    for (let hi = 0; hi < h; hi++)
-      for (let wi = 0; wi < w; wi++) {
-        const from = ((hi * w + wi) * c + ci) * units;
-        const to = ((ci * h + hi) * w + wi) * units;
-        data.set(kernel.data.subarray(from, from + units), to);
-      }
-  return { shape: kernel.shape, data };
-}
-
 /** The studio's own export: its project, if every primitive's Keras layer is there. */
 function restoreStudioProject(
   project: Project,
@@ -218,11 +162,7 @@ function restoreStudioProject(
   if (!inference.primitives.every((p) => names.has(kerasName(p.id)))) return null;
   const weights: TensorMap = new Map();
   for (const node of inference.primitives) {
-    const converted = torchWeights(
-      node,
-      layerWeights(keras, kerasName(node.id)),
-      kerasName(node.id),
-    );
+    const converted = torchWeights(node, layerWeights(keras, kerasName(node.id)), {});
     for (const [name, t] of converted) weights.set(`${stateKey(node.id)}.${name}`, t);
   }
   return {
@@ -232,7 +172,35 @@ function restoreStudioProject(
   };
 }
 
-type Padding = [[number, number], [number, number]];
+/** A primitive's PyTorch weights from its Keras layer's, by its type's reader. */
+function torchWeights(
+  node: PrimitiveNode,
+  own: KerasWeights,
+  ctx: WeightContext,
+): Map<string, NamedTensor> {
+  // The lookup by node.type loses the link between the type and its reader's node type.
+  const reader = kerasReaders[node.type] as KerasReader<PrimitiveType>;
+  return reader.weights?.(own, node as never, ctx) ?? new Map();
+}
+
+/** A type's reader, looked up by a type only known at run time. */
+function readerOf(type: PrimitiveType): KerasReader<PrimitiveType> {
+  return kerasReaders[type] as KerasReader<PrimitiveType>;
+}
+
+/** Keras class → the studio types that read it, in catalog order. */
+const typesByClass = new Map<string, PrimitiveType[]>();
+/** Keras activation name → the studio type that reads it. */
+const typeByActivation = new Map<string, PrimitiveType>();
+for (const type of Object.keys(kerasReaders) as PrimitiveType[]) {
+  const reader = readerOf(type);
+  for (const className of reader.classes)
+    typesByClass.set(className, [...(typesByClass.get(className) ?? []), type]);
+  for (const name of reader.activations ?? []) typeByActivation.set(name, type);
+}
+
+/** Keras layers with no studio node of their own: folded into the layers around them. */
+const STRUCTURAL = new Set(['ZeroPadding2D', 'Permute', 'Reshape', 'Activation']);
 
 /** What a Keras layer became: the studio node carrying its value, and anything pending on it. */
 interface Produced {
@@ -253,75 +221,42 @@ class GraphBuilder {
   readonly notes: string[] = [];
   private readonly used = new Set<string>();
 
+  constructor(readonly name: string) {}
+
   id(kerasLayer: string, suffix = ''): string {
     let id = `${kerasLayer.replace(/[^A-Za-z0-9_-]/g, '_')}${suffix}` || 'layer';
     while (this.used.has(id)) id += '_';
     this.used.add(id);
     return id;
   }
-  add(id: string, type: string, params: Record<string, unknown>, from: string[]): string {
+  add(id: string, type: PrimitiveType, params: Record<string, unknown>, from: string[]): string {
     this.nodes.push({ id, type, params });
     for (const source of from) this.edges.push({ source, target: id });
     return id;
   }
-  project(name: string): Project {
+  project(): Project {
     return projectSchema.parse({
       format: PROJECT_FORMAT,
       version: PROJECT_VERSION,
-      name,
+      name: this.name,
       nodes: this.nodes,
       edges: this.edges,
     });
   }
-  /** The input shape [N, C, H, W] of the node that `from` would feed, from the graph so far. */
-  shapeOf(nodeId: string, name: string): number[] {
-    const inference = inferGraph(this.project(name), { batch: 1 });
+  /** The output shape [N, C, H, W] (or [N, F]) of a node, from the graph so far. */
+  shapeOf(nodeId: string): number[] {
+    const inference = inferGraph(this.project(), { batch: 1 });
     const shape = inference.byId.get(nodeId)?.outputShape;
-    if (!shape) throw new Error(`internal: no shape for ${nodeId}`);
+    if (!shape) {
+      const issue = inference.issues[0];
+      throw new ImportError(
+        nodeId,
+        `the layers up to it do not fit together in the studio (${issue ? formatIssue(issue) : 'no shape'})`,
+      );
+    }
     return shape;
   }
 }
-
-function pair(value: unknown, name: string, layer: string): [number, number] {
-  if (typeof value === 'number') return [value, value];
-  if (Array.isArray(value) && value.length === 2) return [Number(value[0]), Number(value[1])];
-  throw new ImportError(layer, `${name} ${JSON.stringify(value)} is not a number or a pair`);
-}
-
-function symmetric(p: Padding, layer: string): [number, number] {
-  if (p[0][0] !== p[0][1] || p[1][0] !== p[1][1]) {
-    throw new ImportError(
-      layer,
-      `padding ${JSON.stringify(p)} differs before and after, which PyTorch-style layers cannot express`,
-    );
-  }
-  return [p[0][0], p[1][0]];
-}
-
-/** TF's 'same' padding for a strided window on a known input: per axis [before, after]. */
-function tfSamePadding(
-  size: [number, number],
-  kernel: [number, number],
-  stride: [number, number],
-  dilation: [number, number],
-): Padding {
-  const axis = (i: number): [number, number] => {
-    const out = Math.ceil(size[i] / stride[i]);
-    const total = Math.max((out - 1) * stride[i] + (kernel[i] - 1) * dilation[i] + 1 - size[i], 0);
-    return [Math.floor(total / 2), total - Math.floor(total / 2)];
-  };
-  return [axis(0), axis(1)];
-}
-
-const activationTypes: Record<string, [string, Record<string, unknown>] | null> = {
-  linear: null,
-  relu: ['ReLU', {}],
-  sigmoid: ['Sigmoid', {}],
-  tanh: ['Tanh', {}],
-  softmax: ['Softmax', {}],
-  gelu: ['GELU', { approximate: 'none' }],
-  gelu_new: ['GELU', { approximate: 'tanh' }],
-};
 
 function convertKerasGraph(
   layers: KerasLayerJson[],
@@ -330,7 +265,7 @@ function convertKerasGraph(
   keras: Map<string, NamedTensor>,
   name: string,
 ): ImportedTfjsModel {
-  const g = new GraphBuilder();
+  const g = new GraphBuilder(name);
   let previous: string | undefined;
   for (const layer of layers) {
     const lname = layerName(layer);
@@ -343,7 +278,8 @@ function convertKerasGraph(
           'the first layer of a Sequential model must give its input shape (batch_input_shape)',
         );
       const inputId = g.id('input');
-      addInput(g, inputId, shape, lname);
+      const params = kerasReaders.Input.params(kerasLayerIn(g, layer, lname, []));
+      g.add(inputId, 'Input', params, []);
       g.produced.set('__input__', { node: inputId });
       inputs.push('__input__');
     }
@@ -360,26 +296,25 @@ function convertKerasGraph(
           );
         return p;
       }),
-      name,
     );
     previous = lname;
   }
   const outputNode = g.produced.get(output)?.node;
   if (!outputNode) throw new ImportError(output, 'the model output is not among its layers');
   pruneDeadEnds(g, outputNode);
-  const project = g.project(name);
+  const project = g.project();
   const inference = inferValidGraph(project, { batch: 1 });
   const weights: TensorMap = new Map();
   for (const node of inference.primitives) {
     const kerasLayer = g.kerasOf.get(node.id);
     if (!kerasLayer || node.weights.length === 0) continue;
     const source = node.inputs[0];
-    let hwc: [number, number, number] | undefined;
-    if (node.type === 'Linear' && g.hwcFlatten.has(source)) {
+    const ctx: WeightContext = {};
+    if (g.hwcFlatten.has(source)) {
       const [, c, h, w] = inference.primitives.find((p) => p.id === source)!.inputShapes[0];
-      hwc = [h, w, c];
+      ctx.flattenedHwc = [h, w, c];
     }
-    for (const [wname, t] of torchWeights(node, layerWeights(keras, kerasLayer), kerasLayer, hwc)) {
+    for (const [wname, t] of torchWeights(node, layerWeights(keras, kerasLayer), ctx)) {
       weights.set(`${stateKey(node.id)}.${wname}`, t);
     }
   }
@@ -411,15 +346,41 @@ function inboundNames(layer: KerasLayerJson): string[] {
   return (nodes[0] as unknown[]).map((entry) => String((entry as unknown[])[0]));
 }
 
-function addInput(g: GraphBuilder, id: string, shape: (number | null)[], lname: string): void {
-  if (shape.length !== 4 || shape.slice(1).some((d) => d === null)) {
-    throw new ImportError(
-      lname,
-      `the input shape ${JSON.stringify(shape)} is not an image [batch, height, width, channels] of a fixed size`,
-    );
+/** A Keras layer as the readers see it, noting whether its reader took a pending ZeroPadding2D. */
+function kerasLayerIn(
+  g: GraphBuilder,
+  layer: KerasLayerJson,
+  lname: string,
+  inputs: Produced[],
+): KerasLayerIn & { paddingTaken: boolean } {
+  const view = {
+    name: lname,
+    className: layer.class_name,
+    cfg: layer.config,
+    paddingTaken: false,
+    inputShape: () => g.shapeOf(inputs[0].node),
+    takePadding: () => {
+      view.paddingTaken = true;
+      return inputs[0]?.padding;
+    },
+  };
+  return view;
+}
+
+/** Refuses what a pending ZeroPadding2D or Permute cannot precede. */
+function checkPending(lname: string, inputs: Produced[], paddingTaken: boolean, flatten: boolean) {
+  for (const input of inputs) {
+    if (input.padding && !paddingTaken)
+      throw new ImportError(
+        lname,
+        'it follows a ZeroPadding2D, which only a Conv2D or AveragePooling2D can absorb',
+      );
+    if (input.channelsFirst && !flatten)
+      throw new ImportError(
+        lname,
+        'it follows a Permute, which the studio supports only before Flatten',
+      );
   }
-  const [, h, w, c] = shape as number[];
-  g.add(id, 'Input', { channels: c, height: h, width: w }, []);
 }
 
 function convertLayer(
@@ -427,53 +388,88 @@ function convertLayer(
   layer: KerasLayerJson,
   lname: string,
   inputs: Produced[],
-  modelName: string,
+): void {
+  if (STRUCTURAL.has(layer.class_name)) {
+    convertStructural(g, layer, lname, inputs);
+    return;
+  }
+  const candidates = typesByClass.get(layer.class_name);
+  if (!candidates) {
+    throw new ImportError(lname, `Keras layer ${layer.class_name} has no studio equivalent`);
+  }
+  const view = kerasLayerIn(g, layer, lname, inputs);
+  const type = candidates.find((t) => readerOf(t).accepts?.(view) ?? true);
+  if (!type) {
+    throw new ImportError(
+      lname,
+      `${layer.class_name} on an input of shape ${view.inputShape().join('×')} has no studio equivalent (${candidates.join(' and ')} take other shapes)`,
+    );
+  }
+  const reader = readerOf(type);
+  const params = reader.params(view);
+  checkPending(lname, inputs, view.paddingTaken, type === 'Flatten');
+  let id = g.add(
+    g.id(lname),
+    type,
+    params,
+    inputs.map((i) => i.node),
+  );
+  g.kerasOf.set(id, lname);
+  if (type === 'Flatten' && !inputs[0].channelsFirst) {
+    const shape = g.shapeOf(inputs[0].node);
+    if (shape.length === 4 && shape[1] > 1 && shape[2] * shape[3] > 1) g.hwcFlatten.add(id);
+  }
+  for (const [after, afterParams] of reader.followedBy?.(view) ?? []) {
+    id = g.add(g.id(lname, `_${after.toLowerCase()}`), after, afterParams, [id]);
+  }
+  // A fused activation (Conv2D, Dense) becomes its own node after the layer.
+  const fused = typeof layer.config.activation === 'string' ? layer.config.activation : 'linear';
+  if (fused !== 'linear') id = addActivation(g, fused, lname, id, `_${fused}`);
+  g.produced.set(lname, { node: id });
+}
+
+/** An activation by its Keras name, as a node after `from`; returns its id. */
+function addActivation(
+  g: GraphBuilder,
+  act: string,
+  lname: string,
+  from: string,
+  suffix = '',
+): string {
+  const type = typeByActivation.get(act);
+  if (!type) {
+    throw new ImportError(
+      lname,
+      `activation '${act}' has no studio layer (${[...typeByActivation.keys()].join(', ')} are supported)`,
+    );
+  }
+  const params = readerOf(type).params({
+    name: lname,
+    className: 'Activation',
+    cfg: { activation: act },
+    inputShape: () => g.shapeOf(from),
+    takePadding: () => undefined,
+  });
+  const id = g.add(g.id(lname, suffix), type, params, [from]);
+  g.kerasOf.set(id, lname);
+  return id;
+}
+
+/** Keras layers that only pad, reorder or reshape: folded into the studio nodes around them. */
+function convertStructural(
+  g: GraphBuilder,
+  layer: KerasLayerJson,
+  lname: string,
+  inputs: Produced[],
 ): void {
   const cfg = layer.config;
-  const from = () => {
-    for (const input of inputs) {
-      if (input.padding)
-        throw new ImportError(
-          lname,
-          'it follows a ZeroPadding2D, which only a Conv2D or AveragePooling2D can absorb',
-        );
-      if (input.channelsFirst)
-        throw new ImportError(
-          lname,
-          'it follows a Permute, which the studio supports only before Flatten',
-        );
-    }
-    return inputs.map((i) => i.node);
-  };
-  const node = (type: string, params: Record<string, unknown>, sources = from()) => {
-    const id = g.add(g.id(lname), type, params, sources);
-    g.kerasOf.set(id, lname);
-    g.produced.set(lname, { node: id });
-    return id;
-  };
-  /** The layer's fused activation as a node after it. */
-  const fusedActivation = (after: string) => {
-    const act = String(cfg.activation ?? 'linear');
-    const mapped = activationTypes[act];
-    if (mapped === undefined)
-      throw new ImportError(
-        lname,
-        `activation '${act}' has no studio layer (relu, sigmoid, tanh, softmax, gelu are supported)`,
-      );
-    if (mapped === null) return;
-    const id = g.add(g.id(lname, `_${act}`), mapped[0], mapped[1], [after]);
-    g.produced.set(lname, { node: id });
+  const [input] = inputs;
+  const plain = () => {
+    checkPending(lname, inputs, false, false);
+    return input.node;
   };
   switch (layer.class_name) {
-    case 'InputLayer': {
-      const shape = (cfg.batch_input_shape ?? cfg.batch_shape) as (number | null)[];
-      const id = g.id(lname);
-      addInput(g, id, shape, lname);
-      g.produced.set(lname, { node: id });
-      return;
-    }
     case 'ZeroPadding2D': {
-      const [input] = inputs;
       const raw = cfg.padding;
       const padding: Padding =
         typeof raw === 'number'
@@ -492,115 +488,27 @@ function convertLayer(
       g.produced.set(lname, { node: input.node, padding });
       return;
     }
-    case 'Conv2D':
-    case 'TorchConv2D': {
-      const [input] = inputs;
-      const kernel = pair(cfg.kernel_size, 'kernel_size', lname);
-      const stride = pair(cfg.strides ?? 1, 'strides', lname);
-      const dilation = pair(cfg.dilation_rate ?? 1, 'dilation_rate', lname);
-      let padding: unknown = input.padding ? symmetric(input.padding, lname) : [0, 0];
-      if (cfg.padding === 'same') {
-        if (input.padding)
-          throw new ImportError(
-            lname,
-            "ZeroPadding2D before a 'same' convolution is not supported",
-          );
-        if (stride[0] === 1 && stride[1] === 1) padding = 'same';
-        else {
-          const [, , h, w] = g.shapeOf(input.node, modelName);
-          padding = symmetric(tfSamePadding([h, w], kernel, stride, dilation), lname);
-        }
-      }
-      const id = node(
-        'Conv2d',
-        {
-          out_channels: cfg.filters,
-          kernel_size: kernel,
-          stride,
-          padding,
-          dilation,
-          groups: cfg.groups ?? 1,
-          bias: cfg.use_bias !== false,
-        },
-        [input.node],
-      );
-      fusedActivation(id);
-      return;
-    }
-    case 'Dense': {
-      const id = node('Linear', { out_features: cfg.units, bias: cfg.use_bias !== false });
-      fusedActivation(id);
-      return;
-    }
-    case 'TorchAvgPool2D': {
-      const kernel = pair(cfg.pool_size, 'pool_size', lname);
-      node('AvgPool2d', {
-        kernel_size: kernel,
-        stride: pair(cfg.strides ?? kernel, 'strides', lname),
-        padding: pair(cfg.padding ?? 0, 'padding', lname),
-        ceil_mode: cfg.ceil_mode === true,
+    case 'Activation': {
+      const act = String(cfg.activation);
+      const from = plain();
+      g.produced.set(lname, {
+        node: act === 'linear' ? from : addActivation(g, act, lname, from),
       });
       return;
     }
-    case 'MaxPooling2D':
-    case 'TorchMaxPool2D':
-    case 'AveragePooling2D': {
-      const [input] = inputs;
-      const kernel = pair(cfg.pool_size, 'pool_size', lname);
-      const stride = pair(cfg.strides ?? kernel, 'strides', lname);
-      const max = layer.class_name !== 'AveragePooling2D';
-      let padding: [number, number] = [0, 0];
-      let ceilMode = false;
-      if (Array.isArray(cfg.padding)) {
-        // The studio's export writes ceil_mode's overhang as extra padding after.
-        const [, , h, w] = g.shapeOf(input.node, modelName);
-        const given = cfg.padding as Padding;
-        const before: [number, number] = [given[0][0], given[1][0]];
-        const ceil = poolWindows([h, w], {
-          kernel_size: kernel,
-          stride,
-          padding: before,
-          ceil_mode: true,
-        }).padding;
-        ceilMode =
-          (given[0][1] !== given[0][0] || given[1][1] !== given[1][0]) &&
-          ceil.bottom === given[0][1] &&
-          ceil.right === given[1][1];
-        padding = ceilMode ? before : symmetric(given, lname);
-      } else if (input.padding) {
-        if (max)
-          throw new ImportError(
-            lname,
-            'ZeroPadding2D before max pooling lets padded zeros win; PyTorch pads max pooling with −∞',
-          );
-        padding = symmetric(input.padding, lname);
-      } else if (cfg.padding === 'same') {
-        if (!max)
-          throw new ImportError(
-            lname,
-            "'same' average pooling leaves the padding out of the average (PyTorch's count_include_pad=False), which the studio's AvgPool2d does not do",
-          );
-        const [, , h, w] = g.shapeOf(input.node, modelName);
-        padding = symmetric(tfSamePadding([h, w], kernel, stride, [1, 1]), lname);
-      }
-      node(
-        max ? 'MaxPool2d' : 'AvgPool2d',
-        { kernel_size: kernel, stride, padding, ceil_mode: ceilMode },
-        [input.node],
-      );
-      return;
-    }
-    case 'GlobalAveragePooling2D': {
-      const gap = node('AdaptiveAvgPool2d', { output_size: 1 });
-      if (cfg.keepdims === true || cfg.keep_dims === true) return;
-      const flat = g.add(g.id(lname, '_flatten'), 'Flatten', {}, [gap]);
-      g.produced.set(lname, { node: flat });
+    case 'Permute': {
+      const dims = cfg.dims as number[];
+      if (dims.join() !== '3,1,2')
+        throw new ImportError(
+          lname,
+          `Permute ${JSON.stringify(dims)} has no studio layer (only [3, 1, 2] before Flatten)`,
+        );
+      g.produced.set(lname, { node: plain(), channelsFirst: true });
       return;
     }
     case 'Reshape': {
       // GlobalAveragePooling2D + Reshape([1, 1, C]) (the studio's own export) is AdaptiveAvgPool2d alone.
       const target = cfg.target_shape as number[];
-      const [input] = inputs;
       const flatten = g.nodes.find((n) => n.id === input.node);
       const gapEdge = g.edges.find((e) => e.target === input.node);
       const gap = g.nodes.find((n) => n.id === gapEdge?.source);
@@ -619,93 +527,6 @@ function convertLayer(
         `Reshape to ${JSON.stringify(target)} has no studio layer (only global pooling's [1, 1, C] is supported)`,
       );
     }
-    case 'Permute': {
-      const dims = cfg.dims as number[];
-      if (dims.join() !== '3,1,2')
-        throw new ImportError(
-          lname,
-          `Permute ${JSON.stringify(dims)} has no studio layer (only [3, 1, 2] before Flatten)`,
-        );
-      g.produced.set(lname, { node: from()[0], channelsFirst: true });
-      return;
-    }
-    case 'Flatten': {
-      const [input] = inputs;
-      const id = node('Flatten', {}, [input.node]);
-      if (!input.channelsFirst) {
-        const shape = g.shapeOf(input.node, modelName);
-        if (shape.length === 4 && shape[1] > 1 && shape[2] * shape[3] > 1) g.hwcFlatten.add(id);
-      }
-      return;
-    }
-    case 'Activation': {
-      const act = String(cfg.activation);
-      const mapped = activationTypes[act];
-      if (mapped === undefined)
-        throw new ImportError(
-          lname,
-          `activation '${act}' has no studio layer (relu, sigmoid, tanh, softmax, gelu are supported)`,
-        );
-      if (mapped === null) g.produced.set(lname, { node: from()[0] });
-      else node(mapped[0], mapped[1]);
-      return;
-    }
-    case 'TorchGELU':
-      node('GELU', { approximate: cfg.approximate === 'none' ? 'none' : 'tanh' });
-      return;
-    case 'ReLU': {
-      if (cfg.max_value != null || Number(cfg.threshold ?? 0) !== 0)
-        throw new ImportError(lname, 'ReLU with max_value or threshold has no studio layer');
-      node('ReLU', {});
-      return;
-    }
-    case 'LeakyReLU':
-      node('LeakyReLU', { negative_slope: Number(cfg.alpha ?? cfg.negative_slope ?? 0.3) });
-      return;
-    case 'Softmax': {
-      const axis = Array.isArray(cfg.axis) ? cfg.axis[0] : (cfg.axis ?? -1);
-      const rank = g.shapeOf(inputs[0].node, modelName).length;
-      if (axis !== -1 && axis !== rank - 1)
-        throw new ImportError(
-          lname,
-          `Softmax over axis ${JSON.stringify(cfg.axis)} (the studio's Softmax is over channels, the last axis)`,
-        );
-      node('Softmax', {});
-      return;
-    }
-    case 'BatchNormalization': {
-      const axis = Array.isArray(cfg.axis) ? cfg.axis[0] : (cfg.axis ?? -1);
-      const rank = g.shapeOf(inputs[0].node, modelName).length;
-      if ((axis !== -1 && axis !== rank - 1) || (rank !== 2 && rank !== 4)) {
-        throw new ImportError(
-          lname,
-          `BatchNormalization over axis ${JSON.stringify(cfg.axis)} of a rank-${rank} input (only the features of N×F or the channels of N×H×W×C are supported)`,
-        );
-      }
-      node(rank === 2 ? 'BatchNorm1d' : 'BatchNorm2d', {
-        eps: Number(cfg.epsilon ?? 1e-3),
-        momentum: Math.round((1 - Number(cfg.momentum ?? 0.99)) * 1e9) / 1e9,
-      });
-      return;
-    }
-    case 'Dropout':
-      node('Dropout', { p: Number(cfg.rate ?? 0.5) });
-      return;
-    case 'Add':
-      node('Add', {});
-      return;
-    case 'Concatenate': {
-      const axis = cfg.axis ?? -1;
-      if (axis !== -1 && axis !== 3)
-        throw new ImportError(
-          lname,
-          `Concatenate over axis ${axis} (the studio concatenates channels, the last axis)`,
-        );
-      node('Concat', {});
-      return;
-    }
-    default:
-      throw new ImportError(lname, `Keras layer ${layer.class_name} has no studio equivalent`);
   }
 }
 

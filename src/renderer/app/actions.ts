@@ -50,8 +50,9 @@ const store = () => useStudio.getState();
 function selectedBlock(state: StudioState): { id: string; user: boolean } | null {
   if (state.selection.length !== 1) return null;
   const node = currentGraph(state).nodes.find((n) => n.id === state.selection[0]);
-  if (!node || !getLayerDef(node.type)?.expand) return null;
-  return { id: node.id, user: node.type === 'Block' };
+  const def = node && getLayerDef(node.type);
+  if (!node || def?.kind !== 'block') return null;
+  return { id: node.id, user: def.userDefined === true };
 }
 
 /** Where "insert a layer" puts it: on the selected edge, after the selected layer, or on its own. */

@@ -88,14 +88,18 @@ export function BlockView({ pathId, onClose }: { pathId: string; onClose(): void
   const info = inference.byId.get(current);
 
   const graph = useMemo(() => {
-    if (!info?.children || !info.params) return null;
-    const def = getLayerDef(info.type);
-    const inside = def?.expand?.(info.params, { blocks: project.blocks });
-    if (!inside) return null;
-    const nodes: ProjectNode[] = inside.nodes.map((n) => ({ ...n, params: n.params ?? {} }));
-    const laidOut = layoutGraph({ nodes, edges: inside.edges }, { direction, view: viewSize() });
+    // Inference expanded the block once, with the shape entering it: its layers and edges.
+    if (!info?.children || !info.childEdges) return null;
+    const prefix = `${current}/`;
+    const children = new Map(info.children.map((child) => [child.id.slice(prefix.length), child]));
+    const nodes: ProjectNode[] = [...children].map(([id, child]) => ({
+      id,
+      type: child.type,
+      params: child.params ?? {},
+    }));
+    const laidOut = layoutGraph({ nodes, edges: info.childEdges }, { direction, view: viewSize() });
     const flowNodes: InnerNode[] = laidOut.nodes.flatMap((n) => {
-      const child = inference.byId.get(`${current}/${n.id}`);
+      const child = children.get(n.id);
       if (!child) return [];
       return [
         {
@@ -104,7 +108,7 @@ export function BlockView({ pathId, onClose }: { pathId: string; onClose(): void
           position: n.position!,
           data: {
             info: child,
-            params: child.params ?? n.params,
+            params: n.params,
             direction,
             onOpen: (id: string) => setTrail((t) => [...t, id]),
           },
@@ -115,14 +119,14 @@ export function BlockView({ pathId, onClose }: { pathId: string; onClose(): void
     });
     return {
       nodes: flowNodes,
-      edges: inside.edges.map((e, i) => ({
+      edges: info.childEdges.map((e, i) => ({
         id: `${i}`,
         source: e.source,
         target: e.target,
         type: 'smoothstep',
       })),
     };
-  }, [info, project.blocks, inference, current, direction]);
+  }, [info, current, direction]);
 
   return (
     <div className="modal-backdrop" role="dialog" aria-modal="true" aria-label="Inside the block">

@@ -90,7 +90,9 @@ function NodeInspector({ nodeId }: { nodeId: string }) {
             key={name}
             name={name}
             field={
-              node.type === 'Block' && name === 'block' ? blockChoice(field, blockNames) : field
+              field.kind === 'text' && field.refersTo === 'block'
+                ? blockChoice(field, blockNames)
+                : field
             }
             value={node.params[name] ?? field.default}
             problem={fieldProblem(name)}
@@ -98,7 +100,7 @@ function NodeInspector({ nodeId }: { nodeId: string }) {
             onChange={(value) => store.setParam(nodeId, name, value)}
           />
         ))}
-      {def?.expand && (
+      {def?.kind === 'block' && (
         <div className="inspector-buttons">
           <ActionButton id="openBlock">Open block ▸</ActionButton>
           <ActionButton id="ungroup" />

@@ -1,7 +1,7 @@
 /** One layer on the canvas: type, key parameters, live output shape and parameter count, or its error. */
 import { Handle, type Node, type NodeProps, Position, useUpdateNodeInternals } from '@xyflow/react';
 import { memo, useEffect } from 'react';
-import { getLayerDef } from '../../core/layers/registry';
+import { displayNameOf, getLayerDef } from '../../core/layers/registry';
 import { useActions } from '../app/ActionsProvider';
 import type { Graph } from '../state/graph-ops';
 import type { LayoutDirection } from '../state/layout';
@@ -41,22 +41,18 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerFlowNode>) {
       className={classes.join(' ')}
       data-node-id={node.id}
       data-testid={`node-${node.id}`}
-      title={def?.expand ? 'Double-click to open' : undefined}
+      title={def?.kind === 'block' ? 'Double-click to open' : undefined}
     >
       {def?.inputs.max !== 0 && <Handle type="target" position={into} className="port" />}
       <div className="layer-node-head">
         <span className="layer-type">
-          {node.type === 'Block'
-            ? String(node.params.block || 'Block')
-            : isInput && data.inBlock
-              ? 'Block input'
-              : node.type}
+          {isInput && data.inBlock ? 'Block input' : displayNameOf(node.type, node.params)}
         </span>
         <span className="layer-id">{node.label ?? node.id}</span>
       </div>
       {def && !(isInput && data.inBlock) && (
         <div className="layer-params">
-          {node.type === 'Block'
+          {def.kind === 'block' && def.userDefined
             ? blockContents(blocks[String(node.params.block)])
             : keyParams(def, node.params)}
         </div>
@@ -85,7 +81,7 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerFlowNode>) {
           </span>
         </div>
       )}
-      {def?.expand && !error && (
+      {def?.kind === 'block' && !error && (
         <button
           type="button"
           className="open-block nodrag"

@@ -21,7 +21,7 @@ export function paletteGroups(blocks: Project['blocks'], query = ''): PaletteGro
   const add = (category: string, item: PaletteItem) =>
     byCategory.set(category, [...(byCategory.get(category) ?? []), item]);
   for (const def of layerRegistry.values()) {
-    if (def.type === 'Block') continue; // offered through the project's own blocks below
+    if (def.kind === 'block' && def.userDefined) continue; // offered through the project's own blocks below
     add(categoryLabels[def.category as Category], {
       key: def.type,
       label: def.label,

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Project } from '../../core/document/schema';
 import { inferGraph } from '../../core/infer';
-import { getLayerDef } from '../../core/layers/registry';
+import { Residual } from '../../core/layers/blocks/residual';
 import {
   checkConnection,
   freshId,
   groupIntoBlock,
   insertNode,
+  newNode,
   pasteGraph,
   ungroupBlock,
 } from './graph-ops';
@@ -44,8 +45,11 @@ function grouped(p: Project, ids: string[], name: string): Project {
 
 describe('graph edits', () => {
   it('names new layers conv1, conv2, … skipping taken ids', () => {
-    expect(freshId('Conv2d', ['conv1', 'conv3'])).toBe('conv2');
-    expect(freshId('MaxPool2d', [])).toBe('maxpool1');
+    expect(freshId('conv', ['conv1', 'conv3'])).toBe('conv2');
+    // The stem is the type's own (as presets name layers): pool1, fc1, bn1.
+    expect(newNode('MaxPool2d', { x: 0, y: 0 }, []).id).toBe('pool1');
+    expect(newNode('Linear', { x: 0, y: 0 }, ['fc1']).id).toBe('fc2');
+    expect(newNode('Block', { x: 0, y: 0 }, [], { block: 'Stem' }).id).toBe('stem1');
   });
 
   it('refuses cycles, duplicates, self loops and a second input to a one-input layer', () => {
@@ -112,9 +116,9 @@ describe('graph edits', () => {
       nodes: [...p.nodes, { id: 'res', type: 'Residual', params: {}, position: { x: 0, y: 400 } }],
       edges: [...p.edges, { source: 'pool1', target: 'res' }],
     };
-    const inside = getLayerDef('Residual')!.expand!(
+    const inside = Residual.expand(
       { num_channels: 6, use_1x1conv: true, strides: 1 },
-      { blocks: {} },
+      { blocks: {}, input: [1, 6, 14, 14] },
     );
     const result = ungroupBlock(withResidual, 'res', inside);
     if (!result.ok) throw new Error(result.reason);

@@ -5,20 +5,16 @@
  */
 import type { Project, ProjectBlock, ProjectEdge, ProjectNode } from '../../core/document/schema';
 import { defaultsOf } from '../../core/layers/fields';
-import { getLayerDef } from '../../core/layers/registry';
+import { getLayerDef, idStemOf } from '../../core/layers/registry';
 import type { Subgraph } from '../../core/layers/types';
 import { type LayoutDirection, layoutGraph, needsLayout } from './layout';
 
 export type Graph = Pick<Project, 'nodes' | 'edges'>;
 
-/** A readable id not yet used: conv1, conv2, … for Conv2d. */
+/** A readable id not yet used: conv1, conv2, … for the stem 'conv'. */
 export function freshId(base: string, taken: Iterable<string>): string {
   const used = new Set(taken);
-  const stem =
-    base
-      .replace(/[^A-Za-z0-9_-]/g, '')
-      .replace(/2d$/i, '')
-      .toLowerCase() || 'node';
+  const stem = base.replace(/[^A-Za-z0-9_-]/g, '').toLowerCase() || 'node';
   for (let i = 1; ; i++) if (!used.has(`${stem}${i}`)) return `${stem}${i}`;
 }
 
@@ -30,7 +26,12 @@ export function newNode(
 ): ProjectNode {
   const def = getLayerDef(type);
   const defaults = def ? defaultsOf(def.fields) : {};
-  return { id: freshId(type, taken), type, params: { ...defaults, ...params }, position };
+  return {
+    id: freshId(idStemOf(type, params), taken),
+    type,
+    params: { ...defaults, ...params },
+    position,
+  };
 }
 
 export type ConnectionCheck = { ok: true } | { ok: false; reason: string };
@@ -100,7 +101,7 @@ export function pasteGraph<G extends Graph>(
   const taken = new Set(graph.nodes.map((n) => n.id));
   const rename = new Map<string, string>();
   const nodes = piece.nodes.map((n) => {
-    const id = freshId(n.type === 'Block' ? String(n.params.block ?? 'block') : n.type, taken);
+    const id = freshId(idStemOf(n.type, n.params), taken);
     taken.add(id);
     rename.set(n.id, id);
     const at = n.position ?? { x: 0, y: 0 };

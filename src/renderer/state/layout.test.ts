@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Project } from '../../core/document/schema';
-import { getLayerDef } from '../../core/layers/registry';
+import { Residual } from '../../core/layers/blocks/residual';
 import { getPreset } from '../../core/presets';
 import { layoutGraph, NODE_WIDTH } from './layout';
 
@@ -55,9 +55,9 @@ describe('automatic layout', () => {
   });
 
   it('never folds across a branch: a skip connection stays within one column', () => {
-    const inside = getLayerDef('Residual')!.expand!(
+    const inside = Residual.expand(
       { num_channels: 8, use_1x1conv: false, strides: 1 },
-      { blocks: {} },
+      { blocks: {}, input: [1, 8, 16, 16] },
     );
     // Two residual units in a row, as a user draws them at the top level.
     const rename = (suffix: string) => (id: string) =>

@@ -36,7 +36,10 @@ type Box = { id: string; x: number; y: number; width: number; height: number };
 
 /** A card's size before it is drawn: blocks carry an Open button under their shape line. */
 function estimatedSize(node: Graph['nodes'][number]): Size {
-  return { width: NODE_WIDTH, height: getLayerDef(node.type)?.expand ? BLOCK_HEIGHT : NODE_HEIGHT };
+  return {
+    width: NODE_WIDTH,
+    height: getLayerDef(node.type)?.kind === 'block' ? BLOCK_HEIGHT : NODE_HEIGHT,
+  };
 }
 
 export function layoutGraph<G extends Graph>(graph: G, options: LayoutOptions = {}): G {

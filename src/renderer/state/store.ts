@@ -178,19 +178,35 @@ export const useStudio = create<StudioState>()((set, get) => {
   const tidy = (graph: Graph) => (get().arranged[scopeKey()] ? layout(graph) : graph);
   const setArranged = (value: boolean) =>
     set({ arranged: { ...get().arranged, [scopeKey()]: value } });
-  /** Where a user block or a catalog block keeps its inside. */
+  /**
+   * A block's inside: a user block's own definition, or a catalog block's
+   * layers as inference expanded them (once, with the shape entering it).
+   */
   const insideOf = (nodeId: string): Subgraph | string => {
     const state = get();
     const node = currentGraph(state).nodes.find((n) => n.id === nodeId);
     const def = node && getLayerDef(node.type);
-    if (!node || !def?.expand) return 'select a block to ungroup';
-    const params = state.inference.byId.get(pathOf(state, nodeId))?.params;
-    if (!params) return `fix the parameters of '${nodeId}' first`;
-    try {
-      return def.expand(params, { blocks: state.project.blocks });
-    } catch (err) {
-      return (err as Error).message;
+    if (!node || def?.kind !== 'block') return 'select a block to ungroup';
+    if (def.userDefined) {
+      const name = String(node.params.block ?? '');
+      return Object.hasOwn(state.project.blocks, name)
+        ? state.project.blocks[name]
+        : `the project has no block named '${name}'`;
     }
+    const info = state.inference.byId.get(pathOf(state, nodeId));
+    if (!info?.children || !info.childEdges) {
+      return info?.error ?? `connect '${nodeId}' and fix its parameters first`;
+    }
+    const prefix = `${info.id}/`;
+    return {
+      nodes: info.children.map((child) => ({
+        id: child.id.slice(prefix.length),
+        type: child.type,
+        params: child.params ?? {},
+        ...(child.label ? { label: child.label } : {}),
+      })),
+      edges: info.childEdges,
+    };
   };
   return {
     project: initial,

@@ -6,6 +6,7 @@
 import type uPlot from 'uplot';
 import type { RunMetrics } from '../../api/training-api';
 import type { EpochEvent, LayerStat } from '../../api/training-protocol';
+import { getLayerDef } from '../../core/layers/registry';
 
 /** Exponential moving average with bias correction (as TensorBoard smooths), so early points are not pulled to 0. */
 export function smooth(values: ArrayLike<number>, weight: number): number[] {
@@ -97,8 +98,11 @@ export function joinCurves(tables: uPlot.AlignedData[]): uPlot.AlignedData {
   return [xs, ...columns] as uPlot.AlignedData;
 }
 
-/** Layers whose gradients the history follows: the ones with weights. */
-const LEARNING_LAYERS = new Set(['Conv2d', 'Linear']);
+/** Layers whose gradients the history follows: the ones with learned kernels (Conv2d, Linear). */
+function learnsKernels(type: string): boolean {
+  const def = getLayerDef(type);
+  return def?.kind === 'primitive' && def.learnsKernels === true;
+}
 
 /** Each learning layer's gradient spread over the run, for the layer-statistics chart. */
 export class LayerHistory {
@@ -108,7 +112,7 @@ export class LayerHistory {
 
   add(x: number, layers: LayerStat[]): void {
     if (this.ids.length === 0) {
-      this.ids = layers.filter((l) => LEARNING_LAYERS.has(l.type)).map((l) => l.id);
+      this.ids = layers.filter((l) => learnsKernels(l.type)).map((l) => l.id);
       this.gradients = this.ids.map(() => []);
     }
     // A resumed run repeats the batches after its checkpoint.

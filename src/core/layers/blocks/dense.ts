@@ -5,15 +5,10 @@
  * a transition block shrinks channels with a 1×1 conv and halves the size.
  */
 import { int } from '../fields';
-import { defineLayer } from '../types';
+import { defineBlock } from '../types';
 import { SubgraphBuilder } from './subgraph';
 
-export interface DenseBlockParams {
-  num_convs: number;
-  num_channels: number;
-}
-
-export const DenseBlock = defineLayer<DenseBlockParams>({
+export const DenseBlock = defineBlock({
   type: 'DenseBlock',
   label: 'Dense block',
   category: 'blocks',
@@ -45,11 +40,7 @@ export const DenseBlock = defineLayer<DenseBlockParams>({
   },
 });
 
-export interface TransitionBlockParams {
-  num_channels: number;
-}
-
-export const TransitionBlock = defineLayer<TransitionBlockParams>({
+export const TransitionBlock = defineBlock({
   type: 'TransitionBlock',
   label: 'Transition block',
   category: 'blocks',

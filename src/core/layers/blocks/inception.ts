@@ -6,15 +6,8 @@
  */
 import { ShapeError } from '../../shape';
 import { int, intList } from '../fields';
-import { defineLayer } from '../types';
+import { defineBlock } from '../types';
 import { BLOCK_INPUT, SubgraphBuilder } from './subgraph';
-
-export interface InceptionParams {
-  c1: number;
-  c2: number[];
-  c3: number[];
-  c4: number;
-}
 
 function twoChannels(name: 'c2' | 'c3', value: number[]): [number, number] {
   if (value.length !== 2) {
@@ -26,7 +19,7 @@ function twoChannels(name: 'c2' | 'c3', value: number[]): [number, number] {
   return [value[0], value[1]];
 }
 
-export const Inception = defineLayer<InceptionParams>({
+export const Inception = defineBlock({
   type: 'Inception',
   label: 'Inception',
   category: 'blocks',

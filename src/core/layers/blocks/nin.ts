@@ -1,20 +1,12 @@
 /** The NiN block of the course (d2l `nin_block`): a convolution, then two 1×1 convolutions, each followed by ReLU. */
 
-import type { Pair } from '../../shape';
-import type { PaddingValue } from '../fields';
 import { int, padding, pair } from '../fields';
-import { defineLayer } from '../types';
+import { defineBlock } from '../types';
 import { SubgraphBuilder } from './subgraph';
 
-export interface NiNBlockParams {
-  out_channels: number;
-  kernel_size: Pair;
-  strides: Pair;
-  padding: PaddingValue;
-}
-
-export const NiNBlock = defineLayer<NiNBlockParams>({
+export const NiNBlock = defineBlock({
   type: 'NiNBlock',
+  idStem: 'nin',
   label: 'NiN block',
   category: 'blocks',
   description:

@@ -5,16 +5,10 @@
  */
 import { formatShape, type Shape } from '../../shape';
 import { bool, int } from '../fields';
-import { defineLayer } from '../types';
+import { defineBlock } from '../types';
 import { BLOCK_INPUT, SubgraphBuilder } from './subgraph';
 
-export interface ResidualParams {
-  num_channels: number;
-  use_1x1conv: boolean;
-  strides: number;
-}
-
-export const Residual = defineLayer<ResidualParams>({
+export const Residual = defineBlock({
   type: 'Residual',
   label: 'Residual',
   category: 'blocks',

@@ -7,17 +7,9 @@
  */
 import { ShapeError } from '../../shape';
 import { bool, float, int } from '../fields';
-import { defineLayer } from '../types';
+import { defineBlock } from '../types';
 import { unmatchedShortcut } from './residual';
 import { BLOCK_INPUT, SubgraphBuilder } from './subgraph';
-
-export interface ResNeXtBlockParams {
-  num_channels: number;
-  groups: number;
-  bot_mul: number;
-  use_1x1conv: boolean;
-  strides: number;
-}
 
 /** Python's round(): halves go to the even neighbour. */
 function roundHalfEven(x: number): number {
@@ -28,7 +20,7 @@ function roundHalfEven(x: number): number {
   return floor % 2 === 0 ? floor : floor + 1;
 }
 
-export const ResNeXtBlock = defineLayer<ResNeXtBlockParams>({
+export const ResNeXtBlock = defineBlock({
   type: 'ResNeXtBlock',
   label: 'ResNeXt block',
   category: 'blocks',

@@ -3,6 +3,8 @@
  * 'input' (type Input, standing for whatever feeds the block); the last node
  * added is the block's output and must be its only sink.
  */
+import { formatLimit, LIMITS } from '../../limits';
+import { ShapeError } from '../../shape';
 import type { InnerFix, Subgraph, SubgraphNode } from '../types';
 
 export const BLOCK_INPUT = 'input';
@@ -23,6 +25,12 @@ export class SubgraphBuilder {
     from: string | string[] = this.last(),
     fix?: InnerFix,
   ): string {
+    // Checked as it grows: a block asked for a billion convolutions must fail at once.
+    if (this.nodes.length >= LIMITS.layers) {
+      throw new ShapeError(
+        `this block would hold more than ${formatLimit(LIMITS.layers)} layers, the studio's limit for a whole network; use smaller numbers`,
+      );
+    }
     this.nodes.push({ id, type, params });
     for (const source of Array.isArray(from) ? from : [from])
       this.edges.push({ source, target: id });

@@ -1,20 +1,18 @@
 /** A block of the user's own, defined once in the project's `blocks` and used by name. */
 import { ShapeError } from '../../shape';
-import { text } from '../fields';
-import { defineLayer } from '../types';
+import { blockName } from '../fields';
+import { defineBlock } from '../types';
 
-export interface UserBlockParams {
-  block: string;
-}
-
-export const UserBlock = defineLayer<UserBlockParams>({
+export const UserBlock = defineBlock({
   type: 'Block',
   label: 'Block',
+  userDefined: true,
+  nameOf: (p) => p.block || 'Block',
   category: 'blocks',
   description: 'One of this project’s own blocks, used by name; edit it once, every use changes.',
   inputs: { min: 1, max: 1 },
   fields: {
-    block: text({ default: '', help: 'Name of the block in this project’s blocks.' }),
+    block: blockName({ help: 'Name of the block in this project’s blocks.' }),
   },
   expand(p, ctx) {
     if (Object.hasOwn(ctx.blocks, p.block)) return ctx.blocks[p.block];

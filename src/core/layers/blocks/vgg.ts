@@ -1,15 +1,11 @@
 /** The VGG block of the course (d2l `vgg_block`): n × (3×3 conv, padding 1, ReLU), then 2×2 max pooling, stride 2. */
 import { int } from '../fields';
-import { defineLayer } from '../types';
+import { defineBlock } from '../types';
 import { SubgraphBuilder } from './subgraph';
 
-export interface VGGBlockParams {
-  num_convs: number;
-  out_channels: number;
-}
-
-export const VGGBlock = defineLayer<VGGBlockParams>({
+export const VGGBlock = defineBlock({
   type: 'VGGBlock',
+  idStem: 'block',
   label: 'VGG block',
   category: 'blocks',
   description:

@@ -1,0 +1,142 @@
+/**
+ * Walks the layer catalog through everything a layer type must reach: the
+ * PyTorch parity cases, the export fixtures' layer zoo (which every exporter's
+ * runtime test runs), every exporter, and the importers (each type exported
+ * and read back is that type again). The compiler already refuses an exporter
+ * or importer table without an entry for a type; this test catches a type
+ * that is missing from the tests themselves, or whose entries do not agree.
+ */
+import { describe, expect, it } from 'vitest';
+import { compileModel } from '../../src/core/compile/model';
+import type { Project } from '../../src/core/document/schema';
+import { type inferGraph, inferValidGraph } from '../../src/core/infer';
+import {
+  type BlockType,
+  getLayerDef,
+  layerTypes,
+  type PrimitiveType,
+  primitiveTypes,
+} from '../../src/core/layers/registry';
+import { presets } from '../../src/core/presets/index';
+import type { TensorMap } from '../../src/core/weights/safetensors';
+import { buildExport, ExportError, exportFormats } from '../../src/exporters/index';
+import { buildTfjsModel } from '../../src/exporters/tfjs/export';
+import { importTfjsModel } from '../../src/exporters/tfjs/import';
+import { layerCases } from '../parity/layer-cases';
+import { cpuTf } from '../support/tfjs-cpu';
+import { layerZoo, random, randomWeights, relativeError } from './fixtures';
+
+const computing = primitiveTypes().filter((t) => t !== 'Input');
+const blockTypes = layerTypes().filter((t) => getLayerDef(t)?.kind === 'block') as BlockType[];
+
+/** The primitive types a graph (blocks expanded) uses. */
+function typesIn(graph: Parameters<typeof inferGraph>[0]): Set<string> {
+  return new Set(inferValidGraph(graph).primitives.map((p) => p.type));
+}
+
+/** One parity case's graph per type: the first case that uses it. */
+function caseOf(type: PrimitiveType) {
+  return layerCases.find((c) => typesIn(c.graph).has(type));
+}
+
+function asProject(graph: Parameters<typeof inferGraph>[0], name: string): Project {
+  return {
+    format: 'convnet-studio',
+    version: 1,
+    name,
+    blocks: {},
+    nodes: graph.nodes.map((n) => ({ ...n, params: n.params ?? {} })),
+    edges: graph.edges,
+  };
+}
+
+describe('every layer type of the catalog', () => {
+  it('has a PyTorch parity case (test/parity/layer-cases.ts)', () => {
+    expect(computing.filter((type) => !caseOf(type))).toEqual([]);
+  });
+
+  it('is in the export fixtures’ layer zoo, which every exporter runs in its runtime', () => {
+    const zoo = typesIn(layerZoo());
+    expect(computing.filter((type) => !zoo.has(type))).toEqual([]);
+  });
+
+  it('is a block some preset uses (their outputs are compared with the course’s PyTorch models)', () => {
+    const used = new Set(
+      presets.flatMap((p) => {
+        const project = p.build();
+        return [...project.nodes, ...Object.values(project.blocks).flatMap((b) => b.nodes)].map(
+          (n) => n.type,
+        );
+      }),
+    );
+    expect(blockTypes.filter((type) => !used.has(type))).toEqual([]);
+  });
+
+  it.each(computing)('%s exports to every format (or is refused, naming the node)', (type) => {
+    const c = caseOf(type)!;
+    const project = asProject(c.graph, c.name);
+    const inference = inferValidGraph(project, { batch: 1 });
+    const input = { project, inference, weights: randomWeights(inference) };
+    for (const format of exportFormats) {
+      try {
+        expect(buildExport(format, input).files.length, format).toBeGreaterThan(0);
+      } catch (err) {
+        // A refusal must be an ExportError that names the node and says why.
+        expect(err, `${format}: ${(err as Error).message}`).toBeInstanceOf(ExportError);
+      }
+    }
+  });
+
+  it.each(computing)(
+    '%s exported to TF.js and read back gives the same outputs, as the same type',
+    async (type) => {
+      const cases = layerCases.filter((c) => typesIn(c.graph).has(type) && !c.training);
+      const readBack = new Set<string>();
+      for (const c of cases) {
+        const project = asProject(c.graph, c.name);
+        const inference = inferValidGraph(project, { batch: 1 });
+        const weights = randomWeights(inference);
+        let exported: ReturnType<typeof buildTfjsModel>;
+        try {
+          exported = buildTfjsModel({ project, inference, weights });
+        } catch (err) {
+          if (err instanceof ExportError) continue; // a refusal the export test above checks
+          throw err;
+        }
+        // Without the stored project: read from the Keras layers alone.
+        delete exported.modelJson.userDefinedMetadata;
+        const imported = importTfjsModel(exported.modelJson, exported.weightsBin);
+        for (const t of typesIn(imported.project)) readBack.add(t);
+        const x = sample(c.input);
+        const error = relativeError(
+          await outputOf(imported.project, imported.weights, x, c.input),
+          await outputOf(project, weights, x, c.input),
+        );
+        expect(error, c.name).toBeLessThan(1e-5);
+      }
+      expect(readBack).toContain(type);
+    },
+  );
+});
+
+function sample(shape: number[]): Float32Array {
+  const next = random(3);
+  return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => next() * 2 - 1);
+}
+
+/** The studio's output for an NCHW batch (in tfjs's layout: only compared with itself). */
+async function outputOf(project: Project, weights: TensorMap, x: Float32Array, shape: number[]) {
+  const tf = await cpuTf();
+  const model = compileModel(tf, inferValidGraph(project, { inputShape: shape }), { weights });
+  try {
+    return tf.tidy(() => {
+      const nhwc = tf.transpose(
+        tf.tensor4d(x, shape as [number, number, number, number]),
+        [0, 2, 3, 1],
+      );
+      return model.forward(nhwc as import('@tensorflow/tfjs-core').Tensor4D, false).dataSync();
+    });
+  } finally {
+    model.dispose();
+  }
+}
