@@ -1,8 +1,9 @@
 /**
  * PyTorch parity harness: builds a studio graph, runs it through the compiled
  * tfjs model, runs the same graph with the same weights and input in real
- * PyTorch (torch_graph.py, all cases in one process), and returns both sides
- * in PyTorch layout for comparison.
+ * PyTorch (torch_graph.py, all cases in one process, each layer the nn module
+ * the PyTorch export writes for it), and returns both sides in PyTorch layout
+ * for comparison.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,7 @@ import { inferValidGraph } from '../../src/core/infer';
 import type { TF } from '../../src/core/layers/types';
 import type { Shape } from '../../src/core/shape';
 import type { TensorMap } from '../../src/core/weights/safetensors';
+import { torchModuleOf } from '../../src/exporters/pytorch/export';
 import { PYTHON } from '../support/requirements';
 
 export interface PlainTensor {
@@ -128,6 +130,7 @@ export async function runInStudio(tf: TF, c: ParityCase) {
       params: p.params,
       inputs: p.inputs,
       inputShapes: p.inputShapes,
+      module: torchModuleOf(p),
     })),
     inputId: inference.inputId,
     outputId: inference.outputId,

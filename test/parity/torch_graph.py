@@ -1,7 +1,7 @@
 """Runs studio graphs in real PyTorch, for the parity tests.
 
 Reads one JSON document on stdin: {"cases": [case, ...]}, where a case is
-  {"name", "primitives": [{"id", "type", "params", "inputs", "inputShapes"}],
+  {"name", "primitives": [{"id", "type", "params", "inputs", "inputShapes", "module"}],
    "inputId", "outputId", "input": {"shape": [N,C,H,W], "data": [...]},
    "weights": {state_dict_key: {"shape", "data"}}, "training": bool,
    "labels": [int, ...] (optional: also return gradients of the mean
@@ -28,43 +28,15 @@ class Concat(nn.Module):
         return torch.cat(xs, dim=1)
 
 
-def pair(v):
-    return tuple(v)
-
-
 def build(node):
-    t, p = node["type"], node["params"]
-    shapes = node["inputShapes"]
-    if t == "Conv2d":
-        padding = p["padding"] if isinstance(p["padding"], str) else pair(p["padding"])
-        return nn.Conv2d(shapes[0][1], p["out_channels"], pair(p["kernel_size"]),
-                         stride=pair(p["stride"]), padding=padding,
-                         dilation=pair(p["dilation"]), groups=p["groups"], bias=p["bias"])
-    if t in ("MaxPool2d", "AvgPool2d"):
-        stride = None if p["stride"] is None else pair(p["stride"])
-        cls = nn.MaxPool2d if t == "MaxPool2d" else nn.AvgPool2d
-        return cls(pair(p["kernel_size"]), stride=stride, padding=pair(p["padding"]),
-                   ceil_mode=p["ceil_mode"])
-    if t == "AdaptiveAvgPool2d":
-        return nn.AdaptiveAvgPool2d(pair(p["output_size"]))
-    if t in ("BatchNorm1d", "BatchNorm2d"):
-        cls = nn.BatchNorm1d if t == "BatchNorm1d" else nn.BatchNorm2d
-        return cls(shapes[0][1], eps=p["eps"], momentum=p["momentum"])
-    if t == "Linear":
-        return nn.Linear(shapes[0][1], p["out_features"], bias=p["bias"])
-    if t == "LeakyReLU":
-        return nn.LeakyReLU(p["negative_slope"])
-    if t == "GELU":
-        return nn.GELU(approximate=p["approximate"])
-    if t == "Softmax":
-        return nn.Softmax(dim=1)
-    if t == "Dropout":
-        return nn.Dropout(p["p"])
-    simple = {"ReLU": nn.ReLU, "Sigmoid": nn.Sigmoid, "Tanh": nn.Tanh, "Flatten": nn.Flatten,
-              "Add": Add, "Concat": Concat}
-    if t in simple:
-        return simple[t]()
-    raise ValueError(f"no PyTorch equivalent known for layer type {t}")
+    """The node's module: the constructor call the studio's PyTorch export writes
+    for it (model.py), or a merge module where forward writes the merge inline."""
+    if node["module"] is not None:
+        return eval(node["module"], {"nn": nn, "torch": torch})
+    merges = {"Add": Add, "Concat": Concat}
+    if node["type"] in merges:
+        return merges[node["type"]]()
+    raise ValueError(f"the PyTorch export writes no module for layer type {node['type']}")
 
 
 def tensor(t):

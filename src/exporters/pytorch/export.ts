@@ -91,6 +91,15 @@ const layerWriters: EmitterTable<undefined, string | null> = {
   Concat: () => null,
 };
 
+/**
+ * The nn module a primitive becomes in model.py ('nn.Conv2d(3, 6, kernel_size=5)'),
+ * or null where forward writes it inline (the input, Add, Concat). The PyTorch
+ * parity tests build their modules from it, so they check what the export writes.
+ */
+export function torchModuleOf(node: PrimitiveNode): string | null {
+  return emit(layerWriters, node, undefined);
+}
+
 function pool(node: PrimitiveNodeOf<'MaxPool2d' | 'AvgPool2d'>): string {
   const p = node.params;
   const args = [pyPair(p.kernel_size)];
@@ -149,7 +158,7 @@ class PythonWriter {
     if (node.children) {
       return this.levelExpression(this.blockLevel(node), blockTypeName(node), indent);
     }
-    return emit(layerWriters, this.primitives.get(node.id)!, undefined);
+    return torchModuleOf(this.primitives.get(node.id)!);
   }
 
   blockLevel(node: NodeInfo): Level {
