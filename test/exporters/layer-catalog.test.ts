@@ -6,6 +6,7 @@
  * or importer table without an entry for a type; this test catches a type
  * that is missing from the tests themselves, or whose entries do not agree.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileModel } from '../../src/core/compile/model';
 import type { Project } from '../../src/core/document/schema';
@@ -58,6 +59,13 @@ describe('every layer type of the catalog', () => {
   it('is in the export fixtures’ layer zoo, which every exporter runs in its runtime', () => {
     const zoo = typesIn(layerZoo());
     expect(computing.filter((type) => !zoo.has(type))).toEqual([]);
+  });
+
+  it('is described in docs/layers.md (a heading or a table row of its own)', () => {
+    const docs = readFileSync(new URL('../../docs/layers.md', import.meta.url), 'utf8');
+    const described = (type: string) =>
+      new RegExp(`^(###[^\\n]*\\b${type}\\b|\\| \`${type}\`)`, 'm').test(docs);
+    expect(computing.filter((type) => !described(type))).toEqual([]);
   });
 
   it('is a block some preset uses (their outputs are compared with the course’s PyTorch models)', () => {
