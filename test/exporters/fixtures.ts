@@ -154,6 +154,7 @@ export function layerZoo(): Project {
     { id: 'sum', type: 'Add', params: {} },
     { id: 'gelu2', type: 'GELU', params: {} },
     { id: 'tanh', type: 'Tanh', params: {} },
+    { id: 'drop2d', type: 'Dropout2d', params: { p: 0.2 } },
     // ceil_mode: 7×3 → 4×2 (partial last windows), then 3×2 with windows past the padding.
     {
       id: 'ceilmax',
@@ -194,6 +195,7 @@ export function layerZoo(): Project {
         'sum',
         'gelu2',
         'tanh',
+        'drop2d',
         'ceilmax',
         'ceilavg',
         'gap',

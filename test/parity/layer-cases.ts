@@ -289,6 +289,18 @@ export const layerCases: ParityCase[] = [
     training: false,
   },
   {
+    name: 'Dropout2d in eval mode passes values through',
+    graph: chain(img(3, 4), { type: 'Dropout2d', params: { p: 0.5 } }),
+    input: img(3, 4),
+    training: false,
+  },
+  {
+    name: 'Dropout2d with p = 1 in training zeroes every channel',
+    graph: chain(img(3, 4), { type: 'Dropout2d', params: { p: 1 } }),
+    input: img(3, 4),
+    training: true,
+  },
+  {
     name: 'Add of a residual branch',
     graph: {
       nodes: [
@@ -380,7 +392,7 @@ export const layerCases: ParityCase[] = [
     labels: [3, 0, 2],
   },
   {
-    name: 'Gradients: strided grouped Conv2d → BatchNorm2d → GELU → AvgPool2d → AdaptiveAvgPool2d → Linear',
+    name: 'Gradients: strided grouped Conv2d → BatchNorm2d → GELU → Dropout2d (p 0) → AvgPool2d → AdaptiveAvgPool2d → Linear',
     graph: chain(
       img(4, 9),
       {
@@ -389,6 +401,7 @@ export const layerCases: ParityCase[] = [
       },
       { type: 'BatchNorm2d' },
       { type: 'GELU' },
+      { type: 'Dropout2d', params: { p: 0 } },
       { type: 'AvgPool2d', params: { kernel_size: 2, stride: 1 } },
       { type: 'AdaptiveAvgPool2d', params: { output_size: 2 } },
       { type: 'Flatten' },

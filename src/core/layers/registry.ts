@@ -18,7 +18,7 @@ import { Input } from './input';
 import { Add, Concat } from './merge';
 import { BatchNorm1d, BatchNorm2d } from './norm';
 import { AdaptiveAvgPool2d, AvgPool2d, MaxPool2d } from './pool';
-import { Dropout, Flatten } from './structure';
+import { Dropout, Dropout2d, Flatten } from './structure';
 import type { LayerDef } from './types';
 
 const catalog = [
@@ -38,6 +38,7 @@ const catalog = [
   Linear,
   Flatten,
   Dropout,
+  Dropout2d,
   Add,
   Concat,
   VGGBlock,

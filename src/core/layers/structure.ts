@@ -1,7 +1,7 @@
-/** Flatten (PyTorch's C,H,W order) and Dropout. */
-import { numel, type Shape } from '../shape';
+/** Flatten (PyTorch's C,H,W order), Dropout and Dropout2d. */
+import { expectFeatureMap, numel, type Shape } from '../shape';
 import { float } from './fields';
-import { defineLayer } from './types';
+import { defineLayer, type Tensor } from './types';
 
 export const Flatten = defineLayer({
   type: 'Flatten',
@@ -28,22 +28,48 @@ export const Flatten = defineLayer({
   },
 });
 
-export const Dropout = defineLayer({
-  type: 'Dropout',
-  label: 'Dropout',
-  category: 'structure',
-  description:
-    'While training, zeroes each value with probability p and scales the rest by 1/(1−p); does nothing at inference.',
-  inputs: { min: 1, max: 1 },
-  fields: {
-    p: float({ default: 0.5, min: 0, max: 1, help: 'Probability of zeroing each value.' }),
-  },
-  infer: ([input]) => ({ output: input, macs: 0 }),
-  seedsPerPass: (p) => (p.p > 0 && p.p < 1 ? 1 : 0),
-  forward(ctx, [x], p) {
-    const { tf } = ctx;
-    if (!ctx.training || p.p === 0) return x;
-    if (p.p === 1) return tf.zerosLike(x);
-    return tf.dropout(x, p.p, undefined, ctx.nextSeed());
-  },
-});
+/** PyTorch's Dropout (each value) and Dropout2d (whole channels); both seed their masks from the run. */
+function defineDropout<T extends 'Dropout' | 'Dropout2d'>(
+  type: T,
+  description: string,
+  what: string,
+  /** The mask's shape for an NHWC (or N×F) input; undefined: one draw per value. */
+  noiseShape: (x: Tensor) => number[] | undefined,
+) {
+  return defineLayer({
+    type,
+    label: type,
+    category: 'structure',
+    description,
+    inputs: { min: 1, max: 1 },
+    fields: {
+      p: float({ default: 0.5, min: 0, max: 1, help: `Probability of zeroing each ${what}.` }),
+    },
+    infer([input]) {
+      if (type === 'Dropout2d') expectFeatureMap(input, type);
+      return { output: input, macs: 0 };
+    },
+    seedsPerPass: (p) => (p.p > 0 && p.p < 1 ? 1 : 0),
+    forward(ctx, [x], p) {
+      const { tf } = ctx;
+      if (!ctx.training || p.p === 0) return x;
+      if (p.p === 1) return tf.zerosLike(x);
+      return tf.dropout(x, p.p, noiseShape(x), ctx.nextSeed());
+    },
+  });
+}
+
+export const Dropout = defineDropout(
+  'Dropout',
+  'While training, zeroes each value with probability p and scales the rest by 1/(1−p); does nothing at inference.',
+  'value',
+  () => undefined,
+);
+
+export const Dropout2d = defineDropout(
+  'Dropout2d',
+  'While training, zeroes whole channels (each N×C map) with probability p and scales the rest by 1/(1−p); does nothing at inference.',
+  'channel',
+  // One draw per image and channel: [N, 1, 1, C] in NHWC.
+  (x) => [x.shape[0] as number, 1, 1, x.shape[3] as number],
+);

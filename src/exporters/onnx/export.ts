@@ -249,6 +249,7 @@ const emitters: EmitterTable<OnnxGraph> = {
   Flatten: (node, g) => g.add(node, 'Flatten', g.inputsOf(node), [int('axis', 1)]),
   // Dropout is the identity at inference: its consumers read its input.
   Dropout: (node, g) => g.alias(node, g.inputsOf(node)[0]),
+  Dropout2d: (node, g) => g.alias(node, g.inputsOf(node)[0]),
   Add(node, g) {
     const [first, ...rest] = g.inputsOf(node);
     if (rest.length === 1) {

@@ -87,6 +87,7 @@ const layerWriters: EmitterTable<undefined, string | null> = {
   Softmax: () => 'nn.Softmax(dim=1)',
   Flatten: () => 'nn.Flatten()',
   Dropout: (node) => `nn.Dropout(${String(node.params.p)})`,
+  Dropout2d: (node) => `nn.Dropout2d(${String(node.params.p)})`,
   Add: () => null,
   Concat: () => null,
 };

@@ -335,6 +335,14 @@ const emitters: EmitterTable<KerasGraph> = {
     );
   },
   Dropout: (node, g) => g.chain(node, [{ className: 'Dropout', config: { rate: node.params.p } }]),
+  // Keras's Dropout with one draw per image and channel (NHWC) is PyTorch's Dropout2d.
+  Dropout2d: (node, g) =>
+    g.chain(node, [
+      {
+        className: 'Dropout',
+        config: { rate: node.params.p, noise_shape: [null, 1, 1, node.inputShapes[0][1]] },
+      },
+    ]),
   Add: (node, g) => g.chain(node, [{ className: 'Add', config: {} }]),
   Concat: (node, g) => g.chain(node, [{ className: 'Concatenate', config: { axis: -1 } }]),
 };

@@ -337,7 +337,22 @@ export const kerasReaders: KerasReaders = {
     },
   },
   Flatten: { classes: ['Flatten'], params: () => ({}) },
-  Dropout: { classes: ['Dropout'], params: ({ cfg }) => ({ p: Number(cfg.rate ?? 0.5) }) },
+  Dropout: {
+    classes: ['Dropout'],
+    accepts: ({ cfg }) => !Array.isArray(cfg.noise_shape),
+    params: ({ cfg }) => ({ p: Number(cfg.rate ?? 0.5) }),
+  },
+  Dropout2d: {
+    classes: ['SpatialDropout2D', 'Dropout'],
+    // A mask per image and channel: noise_shape [N, 1, 1, C].
+    accepts: ({ cfg, className }) =>
+      className === 'SpatialDropout2D' ||
+      (Array.isArray(cfg.noise_shape) &&
+        cfg.noise_shape.length === 4 &&
+        cfg.noise_shape[1] === 1 &&
+        cfg.noise_shape[2] === 1),
+    params: ({ cfg }) => ({ p: Number(cfg.rate ?? 0.5) }),
+  },
   Add: { classes: ['Add'], params: () => ({}) },
   Concat: {
     classes: ['Concatenate'],
