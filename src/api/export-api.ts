@@ -1,7 +1,7 @@
 /**
  * Export methods of StudioApi (see studio-api.ts): which formats exist, what
  * an export would write (shown before writing), writing it, and opening a
- * TensorFlow.js Layers model as a project.
+ * model (TensorFlow.js Layers, ONNX) as a project.
  */
 import { z } from 'zod';
 import { projectSchema } from '../core/document/schema';
@@ -55,22 +55,33 @@ export interface ExportPlan {
   freshWeights: boolean;
 }
 
-export interface ImportedModel {
-  /** The project as file text, ready for the editor (parseProject). */
-  text: string;
-  /** Where its weights were written (project folder relative): a run-like folder, usable as ExportWeights 'folder'. */
-  weightsFolder: string;
-  /** What the import did that the user should know (layers merged, weights permuted). */
-  notes: string[];
+export interface ImportRequest {
+  /** A TF.js Layers model.json or an ONNX model, project folder relative. */
+  path: string;
+  /** For a model with several outputs: the one to keep (one of a 'choose-output' answer's). */
+  output?: string;
 }
+
+export type ImportOutcome =
+  | {
+      kind: 'imported';
+      /** The project as file text, ready for the editor (parseProject). */
+      text: string;
+      /** Where its weights were written (project folder relative): a run-like folder, usable as ExportWeights 'folder'. */
+      weightsFolder: string;
+      /** What the import did that the user should know (layers merged, weights permuted, Softmax removed). */
+      notes: string[];
+    }
+  /** The model has several outputs and a studio network one: ask which, then import again with it. */
+  | { kind: 'choose-output'; outputs: string[] };
 
 export interface ExportApi {
   exportFormats(): Promise<Result<ExportFormatInfo[]>>;
   /** What exportModel would write, without writing; fails naming the node a format cannot express. */
   exportPlan(request: ExportRequest): Promise<Result<ExportPlan>>;
   exportModel(request: ExportRequest): Promise<Result<ExportPlan>>;
-  /** Opens a TF.js Layers model.json (project folder relative) as a project with its weights. */
-  importTfjsModel(modelJsonPath: string): Promise<Result<ImportedModel>>;
+  /** Opens a model file (project folder relative) as a project, its weights saved beside it. */
+  importModel(request: ImportRequest): Promise<Result<ImportOutcome>>;
 }
 
 const relativePath = z.string().min(1).max(4096);
@@ -92,5 +103,7 @@ export const exportMethodArgs = {
   exportFormats: z.tuple([]),
   exportPlan: z.tuple([exportRequest]),
   exportModel: z.tuple([exportRequest]),
-  importTfjsModel: z.tuple([relativePath]),
+  importModel: z.tuple([
+    z.strictObject({ path: relativePath, output: z.string().min(1).max(1000).optional() }),
+  ]),
 } satisfies MethodArgs<ExportApi>;

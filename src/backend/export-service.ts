@@ -11,16 +11,18 @@ import type {
   ExportFormatInfo,
   ExportPlan,
   ExportRequest,
-  ImportedModel,
+  ImportOutcome,
+  ImportRequest,
 } from '../api/export-api';
 import { ok, type Result } from '../api/result';
 import { buildExportInWorker } from '../exporters/export-in-worker';
+import { OutputChoiceError } from '../exporters/import-graph';
 import { byteLength, exportFormats, formatLabels } from '../exporters/index';
 import {
   type ExportSource,
   RUN_WEIGHTS_FILE,
   readExportSource,
-  readTfjsModel,
+  readModelFile,
   writeBundle,
   writeProjectWithWeights,
 } from '../exporters/node-io';
@@ -61,16 +63,32 @@ export class ExportService implements ExportApi {
     return guard(() => this.plan(request, true));
   }
 
-  importTfjsModel(modelJsonPath: string): Promise<Result<ImportedModel>> {
-    return guard(async () => {
-      const file = this.inside(modelJsonPath);
-      if (!existsSync(file)) throw new Error(`there is no file ${modelJsonPath} in ${this.folder}`);
-      const imported = readTfjsModel(file);
+  importModel(request: ImportRequest): Promise<Result<ImportOutcome>> {
+    return guard(async (): Promise<ImportOutcome> => {
+      const file = this.inside(request.path);
+      if (!existsSync(file)) throw new Error(`there is no file ${request.path} in ${this.folder}`);
+      let imported: ReturnType<typeof readModelFile>;
+      try {
+        imported = readModelFile(file, { output: request.output });
+      } catch (err) {
+        if (err instanceof OutputChoiceError)
+          return { kind: 'choose-output', outputs: err.outputs };
+        throw err;
+      }
       const text = `${JSON.stringify(imported.project, null, 2)}\n`;
-      // A run-like folder (project + weights) beside the model, which export and training read.
-      const absolute = this.inside(path.join(path.dirname(file), 'imported'));
+      // A run-like folder (project + weights) beside the model, which export and training read:
+      // 'imported' for a model.json (its folder is the model), '<name>-imported' for resnet.onnx.
+      const stem = path.basename(file).replace(/\.[^.]*$/, '');
+      const absolute = this.inside(
+        path.join(path.dirname(file), stem === 'model' ? 'imported' : `${stem}-imported`),
+      );
       writeProjectWithWeights(absolute, imported.project, imported.weights);
-      return { text, weightsFolder: relativeTo(this.folder, absolute), notes: imported.notes };
+      return {
+        kind: 'imported',
+        text,
+        weightsFolder: relativeTo(this.folder, absolute),
+        notes: imported.notes,
+      };
     });
   }
 

@@ -209,6 +209,37 @@ export function inferValidGraph(
   return inference;
 }
 
+/**
+ * One primitive layer's output shape for the given input shapes, its params
+ * validated with defaults filled in: for building a graph layer by layer
+ * (an importer) without inferring the whole graph at each step. Throws
+ * ShapeError naming the field at fault.
+ */
+export function inferLayerShape(
+  type: string,
+  params: Record<string, unknown>,
+  inputs: Shape[],
+): Shape {
+  const def = getLayerDef(type);
+  if (!def || def.kind === 'block') throw new ShapeError(`'${type}' is not a primitive layer type`);
+  const parsed = schemaOf(def.fields).safeParse(params);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const field = first.path.length > 0 ? String(first.path[0]) : undefined;
+    throw new ShapeError(`${field ?? 'params'} ${first.message}`, field);
+  }
+  if (def.kind === 'input') {
+    const { channels, height, width } = parsed.data as LayerParams<'Input'>;
+    return [1, channels, height, width];
+  }
+  if (inputs.length < def.inputs.min || inputs.length > def.inputs.max)
+    throw new ShapeError(`${type} takes ${def.inputs.min} to ${def.inputs.max} inputs`);
+  const { output } = def.infer(inputs, parsed.data);
+  const weights = def.weights?.(inputs, parsed.data) ?? [];
+  checkSizes(type, output, weights);
+  return output;
+}
+
 function sinksOf(graph: GraphScope): string[] {
   const outputs = outputsOf(graph);
   return graph.nodes.filter((n) => (outputs.get(n.id) ?? []).length === 0).map((n) => n.id);

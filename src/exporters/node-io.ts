@@ -2,19 +2,27 @@
  * Node-only side of exporting: where a project and weights come from (a run
  * folder, a project file, a preset), and writing a bundle into a folder.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseProject } from '../core/document/load';
 import type { Project } from '../core/document/schema';
 import { ProjectError } from '../core/issues';
+import { looksBinary, parseJsonText } from '../core/json-text';
 import type { TF } from '../core/layers/types';
 import { getPreset, presetNames } from '../core/presets/index';
 import { decodeSafetensors, encodeSafetensors, type TensorMap } from '../core/weights/safetensors';
 import { writeOwnedFiles } from '../node/owned-files';
 import { RUN_FILES } from '../node/run-files';
 import type { ExportBundle, ExportFormat } from './common';
+import type { ImportedModel } from './import-graph';
 import { buildExport, prepareExport } from './index';
-import { type ImportedTfjsModel, importTfjsModel } from './tfjs/import';
+import {
+  checkLayersModel,
+  type ImportedTfjsModel,
+  importTfjsModel,
+  manifestPaths,
+  type TfjsImportOptions,
+} from './tfjs/import';
 
 export const { project: RUN_PROJECT_FILE, weights: RUN_WEIGHTS_FILE } = RUN_FILES;
 
@@ -125,22 +133,33 @@ export async function bundleFor(source: ExportSource, format: ExportFormat): Pro
   return { bundle: buildExport(format, input), freshWeights };
 }
 
-/** Opens a TF.js Layers model.json with the weight files its manifest names (beside it). */
-export function readTfjsModel(modelJsonPath: string): ImportedTfjsModel {
-  let json: { weightsManifest?: { paths: string[] }[] };
-  try {
-    json = JSON.parse(readFileSync(modelJsonPath, 'utf8'));
-  } catch (err) {
-    throw new Error(`cannot read ${modelJsonPath} as a model.json: ${(err as Error).message}`);
-  }
-  const chunks = (json.weightsManifest ?? []).flatMap((group) =>
-    group.paths.map((file) => {
-      const path = join(dirname(modelJsonPath), file);
-      if (!existsSync(path)) {
-        throw new Error(`${modelJsonPath} names the weight file ${file}, which is not beside it`);
-      }
-      return new Uint8Array(readFileSync(path));
-    }),
+/**
+ * Opens a model file as a project with its weights: a TF.js Layers model.json
+ * (with its weight files beside it). Throws OutputChoiceError for a model
+ * with several outputs and none chosen.
+ */
+export function readModelFile(path: string, options: { output?: string } = {}): ImportedModel {
+  return readTfjsModel(path, options);
+}
+
+/** A model file larger than this is not a model.json (TF.js keeps weights in separate files). */
+const MAX_MODEL_JSON_BYTES = 64 * 2 ** 20;
+
+/**
+ * Opens a TF.js Layers model.json with the weight files its manifest names,
+ * which must be plain file names in the same folder (no '..', no absolute
+ * path, no link leading out of the folder): a hostile manifest cannot make
+ * the studio read other files.
+ */
+export function readTfjsModel(
+  modelJsonPath: string,
+  options: TfjsImportOptions = {},
+): ImportedTfjsModel {
+  const json = readModelJson(modelJsonPath);
+  checkLayersModel(json);
+  const folder = dirname(modelJsonPath);
+  const chunks = manifestPaths(json).map(
+    (file) => new Uint8Array(readFileSync(weightFileBeside(folder, file, modelJsonPath))),
   );
   const weightData = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let at = 0;
@@ -148,5 +167,59 @@ export function readTfjsModel(modelJsonPath: string): ImportedTfjsModel {
     weightData.set(chunk, at);
     at += chunk.length;
   }
-  return importTfjsModel(json, weightData, basename(dirname(resolve(modelJsonPath))));
+  return importTfjsModel(json, weightData, {
+    fallbackName: basename(dirname(resolve(modelJsonPath))),
+    ...options,
+  });
+}
+
+/** A model.json's JSON, refused with a clear message when the file is binary, huge or not JSON. */
+function readModelJson(path: string): unknown {
+  let bytes: Uint8Array;
+  try {
+    if (statSync(path).size > MAX_MODEL_JSON_BYTES) {
+      throw new Error(
+        `${path} is larger than ${MAX_MODEL_JSON_BYTES / 2 ** 20} MiB, too large for a model.json (TF.js keeps the weights in separate files)`,
+      );
+    }
+    bytes = new Uint8Array(readFileSync(path));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new Error(`there is no file ${path}`);
+    if (code === 'EISDIR') throw new Error(`${path} is a folder; give the model.json inside it`);
+    throw err;
+  }
+  if (looksBinary(bytes)) {
+    throw new Error(
+      `${path} is not a model.json: it is a binary file (a weights file, or an ONNX model? Import .onnx files as they are)`,
+    );
+  }
+  return parseJsonText(new TextDecoder().decode(bytes), path);
+}
+
+/** The path of a manifest's weight file: a plain file name, in the model's own folder. */
+function weightFileBeside(folder: string, file: string, modelJsonPath: string): string {
+  if (file === '' || file === '.' || file === '..' || /[\\/]/.test(file) || isAbsolute(file)) {
+    throw new Error(
+      `${modelJsonPath} names the weight file '${file}'; weight files must be plain file names beside model.json (no folders, no '..')`,
+    );
+  }
+  const path = join(folder, file);
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    throw new Error(`${modelJsonPath} names the weight file ${file}, which is not beside it`);
+  }
+  // A link may lead to another file of the folder, never out of it.
+  const inFolder = relative(realpathSync(folder), real);
+  if (inFolder === '' || inFolder.startsWith('..') || isAbsolute(inFolder)) {
+    throw new Error(
+      `${modelJsonPath} names the weight file ${file}, a link to a file outside the model's folder; copy the file there instead`,
+    );
+  }
+  if (!statSync(real).isFile()) {
+    throw new Error(`${modelJsonPath} names the weight file ${file}, which is not a file`);
+  }
+  return real;
 }

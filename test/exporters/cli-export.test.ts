@@ -1,6 +1,6 @@
 /** `convnet-studio export` and `import` as a user runs them. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -66,4 +66,35 @@ it('names the node a format cannot express, and a wrong format', () => {
   const format = cli('export', 'lenet', '--format', 'keras', '--out', join(dir, 'x'));
   expect(format.code).toBe(1);
   expect(format.stderr).toMatch(/--format must be one of tfjs, onnx, pytorch, got 'keras'/);
+});
+
+it('import lists the outputs of a model with several and keeps the one --output names', () => {
+  const folder = join(dir, 'lenet-tfjs');
+  const json = JSON.parse(readFileSync(join(folder, 'model.json'), 'utf8'));
+  delete json.userDefinedMetadata;
+  json.modelTopology.config.output_layers.push(['flatten', 0, 0]);
+  writeFileSync(join(folder, 'two.json'), JSON.stringify(json));
+  const asked = cli('import', join(folder, 'two.json'), '--out', join(dir, 'two'));
+  expect(asked.code).toBe(1);
+  expect(asked.stderr).toMatch(
+    /two.json has 2 outputs \(fc3, flatten\) and a studio network has one: run again with --output NAME/,
+  );
+  const kept = cli(
+    'import',
+    join(folder, 'two.json'),
+    '--out',
+    join(dir, 'two'),
+    '--output',
+    'flatten',
+  );
+  expect(kept.code).toBe(0);
+  expect(kept.stdout).toMatch(/note: kept the output 'flatten' \(the model has 2: fc3, flatten\)/);
+});
+
+it('import says what a file is when it is not a TF.js Layers model', () => {
+  writeFileSync(join(dir, 'blob.json'), new Uint8Array([0x08, 0x07, 0x12, 0x00, 0x1b, 0x5b]));
+  const binary = cli('import', join(dir, 'blob.json'), '--out', join(dir, 'x'));
+  expect(binary.code).toBe(1);
+  expect(binary.stderr).toMatch(/error: .*blob.json is not a model.json: it is a binary file/);
+  expect(binary.stderr).not.toMatch(/[\x00-\x08\x1b]/);
 });

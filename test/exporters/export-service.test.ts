@@ -3,7 +3,15 @@
  * into the project folder (fresh or a run's weights), refusals that name the
  * node or the path at fault, and importing a TF.js model back.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -102,10 +110,30 @@ it('stays inside the workspace', async () => {
   expect(result).toEqual({ ok: false, error: expect.stringMatching(/outside the workspace/) });
 });
 
+it('a model with several outputs is answered with the outputs to choose from', async () => {
+  const tfjs = await service.exportModel(request({ format: 'tfjs', folder: 'exports/two' }));
+  if (!tfjs.ok) throw new Error(tfjs.error);
+  // Give the LeNet export a second output: its Flatten, besides the last Linear.
+  const file = join(folder, 'exports/two/model.json');
+  const json = JSON.parse(readFileSync(file, 'utf8'));
+  delete json.userDefinedMetadata;
+  json.modelTopology.config.output_layers.push(['flatten', 0, 0]);
+  writeFileSync(file, JSON.stringify(json));
+  const asked = await service.importModel({ path: 'exports/two/model.json' });
+  expect(asked).toEqual({
+    ok: true,
+    value: { kind: 'choose-output', outputs: ['fc3', 'flatten'] },
+  });
+  const chosen = await service.importModel({ path: 'exports/two/model.json', output: 'fc3' });
+  expect(chosen.ok && chosen.value.kind).toBe('imported');
+});
+
 it('imports a TF.js export as project text with its weights beside it', async () => {
   await service.exportModel(request({ format: 'tfjs', folder: 'exports/lenet-tfjs' }));
-  const imported = await service.importTfjsModel('exports/lenet-tfjs/model.json');
-  if (!imported.ok) throw new Error(imported.error);
+  const result = await service.importModel({ path: 'exports/lenet-tfjs/model.json' });
+  if (!result.ok) throw new Error(result.error);
+  if (result.value.kind !== 'imported') throw new Error('LeNet has one output');
+  const imported = { value: result.value };
   const parsed = parseProject(imported.value.text);
   expect(parsed.ok && parsed.issues).toEqual([]);
   expect(imported.value.weightsFolder).toBe('exports/lenet-tfjs/imported');

@@ -85,7 +85,7 @@ describe('paths a client names stay in the workspace', () => {
       );
     }
     for (const model of ['../outside/model.json', `${outside}/model.json`, 'linked/model.json']) {
-      refused(await api.importTfjsModel(model), LEAVES);
+      refused(await api.importModel({ path: model }), LEAVES);
     }
     expect(readdirSync(outside).sort()).toEqual(['model.json', 'weights.safetensors']);
   });

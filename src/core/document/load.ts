@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { inferGraph } from '../infer';
 import { formatIssue, type GraphIssue, ProjectError } from '../issues';
+import { parseJsonText } from '../json-text';
 import { migrations } from './migrations';
 import { PROJECT_FORMAT, PROJECT_VERSION, type Project, projectSchema } from './schema';
 
@@ -17,15 +18,11 @@ export type LoadResult =
 export function parseProject(text: string, source = 'the project file'): LoadResult {
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseJsonText(text, source);
   } catch (err) {
     return {
       ok: false,
-      issues: [
-        {
-          message: `${source} is not valid JSON (${(err as Error).message}); fix the syntax or open a backup`,
-        },
-      ],
+      issues: [{ message: `${(err as Error).message}; fix the syntax or open a backup` }],
     };
   }
   return validateProject(raw, source);

@@ -12,16 +12,7 @@ import type { LayerParams, PrimitiveType } from '../../core/layers/registry';
 import type { Pair } from '../../core/shape';
 import type { NamedTensor } from '../../core/weights/safetensors';
 import { transposeTensor } from '../common';
-
-export class ImportError extends Error {
-  constructor(
-    readonly layer: string,
-    reason: string,
-  ) {
-    super(`cannot import layer '${layer}': ${reason}`);
-    this.name = 'ImportError';
-  }
-}
+import { ImportError } from '../import-graph';
 
 /** Per-axis [before, after] padding, as Keras's ZeroPadding2D gives it. */
 export type Padding = [[number, number], [number, number]];

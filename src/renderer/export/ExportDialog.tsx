@@ -37,6 +37,9 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
   const [weightsChoice, setWeightsChoice] = useState<string>('');
   const [importPath, setImportPath] = useState('');
   const [importNotes, setImportNotes] = useState<string[]>([]);
+  /** A model with several outputs: the ones to choose from, and the choice. */
+  const [outputs, setOutputs] = useState<string[]>([]);
+  const [output, setOutput] = useState('');
   const imported = lastImport?.projectName === project.name ? lastImport : null;
   const [folder, setFolder] = useState('');
   const [folderEdited, setFolderEdited] = useState(false);
@@ -111,13 +114,20 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
     } else setProblem(r.error);
   };
 
-  const openImport = async () => {
+  const openImport = async (chosenOutput?: string) => {
     if (!confirmDiscard(`Open ${importPath}`)) return;
-    const r = await api.importTfjsModel(importPath.trim());
+    const r = await api.importModel({ path: importPath.trim(), output: chosenOutput });
     if (!r.ok) {
       setProblem(r.error);
       return;
     }
+    if (r.value.kind === 'choose-output') {
+      setOutputs(r.value.outputs);
+      setOutput(r.value.outputs[0]);
+      setProblem(null);
+      return;
+    }
+    setOutputs([]);
     if (!openProjectText(r.value.text, null, importPath)) return;
     lastImport = { projectName: useStudio.getState().project.name, folder: r.value.weightsFolder };
     setWeightsChoice(IMPORTED);
@@ -230,7 +240,7 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
           </section>
         )}
         <details className="export-import">
-          <summary>Open a TensorFlow.js Layers model as a project</summary>
+          <summary>Open a model (TensorFlow.js Layers) as a project</summary>
           <form
             className="export-row"
             onSubmit={(e) => {
@@ -242,8 +252,11 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
               type="text"
               value={importPath}
               placeholder="folder/model.json (in the project folder)"
-              onChange={(e) => setImportPath(e.target.value)}
-              aria-label="model.json to open"
+              onChange={(e) => {
+                setImportPath(e.target.value);
+                setOutputs([]);
+              }}
+              aria-label="model file to open"
               data-testid="import-path"
             />
             <button
@@ -255,6 +268,35 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
               Open
             </button>
           </form>
+          {outputs.length > 0 && (
+            <form
+              className="export-row"
+              onSubmit={(e) => {
+                e.preventDefault();
+                void openImport(output);
+              }}
+              data-testid="import-outputs"
+            >
+              <label htmlFor="import-output">
+                The model has {outputs.length} outputs; a network has one. Keep
+              </label>
+              <select
+                id="import-output"
+                value={output}
+                onChange={(e) => setOutput(e.target.value)}
+                data-testid="import-output"
+              >
+                {outputs.map((name) => (
+                  <option key={name} value={name}>
+                    {name}
+                  </option>
+                ))}
+              </select>
+              <button type="submit" className="button" data-testid="import-output-open">
+                Open with this output
+              </button>
+            </form>
+          )}
           {importNotes.length > 0 && (
             <ul className="muted" data-testid="import-notes">
               {importNotes.map((note) => (
