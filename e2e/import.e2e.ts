@@ -4,51 +4,17 @@
  * keep, the notes say what the import changed, and a file that is not a model
  * is refused with a message that prints none of its bytes.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import '@tensorflow/tfjs-backend-cpu';
-import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, expect, it } from 'vitest';
+import { saveOnnxModel, saveTwoOutputModel } from './support/models';
 import { nodeIds, studioPageForFile } from './support/studio';
 
 const session = studioPageForFile('lenet');
 
-/** A small classifier with a second output (a box regressor), saved as TF.js Layers files. */
-async function saveTwoOutputModel(folder: string): Promise<void> {
-  await tf.setBackend('cpu');
-  const input = tfl.input({ shape: [12, 12, 1], name: 'image' });
-  const conv = tfl.layers
-    .conv2d({ filters: 4, kernelSize: 3, activation: 'relu', name: 'features' })
-    .apply(input) as tfl.SymbolicTensor;
-  const flat = tfl.layers.flatten({ name: 'flat' }).apply(conv) as tfl.SymbolicTensor;
-  const classes = tfl.layers
-    .dense({ units: 10, activation: 'softmax', name: 'classes' })
-    .apply(flat) as tfl.SymbolicTensor;
-  const box = tfl.layers.dense({ units: 4, name: 'box' }).apply(flat) as tfl.SymbolicTensor;
-  const model = tfl.model({ inputs: input, outputs: [classes, box], name: 'detector' });
-  await mkdir(folder, { recursive: true });
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      await writeFile(
-        path.join(folder, 'model.json'),
-        JSON.stringify({
-          format: 'layers-model',
-          modelTopology: artifacts.modelTopology,
-          weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-        }),
-      );
-      await writeFile(
-        path.join(folder, 'weights.bin'),
-        new Uint8Array(artifacts.weightData as ArrayBuffer),
-      );
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-}
-
 beforeAll(async () => {
   await saveTwoOutputModel(path.join(session.studio.folder, 'models/detector'));
+  await saveOnnxModel(path.join(session.studio.folder, 'models/resnet18.onnx'));
   await writeFile(
     path.join(session.studio.folder, 'models/weights.json'),
     new Uint8Array([0x08, 0x07, 0x12, 0x00, 0xff, 0x1b, 0x5b, 0x32, 0x4a]),
@@ -83,6 +49,26 @@ it('a model with several outputs asks which one to keep, then opens it with note
     .poll(() => nodeIds(session.page))
     .toEqual(['image', 'features', 'features_relu', 'flat', 'classes']);
   expect(session.pageErrors).toEqual([]);
+});
+
+it('an ONNX model opens as an editable network with its weights beside it', async () => {
+  const dialog = session.page.getByRole('dialog', { name: 'Export' });
+  await dialog.getByTestId('import-path').fill('models/resnet18.onnx');
+  await dialog.getByTestId('import-open').click();
+  const notes = dialog.getByTestId('import-notes');
+  await expect
+    .poll(() => notes.textContent())
+    .toContain('weights saved in models/resnet18-imported');
+  expect(await dialog.getByTestId('export-weights').inputValue()).toBe('imported');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect
+    .poll(() => session.page.getByTestId('total-params').textContent())
+    .toBe('11,178,378');
+  // Its convolutions are layers of the canvas, named by their weights in the file.
+  expect(await nodeIds(session.page)).toContain('b1_0');
+  expect(session.pageErrors).toEqual([]);
+  await session.page.getByRole('button', { name: 'Export', exact: true }).click();
+  await dialog.getByText('Open a model', { exact: false }).click();
 });
 
 it('a binary file is refused as one, printing none of its bytes', async () => {

@@ -17,13 +17,14 @@ import type { PrimitiveType } from '../core/layers/registry';
 import { type Shape, ShapeError } from '../core/shape';
 import type { TensorMap } from '../core/weights/safetensors';
 
-/** A model the studio cannot express: names the model's layer (or node) and why. */
+/** A model the studio cannot express: names the model's layer (Keras) or node (ONNX) and why. */
 export class ImportError extends Error {
   constructor(
     readonly layer: string,
     reason: string,
+    noun: 'layer' | 'node' = 'layer',
   ) {
-    super(`cannot import layer '${layer}': ${reason}`);
+    super(`cannot import ${noun} '${layer}': ${reason}`);
     this.name = 'ImportError';
   }
 }
@@ -53,7 +54,11 @@ export class ImportGraph {
   private readonly shapes = new Map<string, Shape>();
   private readonly used = new Set<string>();
 
-  constructor(readonly name: string) {}
+  /** `noun`: what the model calls its parts in messages ('layer' in Keras, 'node' in ONNX). */
+  constructor(
+    readonly name: string,
+    private readonly noun: 'layer' | 'node' = 'layer',
+  ) {}
 
   /** A unique node id from a model's own name for the layer ('features.0' → features_0). */
   id(name: string, suffix = ''): string {
@@ -82,7 +87,7 @@ export class ImportGraph {
       );
     } catch (err) {
       if (err instanceof ShapeError)
-        throw new ImportError(layer, `as a studio ${type}: ${err.message}`);
+        throw new ImportError(layer, `as a studio ${type}: ${err.message}`, this.noun);
       throw err;
     }
     this.nodes.push({ id, type, params });

@@ -54,7 +54,8 @@ export function prepareExport(tf: TF, project: Project, weights?: TensorMap): Pr
   }
 }
 
-function checkWeights(inference: ExportInput['inference'], weights: TensorMap): void {
+/** Throws naming every weight that is missing, mis-shaped or belongs to no layer. */
+export function checkWeights(inference: ExportInput['inference'], weights: TensorMap): void {
   const problems: string[] = [];
   const expected = new Set<string>();
   for (const node of inference.primitives) {

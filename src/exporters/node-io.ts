@@ -2,20 +2,32 @@
  * Node-only side of exporting: where a project and weights come from (a run
  * folder, a project file, a preset), and writing a bundle into a folder.
  */
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseProject } from '../core/document/load';
 import type { Project } from '../core/document/schema';
+import { inferValidGraph } from '../core/infer';
 import { ProjectError } from '../core/issues';
 import { looksBinary, parseJsonText } from '../core/json-text';
 import type { TF } from '../core/layers/types';
 import { getPreset, presetNames } from '../core/presets/index';
+import { formatBytes } from '../core/summary';
 import { decodeSafetensors, encodeSafetensors, type TensorMap } from '../core/weights/safetensors';
 import { writeOwnedFiles } from '../node/owned-files';
 import { RUN_FILES } from '../node/run-files';
 import type { ExportBundle, ExportFormat } from './common';
 import type { ImportedModel } from './import-graph';
-import { buildExport, prepareExport } from './index';
+import { buildExport, checkWeights, prepareExport } from './index';
+import { importOnnxModel, isOnnxModel } from './onnx/import';
+import { PACKAGE_PROJECT_FILE } from './pytorch/export';
 import {
   checkLayersModel,
   type ImportedTfjsModel,
@@ -134,12 +146,107 @@ export async function bundleFor(source: ExportSource, format: ExportFormat): Pro
 }
 
 /**
- * Opens a model file as a project with its weights: a TF.js Layers model.json
- * (with its weight files beside it). Throws OutputChoiceError for a model
- * with several outputs and none chosen.
+ * Opens a model file as a project with its weights: an ONNX model, or a TF.js
+ * Layers model.json (with its weight files beside it), told apart by their
+ * contents. Throws OutputChoiceError for a model with several outputs and
+ * none chosen.
  */
 export function readModelFile(path: string, options: { output?: string } = {}): ImportedModel {
+  const fallbackName = basename(path).replace(/\.[^.]*$/, '') || 'Imported model';
+  if (extname(path).toLowerCase() === '.onnx') {
+    return importOnnxModel(readLimited(path, MAX_ONNX_BYTES, 'an ONNX model'), {
+      ...options,
+      fallbackName,
+    });
+  }
+  // Only a binary file can be ONNX; text goes to the model.json reader (and its messages).
+  if (looksBinary(readHead(path))) {
+    const bytes = readLimited(path, MAX_ONNX_BYTES, 'a model');
+    if (isOnnxModel(bytes)) return importOnnxModel(bytes, { ...options, fallbackName });
+  }
   return readTfjsModel(path, options);
+}
+
+/** The largest ONNX model read (its weights are inside it): 2 GiB, protobuf's own limit. */
+const MAX_ONNX_BYTES = 2 ** 31 - 1;
+
+/** The first 4 KiB of a file (empty for a folder or a missing file, which the readers then name). */
+function readHead(path: string): Uint8Array {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const head = new Uint8Array(4096);
+      return head.subarray(0, readSync(fd, head, 0, head.length, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return new Uint8Array();
+  }
+}
+
+function readLimited(path: string, limit: number, what: string): Uint8Array {
+  let size: number;
+  try {
+    const stat = statSync(path);
+    if (stat.isDirectory()) throw new Error(`${path} is a folder; give the model file inside it`);
+    size = stat.size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error(`there is no file ${path}`);
+    throw err;
+  }
+  if (size > limit)
+    throw new Error(`${path} is larger than ${formatBytes(limit)}, too large for ${what}`);
+  return new Uint8Array(readFileSync(path));
+}
+
+/**
+ * Weights trained in PyTorch (a PyTorch package's weights.safetensors, or one
+ * its train.py saved) with the package's project (its project.json, or the
+ * project file given): checked against the project, key by key, shape by
+ * shape, and for finite values, so they can be a run of the studio again.
+ */
+export function readPytorchWeights(file: string, projectFile?: string): ImportedModel {
+  const projectPath = projectFile ?? join(dirname(file), PACKAGE_PROJECT_FILE);
+  if (!existsSync(projectPath)) {
+    throw new Error(
+      projectFile
+        ? `there is no project file ${projectFile}`
+        : `${file} has no ${PACKAGE_PROJECT_FILE} beside it (packages exported by this studio have one); give the project the weights belong to with --project FILE`,
+    );
+  }
+  const project = readProjectFile(projectPath);
+  let tensors: TensorMap;
+  try {
+    tensors = decodeSafetensors(readLimited(file, MAX_ONNX_BYTES, 'a weights file')).tensors;
+  } catch (err) {
+    throw new Error(`${file}: ${(err as Error).message}`);
+  }
+  const notes: string[] = [];
+  // PyTorch's BatchNorm counts its batches; the studio keeps no such counter.
+  const counters = [...tensors.keys()].filter((k) => k.endsWith('.num_batches_tracked'));
+  for (const key of counters) tensors.delete(key);
+  if (counters.length > 0)
+    notes.push(
+      `left out ${counters.length} BatchNorm num_batches_tracked counter${counters.length === 1 ? '' : 's'} (the studio keeps none)`,
+    );
+  for (const [key, t] of tensors) {
+    if (!t.data.every(Number.isFinite)) {
+      throw new Error(
+        `${file}: weight '${key}' holds NaN or infinite values; the training that saved it diverged`,
+      );
+    }
+  }
+  try {
+    checkWeights(inferValidGraph(project, { batch: 1 }), tensors);
+  } catch (err) {
+    throw new Error(`${file} does not fit ${projectPath}: ${(err as Error).message}`);
+  }
+  notes.push(
+    `weights from ${basename(file)} (${tensors.size} tensors) with the project in ${projectPath}`,
+  );
+  return { project, weights: tensors, notes };
 }
 
 /** A model file larger than this is not a model.json (TF.js keeps weights in separate files). */

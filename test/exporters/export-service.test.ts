@@ -46,6 +46,7 @@ it('plans without writing, then writes the listed files', async () => {
     'weights_io.py',
     'train.py',
     '__init__.py',
+    'project.json',
     'README.md',
   ]);
   expect(plan.value.freshWeights).toBe(true);

@@ -212,6 +212,18 @@ export function layerZoo(): Project {
   };
 }
 
+/** The layer zoo and every preset at a small input size, with random weights (no outputs computed). */
+export function exportInputs(): { name: string; input: ExportInput }[] {
+  const projects = [
+    { name: 'layer-zoo', project: layerZoo() },
+    ...presets.map((p) => ({ name: p.name, project: smallInput(p.build()) })),
+  ];
+  return projects.map(({ name, project }) => {
+    const inference = inferValidGraph(project, { batch: 1 });
+    return { name, input: { project, inference, weights: randomWeights(inference) } };
+  });
+}
+
 /** Every preset at a small input size. */
 export async function presetCases(batch = 2): Promise<StudioCase[]> {
   const cases: StudioCase[] = [];

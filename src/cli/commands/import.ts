@@ -1,22 +1,37 @@
-/** `convnet-studio import <model> --out DIR [--output NAME]`: a model file as a project with its weights. */
+/**
+ * `convnet-studio import <model> --out DIR`: a model file (TF.js Layers, ONNX)
+ * as a project with its weights, or weights trained in PyTorch back into a run.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { OutputChoiceError } from '../../exporters/import-graph';
 import {
   RUN_PROJECT_FILE,
   RUN_WEIGHTS_FILE,
   readModelFile,
+  readPytorchWeights,
   writeProjectWithWeights,
 } from '../../exporters/node-io';
 import { WouldReplaceUserFiles } from '../../node/owned-files';
 import { CliError } from '../errors';
 
+interface ImportOptions {
+  out: string;
+  output?: string;
+  project?: string;
+  force?: boolean;
+}
+
 export function registerImport(program: Command): void {
   program
     .command('import')
-    .description('Open a model file (TensorFlow.js Layers) as a project with its weights')
+    .description(
+      'Open a model (TensorFlow.js Layers, ONNX) as a project with its weights, or bring weights trained in PyTorch back as a run',
+    )
     .argument(
       '<model>',
-      'a TF.js Layers model.json (the studio’s export, or one saved by tfjs or Keras; its weight files beside it)',
+      'a TF.js Layers model.json (its weight files beside it), an ONNX model (.onnx), or a .safetensors file (or folder) of a PyTorch package the studio exported',
     )
     .requiredOption(
       '--out <dir>',
@@ -24,28 +39,46 @@ export function registerImport(program: Command): void {
     )
     .option(
       '--output <name>',
-      'for a model with several outputs: the layer whose output the network keeps',
+      'for a model with several outputs: the one the network keeps (a layer name, or an ONNX output)',
+    )
+    .option(
+      '--project <file>',
+      `for .safetensors weights: the project they belong to (default: the package's ${RUN_PROJECT_FILE} beside them)`,
     )
     .option('--force', 'replace files in --out that the studio did not write')
     .addHelpText(
       'after',
       `
-What it changes, always with a note: a final Softmax is removed (training
-applies cross-entropy to logits, as PyTorch's CrossEntropyLoss), so the
-network outputs logits; a model with several outputs keeps the one --output
-names (without it, the command lists them); Keras's H,W,C flatten order is
-converted to PyTorch's C,H,W. A layer the studio cannot express exactly is
-an error naming it.
+Models: the studio's own exports come back as they were. Other TF.js Layers
+models (Sequential, functional, nested as Teachable Machine writes them) and
+ONNX models (opset 9 and later, as torch.onnx.export writes them) are rebuilt
+layer by layer with their weights; what the studio has no layer for is an
+error naming the layer (or ONNX node) and why. Always with a note: a final
+Softmax is removed (training applies cross-entropy to logits, as PyTorch's
+CrossEntropyLoss), so the network outputs logits; a model with several
+outputs keeps the one --output names (without it, the command lists them).
+
+PyTorch round trip: export a PyTorch package, train it further in PyTorch
+(its train.py saves trained.safetensors; any state_dict saved as safetensors
+with the package's module names works), then import the .safetensors: the
+weights are checked against the package's project (every key, shape and
+value) and written with it as a run folder, which export, train --resume
+and the studio read.
 
 Examples:
   $ npx convnet-studio import exports/lenet-tfjs/model.json --out imported/lenet
-  $ npx convnet-studio import tm-model/model.json --out imported/tm
-  $ npx convnet-studio export imported/lenet --format onnx --out exports/lenet-onnx`,
+  $ npx convnet-studio import resnet18.onnx --out imported/resnet18
+  $ npx convnet-studio import detector/model.json --output classes --out imported/detector
+
+  $ npx convnet-studio export lenet --format pytorch --out exports/lenet-py
+  $ (cd exports/lenet-py && python3 train.py --epochs 2 --out trained.safetensors)
+  $ npx convnet-studio import exports/lenet-py/trained.safetensors --out runs/lenet-pytorch
+  $ npx convnet-studio export runs/lenet-pytorch --format onnx --out exports/lenet-onnx`,
     )
-    .action((model: string, opts: { out: string; output?: string; force?: boolean }) => {
+    .action((model: string, opts: ImportOptions) => {
       let imported: ReturnType<typeof readModelFile>;
       try {
-        imported = readModelFile(model, { output: opts.output });
+        imported = read(model, opts);
       } catch (err) {
         if (err instanceof OutputChoiceError) {
           throw new CliError(
@@ -69,4 +102,19 @@ Examples:
       );
       for (const note of imported.notes) process.stdout.write(`note: ${note}\n`);
     });
+}
+
+function read(model: string, opts: ImportOptions): ReturnType<typeof readModelFile> {
+  if (model.endsWith('.safetensors')) return readPytorchWeights(model, opts.project);
+  if (existsSync(model) && statSync(model).isDirectory()) {
+    const weights = join(model, RUN_WEIGHTS_FILE);
+    if (!existsSync(weights)) {
+      throw new Error(
+        `${model} is a folder without ${RUN_WEIGHTS_FILE}; give a model file, or a PyTorch package folder`,
+      );
+    }
+    return readPytorchWeights(weights, opts.project);
+  }
+  if (opts.project) throw new Error('--project is for .safetensors weights only');
+  return readModelFile(model, { output: opts.output });
 }

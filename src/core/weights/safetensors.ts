@@ -66,17 +66,49 @@ export function decodeSafetensors(bytes: Uint8Array): {
       shape: number[];
       data_offsets: [number, number];
     };
-    if (dtype !== 'F32')
-      throw new Error(`tensor '${name}' has dtype ${dtype}; only F32 is supported`);
+    const read = READERS[dtype];
+    if (!read) {
+      throw new Error(
+        `tensor '${name}' has dtype ${dtype}; the studio reads ${Object.keys(READERS).join(', ')}`,
+      );
+    }
     const [from, to] = data_offsets;
     if (start + to > bytes.length)
       throw new Error(`tensor '${name}' runs past the end of the file (truncated?)`);
-    const data = new Float32Array((to - from) / 4);
-    for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(start + from + i * 4, true);
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (to - from !== count * read.bytes) {
+      throw new Error(
+        `tensor '${name}' holds ${to - from} bytes, not the ${count * read.bytes} its shape ${JSON.stringify(shape)} needs`,
+      );
+    }
+    // Other float widths (and integer counters) are read as float32, the studio's one dtype.
+    const data = new Float32Array(count);
+    for (let i = 0; i < count; i++) data[i] = read.get(view, start + from + i * read.bytes);
     tensors.set(name, { shape, data });
   }
   return { tensors, metadata };
 }
+
+/** bfloat16 and float16 bits → number. */
+export function fromHalf(bits: number, bfloat: boolean): number {
+  if (bfloat) return new Float32Array(new Uint32Array([bits << 16]).buffer)[0];
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 31) return fraction ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}
+
+/** How each safetensors dtype the studio reads is read (little-endian, as the format fixes). */
+const READERS: Record<string, { bytes: number; get(view: DataView, at: number): number }> = {
+  F32: { bytes: 4, get: (v, at) => v.getFloat32(at, true) },
+  F64: { bytes: 8, get: (v, at) => v.getFloat64(at, true) },
+  F16: { bytes: 2, get: (v, at) => fromHalf(v.getUint16(at, true), false) },
+  BF16: { bytes: 2, get: (v, at) => fromHalf(v.getUint16(at, true), true) },
+  I64: { bytes: 8, get: (v, at) => Number(v.getBigInt64(at, true)) },
+  I32: { bytes: 4, get: (v, at) => v.getInt32(at, true) },
+};
 
 function isLittleEndian(): boolean {
   return new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;

@@ -1,7 +1,8 @@
 /**
  * The subset of onnx.proto (https://github.com/onnx/onnx/blob/main/onnx/onnx.proto)
- * the exporter writes, as a protobufjs JSON descriptor. Field numbers are the
- * official ones, so the bytes are a standard ModelProto.
+ * the exporter writes and the importer reads, as a protobufjs JSON descriptor.
+ * Field numbers are the official ones, so the bytes are a standard ModelProto;
+ * fields left out here are skipped when reading.
  */
 import protobuf from 'protobufjs';
 
@@ -16,8 +17,10 @@ const descriptor = {
             i: { type: 'int64', id: 3 },
             s: { type: 'bytes', id: 4 },
             t: { type: 'TensorProto', id: 5 },
+            g: { type: 'GraphProto', id: 6 },
             floats: { rule: 'repeated', type: 'float', id: 7 },
             ints: { rule: 'repeated', type: 'int64', id: 8 },
+            strings: { rule: 'repeated', type: 'bytes', id: 9 },
             type: { type: 'AttributeType', id: 20 },
           },
           nested: {
@@ -69,14 +72,21 @@ const descriptor = {
             input: { rule: 'repeated', type: 'ValueInfoProto', id: 11 },
             output: { rule: 'repeated', type: 'ValueInfoProto', id: 12 },
             value_info: { rule: 'repeated', type: 'ValueInfoProto', id: 13 },
+            sparse_initializer: { rule: 'repeated', type: 'bytes', id: 15 },
           },
         },
         TensorProto: {
           fields: {
             dims: { rule: 'repeated', type: 'int64', id: 1 },
             data_type: { type: 'int32', id: 2 },
+            float_data: { rule: 'repeated', type: 'float', id: 4, options: { packed: true } },
+            int32_data: { rule: 'repeated', type: 'int32', id: 5, options: { packed: true } },
+            int64_data: { rule: 'repeated', type: 'int64', id: 7, options: { packed: true } },
             name: { type: 'string', id: 8 },
             raw_data: { type: 'bytes', id: 9 },
+            double_data: { rule: 'repeated', type: 'double', id: 10, options: { packed: true } },
+            external_data: { rule: 'repeated', type: 'StringStringEntryProto', id: 13 },
+            data_location: { type: 'int32', id: 14 },
           },
           nested: { DataType: { values: { UNDEFINED: 0, FLOAT: 1, INT64: 7 } } },
         },
@@ -115,6 +125,8 @@ const descriptor = {
 const root = protobuf.Root.fromJSON(descriptor);
 export const ModelProto = root.lookupType('onnx.ModelProto');
 export const ONNX_FLOAT = 1;
+/** TensorProto data types the importer reads. */
+export const OnnxDataType = { FLOAT: 1, INT32: 6, INT64: 7, DOUBLE: 11 } as const;
 export const AttributeType = {
   FLOAT: 1,
   INT: 2,

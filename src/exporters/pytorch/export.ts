@@ -24,6 +24,9 @@ import {
 import { pythonDocstringText } from '../text-escapes';
 import { pythonReadme, pythonTrainScript, pythonWeightsIo } from './python-files';
 
+/** The project inside a PyTorch package: weights trained in PyTorch come back to the studio with it. */
+export const PACKAGE_PROJECT_FILE = 'project.json';
+
 /** Attributes every nn.Module (or nn.Sequential) already has: add_module refuses them as names. */
 const MODULE_ATTRIBUTES = new Set(
   'training forward eval train to cuda cpu xpu ipu type float double half bfloat16 state_dict load_state_dict parameters named_parameters buffers named_buffers children named_children modules named_modules apply zero_grad share_memory requires_grad_ add_module register_module register_buffer register_parameter get_submodule get_parameter get_buffer extra_repr dump_patches call_super_init append extend insert pop'.split(
@@ -404,6 +407,11 @@ export function exportPytorch(input: ExportInput): ExportBundle {
         description: 'trains on Fashion-MNIST; also under torchrun (DistributedDataParallel)',
       },
       { path: '__init__.py', contents: '', description: 'makes the folder importable' },
+      {
+        path: PACKAGE_PROJECT_FILE,
+        contents: `${JSON.stringify(input.project, null, 2)}\n`,
+        description: 'the studio project, so `convnet-studio import` takes trained weights back',
+      },
       { path: 'README.md', contents: pythonReadme(input), description: 'How to use it' },
     ],
   };

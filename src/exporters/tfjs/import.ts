@@ -12,7 +12,7 @@ import { PROJECT_FORMAT, type Project, projectSchema } from '../../core/document
 import { inferGraph, inferValidGraph, type PrimitiveNode } from '../../core/infer';
 import type { PrimitiveType } from '../../core/layers/registry';
 import { formatLimit, LIMITS } from '../../core/limits';
-import type { NamedTensor, TensorMap } from '../../core/weights/safetensors';
+import { fromHalf, type NamedTensor, type TensorMap } from '../../core/weights/safetensors';
 import { stateKey } from '../common';
 import { ImportError, type ImportedModel, ImportGraph, OutputChoiceError } from '../import-graph';
 import { kerasName } from './export';
@@ -110,16 +110,6 @@ export function manifestPaths(json: unknown): string[] {
   });
 }
 
-/** IEEE half-precision bits → number. */
-function halfToFloat(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 31) return fraction ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
-}
-
 /**
  * The weight tensors of a model.json, by Keras name, from the concatenated
  * bytes of its weight files. Quantized weights (uint8, uint16, float16, as
@@ -162,7 +152,7 @@ export function decodeTfjsWeights(
     for (let i = 0; i < size; i++) {
       const p = at + i * bytes;
       if (stored === 'float32') data[i] = view.getFloat32(p, true);
-      else if (stored === 'float16') data[i] = halfToFloat(view.getUint16(p, true));
+      else if (stored === 'float16') data[i] = fromHalf(view.getUint16(p, true), false);
       else
         data[i] = min + scale * (stored === 'uint8' ? view.getUint8(p) : view.getUint16(p, true));
     }

@@ -2,7 +2,8 @@
  * Export dialog: choose a format, the weights (a run's, imported ones, or
  * fresh ones) and a folder in the project folder; see the files that will be
  * written (or why the graph cannot be exported, naming the node) before
- * writing; then the result. It also opens a TF.js Layers model as a project.
+ * writing; then the result. It also opens a model (TF.js Layers, ONNX) as a
+ * project, asking which output to keep when it has several.
  */
 import { useEffect, useMemo, useState } from 'react';
 import type {
@@ -240,7 +241,7 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
           </section>
         )}
         <details className="export-import">
-          <summary>Open a model (TensorFlow.js Layers) as a project</summary>
+          <summary>Open a model (TensorFlow.js Layers or ONNX) as a project</summary>
           <form
             className="export-row"
             onSubmit={(e) => {
@@ -251,7 +252,7 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
             <input
               type="text"
               value={importPath}
-              placeholder="folder/model.json (in the project folder)"
+              placeholder="folder/model.json or model.onnx (in the project folder)"
               onChange={(e) => {
                 setImportPath(e.target.value);
                 setOutputs([]);
@@ -270,31 +271,35 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
           </form>
           {outputs.length > 0 && (
             <form
-              className="export-row"
+              className="import-outputs"
               onSubmit={(e) => {
                 e.preventDefault();
                 void openImport(output);
               }}
               data-testid="import-outputs"
             >
-              <label htmlFor="import-output">
-                The model has {outputs.length} outputs; a network has one. Keep
-              </label>
-              <select
-                id="import-output"
-                value={output}
-                onChange={(e) => setOutput(e.target.value)}
-                data-testid="import-output"
-              >
-                {outputs.map((name) => (
-                  <option key={name} value={name}>
-                    {name}
-                  </option>
-                ))}
-              </select>
-              <button type="submit" className="button" data-testid="import-output-open">
-                Open with this output
-              </button>
+              <p className="muted">
+                The model has {outputs.length} outputs and a network has one: choose the one to keep
+                (the layers that feed only the others are left out).
+              </p>
+              <div className="export-row">
+                <label htmlFor="import-output">Output</label>
+                <select
+                  id="import-output"
+                  value={output}
+                  onChange={(e) => setOutput(e.target.value)}
+                  data-testid="import-output"
+                >
+                  {outputs.map((name) => (
+                    <option key={name} value={name}>
+                      {name}
+                    </option>
+                  ))}
+                </select>
+                <button type="submit" className="button" data-testid="import-output-open">
+                  Open with this output
+                </button>
+              </div>
             </form>
           )}
           {importNotes.length > 0 && (

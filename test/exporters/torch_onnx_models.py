@@ -1,0 +1,122 @@
+"""Writes ONNX models with real PyTorch's torch.onnx.export, for the ONNX import tests.
+
+Usage: torch_onnx_models.py OUT_DIR
+Writes OUT_DIR/<name>.onnx for the course's networks (course_models.py, random
+weights and BatchNorm statistics as after training) and for small networks
+that exercise what exporters write besides plain layers (a flatten computed
+from x.size(0), MatMul + Add, GELU's formula, a final Softmax, ceil_mode
+pooling), plus networks with operators the studio has no layer for. Prints
+{"models": [{"name", "file", "input": [N, C, H, W], "opset"}]} as JSON.
+"""
+import json
+import os
+import sys
+import warnings
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'parity'))
+import course_models  # noqa: E402
+
+warnings.filterwarnings('ignore')
+
+
+class ViewFlatten(nn.Module):
+    """Flattens with x.view(x.size(0), -1): a Shape/Gather/Concat/Reshape chain in ONNX."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, padding=1)
+        self.fc = nn.Linear(4 * 6 * 6, 5)
+
+    def forward(self, x):
+        x = F.relu(self.conv(x))
+        return self.fc(x.view(x.size(0), -1))
+
+
+class MatMulHead(nn.Module):
+    """A linear layer written as x @ W + b: MatMul then Add in ONNX."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 3, 3)
+        self.weight = nn.Parameter(torch.randn(3 * 4 * 4, 6) * 0.2)
+        self.bias = nn.Parameter(torch.randn(6) * 0.1)
+
+    def forward(self, x):
+        x = torch.flatten(torch.tanh(self.conv(x)), 1)
+        return torch.matmul(x, self.weight) + self.bias
+
+
+def gelus():
+    return nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1), nn.GELU(), nn.Conv2d(4, 4, 3, padding=1),
+        nn.GELU(approximate='tanh'), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+
+
+def softmax_head():
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 5), nn.ReLU(), nn.MaxPool2d(3, 2, ceil_mode=True), nn.Flatten(),
+        nn.Linear(4 * 6 * 6, 10), nn.LeakyReLU(0.2), nn.Dropout(0.3), nn.Linear(10, 4),
+        nn.Softmax(dim=1))
+
+
+def transposed():
+    return nn.Sequential(nn.Conv2d(1, 2, 3), nn.ConvTranspose2d(2, 1, 3))
+
+
+def upsampled():
+    return nn.Sequential(nn.Conv2d(1, 2, 3), nn.Upsample(scale_factor=2), nn.Flatten())
+
+
+# name: (builder, input N×C×H×W, opset)
+MODELS = {
+    'lenet': (course_models.lenet, [2, 1, 28, 28], 13),
+    'lenet-opset9': (course_models.lenet, [2, 1, 28, 28], 9),
+    'alexnet': (course_models.alexnet, [2, 1, 96, 96], 13),
+    'vgg11-tiny': (course_models.PRESETS['vgg11-tiny'], [2, 1, 32, 32], 13),
+    'nin': (course_models.nin, [2, 1, 96, 96], 11),
+    'googlenet': (course_models.googlenet, [2, 1, 64, 64], 13),
+    'resnet18': (course_models.PRESETS['resnet18'], [2, 1, 32, 32], 13),
+    'resnet18-opset9': (course_models.PRESETS['resnet18'], [2, 1, 32, 32], 9),
+    'resnext18': (course_models.PRESETS['resnext18'], [2, 1, 32, 32], 13),
+    'densenet': (course_models.densenet, [2, 1, 32, 32], 13),
+    'view-flatten': (ViewFlatten, [2, 2, 6, 6], 13),
+    'matmul-head': (MatMulHead, [2, 1, 6, 6], 13),
+    'gelus': (gelus, [2, 3, 8, 8], 13),
+    'softmax-head': (softmax_head, [2, 1, 16, 16], 12),
+    'transposed': (transposed, [1, 1, 8, 8], 13),
+    'upsampled': (upsampled, [1, 1, 8, 8], 13),
+}
+
+
+def trained_looking(model):
+    """BatchNorm statistics away from their initial 0 and 1, as after training."""
+    for m in model.modules():
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 1.5)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
+    return model
+
+
+def main():
+    out = sys.argv[1]
+    torch.manual_seed(0)
+    written = []
+    for name, (build, shape, opset) in MODELS.items():
+        model = course_models.materialise(build(), shape)
+        trained_looking(model).eval()
+        file = os.path.join(out, f'{name}.onnx')
+        torch.onnx.export(model, torch.zeros(shape), file, opset_version=opset,
+                          input_names=['input'], output_names=['output'],
+                          dynamic_axes={'input': {0: 'N'}, 'output': {0: 'N'}})
+        written.append({'name': name, 'file': file, 'input': shape, 'opset': opset})
+    json.dump({'models': written}, sys.stdout)
+
+
+if __name__ == '__main__':
+    main()
