@@ -75,9 +75,10 @@ it('a binary file is refused as one, printing none of its bytes', async () => {
   const dialog = session.page.getByRole('dialog', { name: 'Export' });
   await dialog.getByTestId('import-path').fill('models/weights.json');
   await dialog.getByTestId('import-open').click();
-  const problem = dialog.getByTestId('export-problem');
+  const problem = dialog.getByTestId('import-problem');
   await expect
     .poll(() => problem.textContent())
     .toMatch(/is not a model.json: it is a binary file/);
+  // Printable text only: none of the file's bytes.
   expect(await problem.textContent()).toMatch(/^[\x20-\x7e\u2018-\u201d…]*$/);
 });

@@ -105,8 +105,10 @@ async function checkImport(bytes: Uint8Array, shape: number[], imported: Importe
 }
 
 describe('the studio’s own ONNX exports', () => {
-  it('every preset and the layer zoo import with onnxruntime’s outputs, and export again', async () => {
-    for (const c of exportInputs()) {
+  it('the layer zoo and the presets with blocks import with onnxruntime’s outputs, and export again', async () => {
+    // The zoo has every layer type; these presets add blocks, branches and merges.
+    const names = ['layer-zoo', 'nin', 'googlenet', 'resnext18', 'densenet'];
+    for (const c of exportInputs().filter((e) => names.includes(e.name))) {
       const bytes = buildOnnxModel(c.input);
       const imported = importOnnxModel(bytes);
       const [, channels, h, w] = c.input.inference.inputShape!;
@@ -142,12 +144,9 @@ describeWith([pytorch], 'models written by PyTorch’s torch.onnx.export', () =>
   const imports = [
     'lenet',
     'lenet-opset9',
-    'alexnet',
-    'vgg11-tiny',
     'nin',
     'googlenet',
     'resnet18',
-    'resnet18-opset9',
     'resnext18',
     'densenet',
     'view-flatten',

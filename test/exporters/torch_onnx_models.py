@@ -75,12 +75,9 @@ def upsampled():
 MODELS = {
     'lenet': (course_models.lenet, [2, 1, 28, 28], 13),
     'lenet-opset9': (course_models.lenet, [2, 1, 28, 28], 9),
-    'alexnet': (course_models.alexnet, [2, 1, 96, 96], 13),
-    'vgg11-tiny': (course_models.PRESETS['vgg11-tiny'], [2, 1, 32, 32], 13),
     'nin': (course_models.nin, [2, 1, 96, 96], 11),
     'googlenet': (course_models.googlenet, [2, 1, 64, 64], 13),
     'resnet18': (course_models.PRESETS['resnet18'], [2, 1, 32, 32], 13),
-    'resnet18-opset9': (course_models.PRESETS['resnet18'], [2, 1, 32, 32], 9),
     'resnext18': (course_models.PRESETS['resnext18'], [2, 1, 32, 32], 13),
     'densenet': (course_models.densenet, [2, 1, 32, 32], 13),
     'view-flatten': (ViewFlatten, [2, 2, 6, 6], 13),

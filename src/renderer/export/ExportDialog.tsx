@@ -41,6 +41,8 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
   /** A model with several outputs: the ones to choose from, and the choice. */
   const [outputs, setOutputs] = useState<string[]>([]);
   const [output, setOutput] = useState('');
+  /** Why the last import failed (apart from the export's own problem, which plans refresh). */
+  const [importProblem, setImportProblem] = useState<string | null>(null);
   const imported = lastImport?.projectName === project.name ? lastImport : null;
   const [folder, setFolder] = useState('');
   const [folderEdited, setFolderEdited] = useState(false);
@@ -118,14 +120,11 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
   const openImport = async (chosenOutput?: string) => {
     if (!confirmDiscard(`Open ${importPath}`)) return;
     const r = await api.importModel({ path: importPath.trim(), output: chosenOutput });
-    if (!r.ok) {
-      setProblem(r.error);
-      return;
-    }
+    setImportProblem(r.ok ? null : r.error);
+    if (!r.ok) return;
     if (r.value.kind === 'choose-output') {
       setOutputs(r.value.outputs);
       setOutput(r.value.outputs[0]);
-      setProblem(null);
       return;
     }
     setOutputs([]);
@@ -301,6 +300,11 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
                 </button>
               </div>
             </form>
+          )}
+          {importProblem && (
+            <p className="field-error" role="alert" data-testid="import-problem">
+              {importProblem}
+            </p>
           )}
           {importNotes.length > 0 && (
             <ul className="muted" data-testid="import-notes">
