@@ -133,6 +133,10 @@ export function layerZoo(): Project {
     },
     { id: 'bn1', type: 'BatchNorm2d', params: { eps: 1e-3, momentum: 0.2 } },
     { id: 'leaky', type: 'LeakyReLU', params: { negative_slope: 0.2 } },
+    { id: 'relu6', type: 'ReLU6', params: {} },
+    // Padding only after and below, taken back by a (3, 2) convolution: the sizes after are unchanged.
+    { id: 'pad', type: 'ZeroPad2d', params: { padding: [0, 1, 2, 0] } },
+    { id: 'padconv', type: 'Conv2d', params: { out_channels: 8, kernel_size: [3, 2] } },
     { id: 'pool1', type: 'MaxPool2d', params: { kernel_size: 3, stride: 1, padding: 1 } },
     {
       id: 'grouped',
@@ -184,7 +188,7 @@ export function layerZoo(): Project {
     blocks: {},
     nodes,
     edges: [
-      ...chain(['input', 'conv1', 'bn1', 'leaky', 'pool1', 'grouped']),
+      ...chain(['input', 'conv1', 'bn1', 'leaky', 'relu6', 'pad', 'padconv', 'pool1', 'grouped']),
       ...chain(['pool1', 'avg']),
       { source: 'grouped', target: 'cat' },
       { source: 'avg', target: 'cat' },

@@ -77,7 +77,7 @@ describe('the studio’s own TF.js export', () => {
     // Flat: ZeroPadding2D merged back into its convolution, Permute+Flatten into Flatten.
     const types = imported.project.nodes.map((n) => n.type);
     expect(types).not.toContain('ZeroPadding2D');
-    expect(types.filter((t) => t === 'Conv2d')).toHaveLength(3);
+    expect(types.filter((t) => t === 'Conv2d')).toHaveLength(4);
     const grouped = imported.project.nodes.find((n) => n.id === 'grouped')!;
     expect(grouped.params).toMatchObject({
       groups: 4,
@@ -236,6 +236,24 @@ describe('models built as Keras would', () => {
     expect(imported.project.nodes.map((n) => n.type)).toContain('Concat');
   });
 
+  it('a ZeroPadding2D before max pooling is kept as ZeroPad2d: Keras lets the padded zeros win too', async () => {
+    const model = tfl.sequential({
+      layers: [
+        tfl.layers.zeroPadding2d({ inputShape: [6, 6, 1], padding: 1 }),
+        tfl.layers.maxPooling2d({ poolSize: 2 }),
+        tfl.layers.flatten(),
+      ],
+    });
+    const { imported, error } = await compareImported(model, [6, 6, 1]);
+    expect(error).toBeLessThan(1e-5);
+    expect(imported.project.nodes.map((n) => n.type)).toEqual([
+      'Input',
+      'ZeroPad2d',
+      'MaxPool2d',
+      'Flatten',
+    ]);
+  });
+
   it('names the layer it cannot express', async () => {
     const model = tfl.sequential({
       layers: [
@@ -297,6 +315,62 @@ describe('models that lost something before', () => {
       'Linear',
       'ReLU',
       'Linear',
+    ]);
+  });
+
+  it('a MobileNet-style Teachable Machine model (ReLU6, depthwise, strided same, ZeroPadding2D after) imports with its outputs', async () => {
+    const tf = await cpuTf();
+    const relu6 = () => tfl.layers.reLU({ maxValue: 6 });
+    const features = tfl.sequential({
+      name: 'mobilenet',
+      layers: [
+        tfl.layers.conv2d({
+          inputShape: [32, 32, 3],
+          filters: 8,
+          kernelSize: 3,
+          strides: 2,
+          padding: 'same',
+          useBias: false,
+        }),
+        tfl.layers.batchNormalization(),
+        relu6(),
+        tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false }),
+        tfl.layers.batchNormalization(),
+        relu6(),
+        tfl.layers.conv2d({ filters: 16, kernelSize: 1, useBias: false }),
+        tfl.layers.batchNormalization(),
+        relu6(),
+        tfl.layers.zeroPadding2d({
+          padding: [
+            [0, 1],
+            [0, 1],
+          ],
+        }),
+        tfl.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, depthMultiplier: 2 }),
+        relu6(),
+        tfl.layers.globalAveragePooling2d({}),
+      ],
+    });
+    const head = tfl.sequential({
+      layers: [tfl.layers.dense({ inputShape: [32], units: 4, activation: 'softmax' })],
+    });
+    const model = tfl.sequential({ layers: [features, head] });
+    for (const bn of features.layers.filter((l) => l.getClassName() === 'BatchNormalization')) {
+      bn.setWeights(
+        bn.getWeights().map((t, i) => tf.randomUniform(t.shape, i < 2 ? 0.5 : 0.1, 1.5)),
+      );
+    }
+    const { imported, error } = await compareImported(model, [32, 32, 3]);
+    expect(error).toBeLessThan(1e-5);
+    const types = imported.project.nodes.map((n) => n.type);
+    expect(types.filter((t) => t === 'ZeroPad2d')).toHaveLength(2);
+    expect(types.filter((t) => t === 'ReLU6')).toHaveLength(4);
+    const depthwise = imported.project.nodes.filter(
+      (n) => n.type === 'Conv2d' && n.params.groups !== 1,
+    );
+    expect(depthwise.map((n) => [n.params.groups, n.params.out_channels])).toEqual([
+      [8, 8],
+      [16, 32],
     ]);
   });
 

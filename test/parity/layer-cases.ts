@@ -214,6 +214,26 @@ export const layerCases: ParityCase[] = [
     }),
   ),
   {
+    name: 'ReLU6 caps at 6 (inputs in [-9, 9])',
+    graph: chain(img(3, 4), { type: 'ReLU6' }),
+    input: img(3, 4),
+    range: [-9, 9],
+  },
+  {
+    name: 'Gradients: ZeroPad2d (0, 1, 2, 0) → stride-2 depthwise Conv2d → ReLU6 → Flatten → Linear, as MobileNet pads',
+    graph: chain(
+      img(3, 7),
+      { type: 'ZeroPad2d', params: { padding: [0, 1, 2, 0] } },
+      { type: 'Conv2d', params: { out_channels: 6, kernel_size: 3, stride: 2, groups: 3 } },
+      { type: 'ReLU6' },
+      { type: 'Flatten' },
+      { type: 'Linear', params: { out_features: 3 } },
+    ),
+    input: img(3, 7, 7, 3),
+    range: [-4, 4],
+    labels: [2, 1, 0],
+  },
+  {
     name: 'Softmax over features after Linear',
     graph: chain(
       img(2, 3),

@@ -29,6 +29,12 @@ export const ReLU = activation({
   apply: (tf, x) => tf.relu(x),
 });
 
+export const ReLU6 = activation({
+  type: 'ReLU6',
+  description: 'min(max(0, x), 6): ReLU capped at 6, as MobileNet uses it.',
+  apply: (tf, x) => tf.relu6(x),
+});
+
 export const Sigmoid = activation({
   type: 'Sigmoid',
   description: '1 / (1 + e^−x): squashes into (0, 1).',

@@ -4,7 +4,7 @@
  * (exporters, importers) a compile error until it has an entry for it.
  */
 
-import { GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh } from './activation';
+import { GELU, LeakyReLU, ReLU, ReLU6, Sigmoid, Softmax, Tanh } from './activation';
 import { DenseBlock, TransitionBlock } from './blocks/dense';
 import { Inception } from './blocks/inception';
 import { NiNBlock } from './blocks/nin';
@@ -18,7 +18,7 @@ import { Input } from './input';
 import { Add, Concat } from './merge';
 import { BatchNorm1d, BatchNorm2d } from './norm';
 import { AdaptiveAvgPool2d, AvgPool2d, MaxPool2d } from './pool';
-import { Dropout, Dropout2d, Flatten } from './structure';
+import { Dropout, Dropout2d, Flatten, ZeroPad2d } from './structure';
 import type { LayerDef } from './types';
 
 const catalog = [
@@ -30,6 +30,7 @@ const catalog = [
   BatchNorm2d,
   BatchNorm1d,
   ReLU,
+  ReLU6,
   Sigmoid,
   Tanh,
   LeakyReLU,
@@ -37,6 +38,7 @@ const catalog = [
   Softmax,
   Linear,
   Flatten,
+  ZeroPad2d,
   Dropout,
   Dropout2d,
   Add,

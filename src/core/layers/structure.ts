@@ -1,6 +1,7 @@
-/** Flatten (PyTorch's C,H,W order), Dropout and Dropout2d. */
-import { expectFeatureMap, numel, type Shape } from '../shape';
-import { float } from './fields';
+/** Flatten (PyTorch's C,H,W order), ZeroPad2d, Dropout and Dropout2d. */
+import { expectFeatureMap, numel, type Shape, ShapeError } from '../shape';
+import { padSpatial } from './conv';
+import { float, intList } from './fields';
 import { defineLayer, type Tensor } from './types';
 
 export const Flatten = defineLayer({
@@ -27,6 +28,43 @@ export const Flatten = defineLayer({
     return [`${rest.join('·')} = ${numel(rest)} features (C, H, W order, as PyTorch)`];
   },
 });
+
+export const ZeroPad2d = defineLayer({
+  type: 'ZeroPad2d',
+  label: 'ZeroPad2d',
+  category: 'structure',
+  description:
+    'Adds rows and columns of zeros around each map, each side its own number (MobileNet pads only after).',
+  inputs: { min: 1, max: 1 },
+  idStem: 'pad',
+  fields: {
+    padding: intList({
+      default: [1, 1, 1, 1],
+      min: 0,
+      help: 'Zeros on each side: left, right, top, bottom (as nn.ZeroPad2d).',
+    }),
+  },
+  infer([input], p) {
+    const [n, c, h, w] = expectFeatureMap(input, 'ZeroPad2d');
+    const [left, right, top, bottom] = sides(p.padding);
+    return { output: [n, c, h + top + bottom, w + left + right], macs: 0 };
+  },
+  forward({ tf }, [x], p) {
+    const [left, right, top, bottom] = sides(p.padding);
+    return padSpatial(tf, x, { top, bottom, left, right });
+  },
+});
+
+/** ZeroPad2d's padding as [left, right, top, bottom]. */
+export function sides(padding: number[]): [number, number, number, number] {
+  if (padding.length !== 4) {
+    throw new ShapeError(
+      `padding needs four numbers (left, right, top, bottom) but has ${padding.length}`,
+      'padding',
+    );
+  }
+  return padding as [number, number, number, number];
+}
 
 /** PyTorch's Dropout (each value) and Dropout2d (whole channels); both seed their masks from the run. */
 function defineDropout<T extends 'Dropout' | 'Dropout2d'>(

@@ -7,6 +7,7 @@
 import type { PrimitiveNode, PrimitiveNodeOf } from '../../core/infer';
 import { resolveConvPadding } from '../../core/layers/conv';
 import { poolWindows } from '../../core/layers/pool';
+import { sides } from '../../core/layers/structure';
 import type { NamedTensor } from '../../core/weights/safetensors';
 import {
   type EmitterTable,
@@ -18,7 +19,9 @@ import {
   weightOf,
 } from '../common';
 import { markdownText } from '../text-escapes';
-import { AttributeType, ModelProto, ONNX_FLOAT } from './onnx-proto';
+import { AttributeType, ModelProto, ONNX_FLOAT, OnnxDataType } from './onnx-proto';
+
+const ONNX_INT64 = OnnxDataType.INT64;
 
 export const ONNX_OPSET = 13;
 const IR_VERSION = 7;
@@ -97,6 +100,17 @@ class OnnxGraph {
     const key = `${stateKey(node.id)}.${name}`;
     this.initializers.push(floatTensor(key, tensor));
     return key;
+  }
+  /** An int64 initializer (shapes, pads), as operators that take integers as inputs need. */
+  integers(name: string, values: number[]): string {
+    const data = new BigInt64Array(values.map(BigInt));
+    this.initializers.push({
+      name,
+      dims: [values.length],
+      data_type: ONNX_INT64,
+      raw_data: new Uint8Array(data.buffer),
+    });
+    return name;
   }
   constant(name: string, value: number | NamedTensor): string {
     const tensor =
@@ -218,6 +232,13 @@ const emitters: EmitterTable<OnnxGraph> = {
     g.add(node, 'Gemm', inputs, [int('transB', 1)]);
   },
   ReLU: (node, g) => g.add(node, 'Relu', g.inputsOf(node)),
+  // Clip takes its bounds as inputs from opset 11.
+  ReLU6: (node, g) =>
+    g.add(node, 'Clip', [
+      ...g.inputsOf(node),
+      g.constant(`${node.id}/min`, 0),
+      g.constant(`${node.id}/max`, 6),
+    ]),
   Sigmoid: (node, g) => g.add(node, 'Sigmoid', g.inputsOf(node)),
   Tanh: (node, g) => g.add(node, 'Tanh', g.inputsOf(node)),
   LeakyReLU: (node, g) =>
@@ -247,6 +268,12 @@ const emitters: EmitterTable<OnnxGraph> = {
   // The studio's Softmax is over dim 1 (channels or features), as nn.Softmax(dim=1).
   Softmax: (node, g) => g.add(node, 'Softmax', g.inputsOf(node), [int('axis', 1)]),
   Flatten: (node, g) => g.add(node, 'Flatten', g.inputsOf(node), [int('axis', 1)]),
+  ZeroPad2d(node, g) {
+    const [left, right, top, bottom] = sides(node.params.padding);
+    // Pad's pads: every axis's start, then every axis's end (N, C, H, W).
+    const pads = g.integers(`${node.id}/pads`, [0, 0, top, left, 0, 0, bottom, right]);
+    g.add(node, 'Pad', [...g.inputsOf(node), pads]);
+  },
   // Dropout is the identity at inference: its consumers read its input.
   Dropout: (node, g) => g.alias(node, g.inputsOf(node)[0]),
   Dropout2d: (node, g) => g.alias(node, g.inputsOf(node)[0]),

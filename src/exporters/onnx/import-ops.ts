@@ -175,6 +175,27 @@ function poolParams(node: OnnxNodeIn): Partial<LayerParams<'MaxPool2d' | 'AvgPoo
   return { kernel_size: kernel, stride, padding: explicit, ceil_mode: ceil };
 }
 
+/**
+ * A Pad node's zeros on H and W, [top, left, bottom, right], or why it is
+ * not zero padding of an image: its pads and value are attributes before
+ * opset 11 and inputs after.
+ */
+export function zeroPadding(
+  attribute: (name: string) => AttributeValue | undefined,
+  constant: (input: number) => ArrayLike<number> | undefined,
+  opset: number,
+): [number, number, number, number] | string {
+  const mode = attribute('mode') ?? 'constant';
+  const pads = opset < 11 ? (attribute('pads') as number[] | undefined) : constant(1);
+  const value = opset < 11 ? (attribute('value') ?? 0) : (constant(2)?.[0] ?? 0);
+  if (mode !== 'constant' || value !== 0)
+    return `it pads with ${mode === 'constant' ? value : `mode ${mode}`}, not zeros`;
+  if (pads?.length !== 8) return 'its pads are not those of an N×C×H×W image';
+  const [nb, cb, hb, wb, ne, ce, he, we] = Array.from(pads);
+  if (nb || cb || ne || ce) return 'it pads the batch or the channels';
+  return [hb, wb, he, we];
+}
+
 /** The factors after an AveragePool must be those of PyTorch's ceil_mode windows. */
 function checkRescale(node: OnnxNodeIn, kernel: Pair, stride: Pair, pad: Pair): void {
   const [, , h, w] = node.inputShape();
@@ -303,6 +324,24 @@ export const onnxReaders: OnnxReaders = {
   BatchNorm2d: batchNormReader(4),
   BatchNorm1d: batchNormReader(2),
   ReLU: plain('Relu'),
+  ReLU6: {
+    // Clip's bounds are attributes before opset 11, inputs after.
+    ops: ['Clip'],
+    params(node) {
+      const bound = (name: string, input: number, fallback: number) => {
+        if (node.opset < 11) return floatAttr(node, name, fallback);
+        if (!node.inputs[input]) return fallback;
+        return needConstant(node, input, `${name} bound`).data[0];
+      };
+      const [min, max] = [bound('min', 1, -Infinity), bound('max', 2, Infinity)];
+      if (min !== 0 || max !== 6)
+        throw new NodeError(
+          node.name,
+          `Clip to [${min}, ${max}] has no studio layer (ReLU6 is Clip to [0, 6])`,
+        );
+      return {};
+    },
+  },
   Sigmoid: plain('Sigmoid'),
   Tanh: plain('Tanh'),
   LeakyReLU: {
@@ -371,6 +410,15 @@ export const onnxReaders: OnnxReaders = {
           `Flatten from axis ${intAttr(node, 'axis', 1)}; the studio flattens from dim 1`,
         );
       return {};
+    },
+  },
+  ZeroPad2d: {
+    ops: ['Pad'],
+    params(node) {
+      const pads = zeroPadding(node.attribute, (i) => node.constant(i)?.data, node.opset);
+      if (typeof pads === 'string') throw new NodeError(node.name, `operator Pad: ${pads}`);
+      const [top, left, bottom, right] = pads;
+      return { padding: [left, right, top, bottom] };
     },
   },
   Dropout: {

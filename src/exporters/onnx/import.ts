@@ -20,6 +20,7 @@ import {
   type OnnxReader,
   onnxReaders,
   shortestFloat32,
+  zeroPadding,
 } from './import-ops';
 import { ModelProto, OnnxDataType } from './onnx-proto';
 
@@ -738,29 +739,32 @@ function foldMatMulAdd(nodes: WorkNode[], constant: ConstantOf): void {
  * A Pad of zeros before a Conv or an AveragePool (PyTorch writes one before
  * every AvgPool2d, count_include_pad) is that layer's own padding: it is
  * added to the layer's pads (the zeros count in an average, as they did).
- * A Pad of nothing is dropped; any other Pad stays and is refused by name.
+ * A Pad of nothing is dropped; any other stays and is read as a ZeroPad2d.
  */
 function foldZeroPad(nodes: WorkNode[], constant: ConstantOf, opset: number): void {
   for (const pad of nodes.filter((n) => n.op === 'Pad')) {
-    const mode = pad.attributes.get('mode') ?? 'constant';
-    const pads =
-      opset < 11
-        ? (pad.attributes.get('pads') as number[] | undefined)
-        : Array.from(constant(pad.inputs[1] ?? '')?.values ?? []);
-    const value =
-      opset < 11
-        ? (pad.attributes.get('value') ?? 0)
-        : (constant(pad.inputs[2] ?? '')?.values[0] ?? 0);
-    if (mode !== 'constant' || value !== 0 || pads?.length !== 8) continue;
-    const [nb, cb, hb, wb, ne, ce, he, we] = pads;
-    if (nb || cb || ne || ce) continue;
-    const users = nodes.filter((n) => n.inputs.includes(pad.outputs[0]));
-    if (hb || wb || he || we) {
+    const pads = zeroPadding(
+      (name) => pad.attributes.get(name),
+      (i) => constant(pad.inputs[i] ?? '')?.values,
+      opset,
+    );
+    if (typeof pads === 'string') continue;
+    const [top, left, bottom, right] = pads;
+    if (top || left || bottom || right) {
+      const users = nodes.filter((n) => n.inputs.includes(pad.outputs[0]));
       const user = users.length === 1 ? users[0] : undefined;
       if (!user || (user.op !== 'Conv' && user.op !== 'AveragePool')) continue;
       if ((user.attributes.get('auto_pad') ?? 'NOTSET') !== 'NOTSET') continue;
       const own = (user.attributes.get('pads') as number[] | undefined) ?? [0, 0, 0, 0];
-      user.attributes.set('pads', [own[0] + hb, own[1] + wb, own[2] + he, own[3] + we]);
+      const merged = [own[0] + top, own[1] + left, own[2] + bottom, own[3] + right];
+      // Only as symmetric padding, and for an average only where all padding counts.
+      const symmetric = merged[0] === merged[2] && merged[1] === merged[3];
+      const ownCounted =
+        user.op === 'Conv' ||
+        own.every((p) => p === 0) ||
+        user.attributes.get('count_include_pad') === 1;
+      if (!symmetric || !ownCounted) continue; // left as a ZeroPad2d
+      user.attributes.set('pads', merged);
       if (user.op === 'AveragePool') user.attributes.set('count_include_pad', 1);
     }
     // The Pad now passes its input on unchanged.

@@ -9,6 +9,7 @@
 import type { ProjectEdge } from '../../core/document/schema';
 import type { NodeInfo, PrimitiveNode, PrimitiveNodeOf } from '../../core/infer';
 import { displayNameOf } from '../../core/layers/registry';
+import { sides } from '../../core/layers/structure';
 import type { Pair } from '../../core/shape';
 import { defaultTrainOptions } from '../../core/training/options';
 import { encodeSafetensors, type TensorMap } from '../../core/weights/safetensors';
@@ -82,6 +83,7 @@ const layerWriters: EmitterTable<undefined, string | null> = {
     return `nn.Linear(${args.join(', ')})`;
   },
   ReLU: () => 'nn.ReLU()',
+  ReLU6: () => 'nn.ReLU6()',
   Sigmoid: () => 'nn.Sigmoid()',
   Tanh: () => 'nn.Tanh()',
   LeakyReLU: (node) => `nn.LeakyReLU(${String(node.params.negative_slope)})`,
@@ -89,6 +91,7 @@ const layerWriters: EmitterTable<undefined, string | null> = {
     node.params.approximate === 'tanh' ? "nn.GELU(approximate='tanh')" : 'nn.GELU()',
   Softmax: () => 'nn.Softmax(dim=1)',
   Flatten: () => 'nn.Flatten()',
+  ZeroPad2d: (node) => `nn.ZeroPad2d((${sides(node.params.padding).join(', ')}))`,
   Dropout: (node) => `nn.Dropout(${String(node.params.p)})`,
   Dropout2d: (node) => `nn.Dropout2d(${String(node.params.p)})`,
   Add: () => null,

@@ -12,6 +12,7 @@
 import type { PrimitiveNode, PrimitiveNodeOf } from '../../core/infer';
 import { resolveConvPadding } from '../../core/layers/conv';
 import { poolWindows } from '../../core/layers/pool';
+import { sides } from '../../core/layers/structure';
 import { type Padding4, samePadding } from '../../core/shape';
 import type { NamedTensor } from '../../core/weights/safetensors';
 import {
@@ -310,6 +311,7 @@ const emitters: EmitterTable<KerasGraph> = {
     if (useBias) g.weight(node, 'bias', 'bias');
   },
   ReLU: (node, g) => g.chain(node, [activation('relu')]),
+  ReLU6: (node, g) => g.chain(node, [{ className: 'ReLU', config: { max_value: 6 } }]),
   Sigmoid: (node, g) => g.chain(node, [activation('sigmoid')]),
   Tanh: (node, g) => g.chain(node, [activation('tanh')]),
   GELU: (node, g) =>
@@ -333,6 +335,21 @@ const emitters: EmitterTable<KerasGraph> = {
         ? [{ className: 'Permute', suffix: 'chw', config: { dims: [3, 1, 2] } }, flatten]
         : [flatten],
     );
+  },
+  ZeroPad2d(node, g) {
+    const [left, right, top, bottom] = sides(node.params.padding);
+    g.chain(node, [
+      {
+        className: 'ZeroPadding2D',
+        config: {
+          padding: [
+            [top, bottom],
+            [left, right],
+          ],
+          data_format: 'channels_last',
+        },
+      },
+    ]);
   },
   Dropout: (node, g) => g.chain(node, [{ className: 'Dropout', config: { rate: node.params.p } }]),
   // Keras's Dropout with one draw per image and channel (NHWC) is PyTorch's Dropout2d.

@@ -77,7 +77,7 @@ function symmetric(p: Padding, layer: string): Pair {
 }
 
 /** TF's 'same' padding for a window on a known input: per axis [before, after]. */
-function tfSamePadding(size: Pair, kernel: Pair, stride: Pair, dilation: Pair): Padding {
+export function tfSamePadding(size: Pair, kernel: Pair, stride: Pair, dilation: Pair): Padding {
   const axis = (i: number): [number, number] => {
     const out = Math.ceil(size[i] / stride[i]);
     const total = Math.max((out - 1) * stride[i] + (kernel[i] - 1) * dilation[i] + 1 - size[i], 0);
@@ -147,15 +147,8 @@ function poolParams(
       );
     }
   }
-  if (before) {
-    if (max) {
-      throw new ImportError(
-        name,
-        'ZeroPadding2D before max pooling lets padded zeros win; PyTorch pads max pooling with −∞',
-      );
-    }
-    return { kernel_size: kernel, stride, padding: symmetric(before, name) };
-  }
+  // Only average pooling takes a ZeroPadding2D (its zeros count, as count_include_pad).
+  if (before) return { kernel_size: kernel, stride, padding: symmetric(before, name) };
   if (!padding || isZero(padding)) return { kernel_size: kernel, stride, padding: [0, 0] };
   // Padding after that exceeds the padding before is ceil_mode's overhang when it is exactly that.
   const [, , h, w] = layer.inputShape();
@@ -202,6 +195,46 @@ function batchNormReader<T extends 'BatchNorm1d' | 'BatchNorm2d'>(rank: number):
   };
 }
 
+/** A depthwise kernel [in, multiplier, kh, kw] as PyTorch's [in·multiplier, 1, kh, kw] (same order). */
+function reshaped(t: NamedTensor, outChannels: number): NamedTensor {
+  return { shape: [outChannels, 1, t.shape[2], t.shape[3]], data: t.data };
+}
+
+/** Keras's ZeroPadding2D padding (a number, [h, w] or [[top, bottom], [left, right]]) per side. */
+export function kerasPadding(raw: unknown, layer: string): Padding {
+  if (raw === undefined)
+    return [
+      [1, 1],
+      [1, 1],
+    ];
+  if (typeof raw === 'number')
+    return [
+      [raw, raw],
+      [raw, raw],
+    ];
+  if (Array.isArray(raw) && raw.length === 2) {
+    const axis = (v: unknown): [number, number] =>
+      typeof v === 'number'
+        ? [v, v]
+        : Array.isArray(v) && v.length === 2
+          ? [Number(v[0]), Number(v[1])]
+          : [Number.NaN, Number.NaN];
+    const padding: Padding = [axis(raw[0]), axis(raw[1])];
+    if (padding.flat().every((p) => Number.isInteger(p) && p >= 0)) return padding;
+  }
+  throw new ImportError(
+    layer,
+    `padding ${JSON.stringify(raw)} is not a number, [h, w] or [[top, bottom], [left, right]]`,
+  );
+}
+
+/** Keras's ReLU layer: the studio's ReLU (no cap) or ReLU6 (cap 6), never a threshold. */
+function reluParams({ cfg, name }: KerasLayerIn): Record<string, never> {
+  if (Number(cfg.threshold ?? 0) !== 0)
+    throw new ImportError(name, `ReLU with threshold ${cfg.threshold} has no studio layer`);
+  return {};
+}
+
 /** An activation with no parameters, read from its Keras activation name (and class). */
 function activation<T extends PrimitiveType>(classes: string[], name: string): KerasReader<T> {
   return { classes, activations: [name], params: () => ({}) };
@@ -223,7 +256,8 @@ export const kerasReaders: KerasReaders = {
     },
   },
   Conv2d: {
-    classes: ['Conv2D', 'TorchConv2D'],
+    // DepthwiseConv2D is a Conv2d with one group per input channel.
+    classes: ['Conv2D', 'TorchConv2D', 'DepthwiseConv2D'],
     params(layer) {
       const { cfg, name } = layer;
       const kernel = pair(cfg.kernel_size, 'kernel_size', name);
@@ -231,29 +265,29 @@ export const kerasReaders: KerasReaders = {
       const dilation = pair(cfg.dilation_rate ?? 1, 'dilation_rate', name);
       const before = layer.takePadding();
       let padding: LayerParams<'Conv2d'>['padding'] = before ? symmetric(before, name) : [0, 0];
-      if (cfg.padding === 'same') {
-        if (before)
-          throw new ImportError(name, "ZeroPadding2D before a 'same' convolution is not supported");
-        if (stride[0] === 1 && stride[1] === 1) padding = 'same';
-        else {
-          const [, , h, w] = layer.inputShape();
-          padding = symmetric(tfSamePadding([h, w], kernel, stride, dilation), name);
-        }
-      }
+      // The importer turns a strided 'same' into explicit padding first: here it has stride 1.
+      if (cfg.padding === 'same') padding = 'same';
+      const depthwise = layer.className === 'DepthwiseConv2D';
+      const channels = layer.inputShape()[1];
       return {
-        out_channels: Number(cfg.filters),
+        out_channels: depthwise
+          ? channels * Number(cfg.depth_multiplier ?? 1)
+          : Number(cfg.filters),
         kernel_size: kernel,
         stride,
         padding,
         dilation,
-        groups: Number(cfg.groups ?? 1),
+        groups: depthwise ? channels : Number(cfg.groups ?? 1),
         bias: cfg.use_bias !== false,
       };
     },
     weights(own, node) {
-      const out = new Map([
-        ['weight', transposeTensor(need(own, 'kernel', node.id), [3, 2, 0, 1])],
-      ]);
+      const depthwise = own.get('depthwise_kernel');
+      // Keras: [kh, kw, in, out], or [kh, kw, in, multiplier] for depthwise; PyTorch: [out, in/groups, kh, kw].
+      const weight = depthwise
+        ? reshaped(transposeTensor(depthwise, [2, 3, 0, 1]), node.params.out_channels)
+        : transposeTensor(need(own, 'kernel', node.id), [3, 2, 0, 1]);
+      const out = new Map([['weight', weight]]);
       if (node.params.bias) out.set('bias', need(own, 'bias', node.id));
       return out;
     },
@@ -278,11 +312,14 @@ export const kerasReaders: KerasReaders = {
   ReLU: {
     classes: ['ReLU'],
     activations: ['relu'],
-    params({ cfg, name }) {
-      if (cfg.max_value != null || Number(cfg.threshold ?? 0) !== 0)
-        throw new ImportError(name, 'ReLU with max_value or threshold has no studio layer');
-      return {};
-    },
+    accepts: ({ cfg }) => cfg.max_value == null,
+    params: reluParams,
+  },
+  ReLU6: {
+    classes: ['ReLU'],
+    activations: ['relu6'],
+    accepts: ({ cfg, className }) => className === 'Activation' || cfg.max_value === 6,
+    params: reluParams,
   },
   Sigmoid: activation([], 'sigmoid'),
   Tanh: activation([], 'tanh'),
@@ -328,6 +365,14 @@ export const kerasReaders: KerasReaders = {
     },
   },
   Flatten: { classes: ['Flatten'], params: () => ({}) },
+  ZeroPad2d: {
+    // Also what a ZeroPadding2D becomes when the layer after it cannot take it as its own padding.
+    classes: ['ZeroPadding2D'],
+    params({ cfg, name }) {
+      const [[top, bottom], [left, right]] = kerasPadding(cfg.padding, name);
+      return { padding: [left, right, top, bottom] };
+    },
+  },
   Dropout: {
     classes: ['Dropout'],
     accepts: ({ cfg }) => !Array.isArray(cfg.noise_shape),

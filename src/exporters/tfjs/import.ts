@@ -20,8 +20,11 @@ import {
   type KerasLayerIn,
   type KerasReader,
   type KerasWeights,
+  kerasPadding,
   kerasReaders,
   type Padding,
+  pair,
+  tfSamePadding,
   type WeightContext,
 } from './import-layers';
 
@@ -457,8 +460,8 @@ for (const type of Object.keys(kerasReaders) as PrimitiveType[]) {
 /** What a Keras layer became: the studio node carrying its value, and anything pending on it. */
 interface Produced {
   node: string;
-  /** A ZeroPadding2D not yet absorbed by the layer after it. */
-  padding?: Padding;
+  /** A ZeroPadding2D not yet taken by the layer after it as its own padding (else a ZeroPad2d). */
+  padding?: { value: Padding; layer: FlatLayer };
   /** A Permute to channels-first, valid only before Flatten. */
   channelsFirst?: boolean;
 }
@@ -469,6 +472,87 @@ class GraphBuilder extends ImportGraph {
   /** Studio node id → its Keras layer (weights), and Flatten nodes that keep Keras's H,W,C order. */
   readonly kerasOf = new Map<string, string>();
   readonly hwcFlatten = new Set<string>();
+  /** How many layers read each Keras layer's output. */
+  readonly uses = new Map<string, number>();
+  /** ZeroPadding2D layers made ZeroPad2d nodes, by Keras name. */
+  private readonly padNodes = new Map<string, string>();
+
+  /** A pending padding as a ZeroPad2d node (one per ZeroPadding2D, however many read it). */
+  padNode(input: Produced): string {
+    const { layer, value } = input.padding!;
+    let id = this.padNodes.get(layer.name);
+    if (id === undefined) {
+      const [[top, bottom], [left, right]] = value;
+      id = this.add(
+        this.id(layer.name),
+        'ZeroPad2d',
+        { padding: [left, right, top, bottom] },
+        [input.node],
+        layer.name,
+      );
+      this.padNodes.set(layer.name, id);
+    }
+    return id;
+  }
+}
+
+/** Keras layers that can take a ZeroPadding2D before them as their own (symmetric) padding. */
+const TAKES_PADDING = new Set(['Conv2D', 'TorchConv2D', 'DepthwiseConv2D', 'AveragePooling2D']);
+
+/**
+ * Each pending ZeroPadding2D is left for the layer to take as its own padding
+ * where it can (symmetric, before a convolution or average pooling that is
+ * its only reader); otherwise it becomes a ZeroPad2d node, which computes
+ * exactly what Keras does (before a max pooling too: zeros can win there).
+ */
+function settlePadding(g: GraphBuilder, layer: FlatLayer, inputs: Produced[]): Produced[] {
+  return inputs.map((input) => {
+    if (!input.padding) return input;
+    const [[top, bottom], [left, right]] = input.padding.value;
+    const takes =
+      inputs.length === 1 &&
+      TAKES_PADDING.has(layer.className) &&
+      layer.config.padding !== 'same' &&
+      top === bottom &&
+      left === right &&
+      (g.uses.get(input.padding.layer.name) ?? 0) === 1;
+    return takes ? input : { node: g.padNode(input) };
+  });
+}
+
+/**
+ * A strided 'same' convolution pads as TF does (the odd pixel after), which
+ * PyTorch's padding='same' (stride 1 only) cannot say: the padding becomes
+ * explicit, as if a ZeroPadding2D came first, and the convolution 'valid'.
+ */
+function explicitSame(
+  layer: FlatLayer,
+  inputs: Produced[],
+  shape: () => number[],
+): [FlatLayer, Produced[]] {
+  const cfg = layer.config;
+  const convolution = layer.className === 'Conv2D' || layer.className === 'DepthwiseConv2D';
+  if (!convolution || cfg.padding !== 'same' || inputs[0].padding) return [layer, inputs];
+  const kernel = pair(cfg.kernel_size, 'kernel_size', layer.name);
+  const stride = pair(cfg.strides ?? 1, 'strides', layer.name);
+  if (stride[0] === 1 && stride[1] === 1) return [layer, inputs];
+  const [, , h, w] = shape();
+  const value = tfSamePadding(
+    [h, w],
+    kernel,
+    stride,
+    pair(cfg.dilation_rate ?? 1, 'dilation_rate', layer.name),
+  );
+  const padLayer: FlatLayer = {
+    className: 'ZeroPadding2D',
+    name: `${layer.name}_pad`,
+    config: {},
+    inbound: [],
+  };
+  return [
+    { ...layer, config: { ...cfg, padding: 'valid' } },
+    [{ node: inputs[0].node, padding: { value, layer: padLayer } }],
+  ];
 }
 
 function convertKerasGraph(
@@ -478,6 +562,8 @@ function convertKerasGraph(
   name: string,
 ): ImportedTfjsModel {
   const g = new GraphBuilder(name);
+  for (const layer of layers)
+    for (const source of layer.inbound) g.uses.set(source, (g.uses.get(source) ?? 0) + 1);
   for (const layer of layers) {
     const inputs = layer.inbound.map((i) => {
       const p = g.produced.get(i);
@@ -542,7 +628,7 @@ function kerasLayerIn(
     inputShape: () => g.shapeOf(inputs[0].node),
     takePadding: () => {
       view.paddingTaken = true;
-      return inputs[0]?.padding;
+      return inputs[0]?.padding?.value;
     },
   };
   return view;
@@ -567,8 +653,10 @@ function checkPending(lname: string, inputs: Produced[], paddingTaken: boolean, 
 /** Keras layers that only pad, reorder, reshape or name an activation: folded into studio nodes. */
 const STRUCTURAL = new Set(['ZeroPadding2D', 'Permute', 'Reshape', 'Activation']);
 
-function convertLayer(g: GraphBuilder, layer: FlatLayer, inputs: Produced[]): void {
-  const lname = layer.name;
+function convertLayer(g: GraphBuilder, given: FlatLayer, feeding: Produced[]): void {
+  const lname = given.name;
+  let layer = given;
+  let inputs = feeding;
   if (layer.className === 'InputLayer') {
     const params = kerasReaders.Input.params(kerasLayerIn(g, layer, inputs));
     g.produced.set(lname, { node: g.add(g.id(lname), 'Input', params, [], lname) });
@@ -583,6 +671,9 @@ function convertLayer(g: GraphBuilder, layer: FlatLayer, inputs: Produced[]): vo
   if (!candidates) {
     throw new ImportError(lname, `Keras layer ${layer.className} has no studio equivalent`);
   }
+  [layer, inputs] = explicitSame(layer, inputs, () => g.shapeOf(inputs[0].node));
+  if (inputs[0].padding?.layer.name === `${layer.name}_pad`) g.uses.set(`${layer.name}_pad`, 1);
+  inputs = settlePadding(g, layer, inputs);
   const view = kerasLayerIn(g, layer, inputs);
   const type = candidates.find((t) => readerOf(t).accepts?.(view) ?? true);
   if (!type) {
@@ -605,10 +696,11 @@ function convertLayer(g: GraphBuilder, layer: FlatLayer, inputs: Produced[]): vo
   g.produced.set(lname, { node: id });
 }
 
-/** Keras's noise shape or similar detail that made no reader accept the layer, for the message. */
+/** The detail that made no reader accept the layer (a noise shape, a cap), for the message. */
 function describeConfig(layer: FlatLayer): string {
-  const shape = layer.config.noise_shape;
-  return Array.isArray(shape) ? `with noise_shape ${JSON.stringify(shape)} ` : '';
+  const { noise_shape: shape, max_value: cap } = layer.config;
+  if (Array.isArray(shape)) return `with noise_shape ${JSON.stringify(shape)} `;
+  return cap != null ? `with max_value ${cap} (ReLU6's is 6) ` : '';
 }
 
 /** Adds a node; a Flatten of an H×W×C map (not after Permute) is marked as Keras-ordered. */
@@ -672,22 +764,12 @@ function convertStructural(g: GraphBuilder, layer: FlatLayer, inputs: Produced[]
   };
   switch (layer.className) {
     case 'ZeroPadding2D': {
-      const raw = cfg.padding ?? 1;
-      const padding: Padding =
-        typeof raw === 'number'
-          ? [
-              [raw, raw],
-              [raw, raw],
-            ]
-          : Array.isArray(raw) && typeof raw[0] === 'number'
-            ? [
-                [raw[0], raw[0]],
-                [raw[1] as number, raw[1] as number],
-              ]
-            : (raw as Padding);
-      if (input.padding)
-        throw new ImportError(lname, 'two ZeroPadding2D in a row are not supported');
-      g.produced.set(lname, { node: input.node, padding });
+      // Pending until the layer after it says whether it takes it as its own padding.
+      const [from] = settlePadding(g, layer, inputs);
+      g.produced.set(lname, {
+        node: from.node,
+        padding: { value: kerasPadding(cfg.padding, lname), layer },
+      });
       return;
     }
     case 'Activation': {
