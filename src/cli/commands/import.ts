@@ -62,8 +62,8 @@ PyTorch round trip: export a PyTorch package, train it further in PyTorch
 (its train.py saves trained.safetensors; any state_dict saved as safetensors
 with the package's module names works), then import the .safetensors: the
 weights are checked against the package's project (every key, shape and
-value) and written with it as a run folder, which export, train --resume
-and the studio read.
+value) and written with it as a run-like folder (project.json +
+weights.safetensors), which export reads and the export dialog offers.
 
 Examples:
   $ npx convnet-studio import exports/lenet-tfjs/model.json --out imported/lenet
