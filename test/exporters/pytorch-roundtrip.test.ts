@@ -103,6 +103,13 @@ describeWith([pytorch, fashionMnist], 'PyTorch → studio → PyTorch', () => {
     expect(imported.code, imported.stderr).toBe(0);
     expect(imported.stdout).toMatch(/imported .*trained.safetensors as 'Tiny CNN'/);
 
+    // A run of the project, recorded as training records one (the Runs list reads run.json).
+    const record = JSON.parse(readFileSync(join(run, 'run.json'), 'utf8'));
+    expect(record).toMatchObject({ id: 'run', projectName: 'Tiny CNN', status: 'done' });
+    // Never into an existing run: a second import makes run-2.
+    const second = cli('import', join(pkg, 'trained.safetensors'), '--out', run);
+    expect(second.stdout).toMatch(/into .*run-2\n/);
+
     const source = readExportSource(run);
     const exportedWeights = decodeSafetensors(
       new Uint8Array(readFileSync(join(pkg, 'weights.safetensors'))),

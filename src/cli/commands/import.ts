@@ -3,9 +3,11 @@
  * as a project with its weights, or weights trained in PyTorch back into a run.
  */
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { OutputChoiceError } from '../../exporters/import-graph';
+import { resolveTrainOptions } from '../../core/training/options';
+import { createRunFolder, writeRunRecord } from '../../engine/run/folder';
+import { type ImportedModel, OutputChoiceError } from '../../exporters/import-graph';
 import {
   RUN_PROJECT_FILE,
   RUN_WEIGHTS_FILE,
@@ -62,8 +64,9 @@ PyTorch round trip: export a PyTorch package, train it further in PyTorch
 (its train.py saves trained.safetensors; any state_dict saved as safetensors
 with the package's module names works), then import the .safetensors: the
 weights are checked against the package's project (every key, shape and
-value) and written with it as a run-like folder (project.json +
-weights.safetensors), which export reads and the export dialog offers.
+value) and become a run of it: a new run folder (--out, or --out-2 when that
+exists) with run.json, project.json and weights.safetensors, which the
+studio's Runs list, evaluation and export read.
 
 Examples:
   $ npx convnet-studio import exports/lenet-tfjs/model.json --out imported/lenet
@@ -75,8 +78,8 @@ Examples:
   $ npx convnet-studio import exports/lenet-py/trained.safetensors --out runs/lenet-pytorch
   $ npx convnet-studio export runs/lenet-pytorch --format onnx --out exports/lenet-onnx`,
     )
-    .action((model: string, opts: ImportOptions) => {
-      let imported: ReturnType<typeof readModelFile>;
+    .action(async (model: string, opts: ImportOptions) => {
+      let imported: ImportedModel;
       try {
         imported = read(model, opts);
       } catch (err) {
@@ -87,24 +90,50 @@ Examples:
         }
         throw new CliError((err as Error).message);
       }
+      let out = opts.out;
       try {
-        writeProjectWithWeights(opts.out, imported.project, imported.weights, {
-          force: opts.force === true,
-          howToConfirm: 'add --force to replace them',
-        });
+        if (isPytorchWeights(model)) out = await writeRun(opts.out, imported);
+        else {
+          writeProjectWithWeights(out, imported.project, imported.weights, {
+            force: opts.force === true,
+            howToConfirm: 'add --force to replace them',
+          });
+        }
       } catch (err) {
         if (err instanceof WouldReplaceUserFiles) throw new CliError(err.message);
         throw err;
       }
       const layers = imported.project.nodes.length;
       process.stdout.write(
-        `imported ${model} as '${imported.project.name}' (${layers} nodes, ${imported.weights.size} weight tensors) into ${opts.out}\n`,
+        `imported ${model} as '${imported.project.name}' (${layers} nodes, ${imported.weights.size} weight tensors) into ${out}\n`,
       );
       for (const note of imported.notes) process.stdout.write(`note: ${note}\n`);
     });
 }
 
-function read(model: string, opts: ImportOptions): ReturnType<typeof readModelFile> {
+const isPytorchWeights = (model: string) =>
+  model.endsWith('.safetensors') || (existsSync(model) && statSync(model).isDirectory());
+
+/**
+ * Weights trained in PyTorch become a run of the project: a new run folder
+ * (never one that exists: `out-2` then), with its record, as training writes
+ * one, so the studio's Runs list, evaluation and export take it. Returns it.
+ */
+async function writeRun(out: string, imported: ImportedModel): Promise<string> {
+  const dir = createRunFolder(dirname(resolve(out)), basename(out));
+  writeProjectWithWeights(dir, imported.project, imported.weights);
+  await writeRunRecord(dir, {
+    id: basename(dir),
+    projectName: imported.project.name,
+    startedAt: new Date().toISOString(),
+    status: 'done',
+    options: resolveTrainOptions(imported.project),
+    backend: 'PyTorch (imported weights)',
+  });
+  return dir === resolve(out) ? out : dir;
+}
+
+function read(model: string, opts: ImportOptions): ImportedModel {
   if (model.endsWith('.safetensors')) return readPytorchWeights(model, opts.project);
   if (existsSync(model) && statSync(model).isDirectory()) {
     const weights = join(model, RUN_WEIGHTS_FILE);
