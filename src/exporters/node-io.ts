@@ -232,6 +232,12 @@ export function readPytorchWeights(file: string, projectFile?: string): Imported
       `left out ${counters.length} BatchNorm num_batches_tracked counter${counters.length === 1 ? '' : 's'} (the studio keeps none)`,
     );
   for (const [key, t] of tensors) {
+    const size = t.shape.reduce((a, b) => a * b, 1);
+    if (t.data.length !== size) {
+      throw new Error(
+        `${file}: weight '${key}' is ${t.shape.join('×')} but holds ${t.data.length} values; the file is damaged`,
+      );
+    }
     if (!t.data.every(Number.isFinite)) {
       throw new Error(
         `${file}: weight '${key}' holds NaN or infinite values; the training that saved it diverged`,
