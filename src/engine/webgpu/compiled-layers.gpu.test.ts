@@ -92,9 +92,12 @@ describeWith([swiftshader], 'the compiled WebGPU step, layer by layer (SwiftShad
   });
 
   it('matches the op-by-op path on every layer case (forward, gradients, update)', async () => {
-    // Dropout draws its own random stream (not tfjs's): it has a test of its own.
+    // Dropout draws its own random stream (not tfjs's): it has tests of its own.
     const deterministic = layerCases.filter(
-      (c) => !c.graph.nodes.some((n) => n.type === 'Dropout' && (n.params?.p ?? 0.5) !== 0),
+      (c) =>
+        !c.graph.nodes.some(
+          (n) => (n.type === 'Dropout' || n.type === 'Dropout2d') && (n.params?.p ?? 0.5) !== 0,
+        ),
     );
     const off: string[] = [];
     for (const c of [...deterministic, ...extraCases]) {
@@ -199,6 +202,43 @@ describeWith([swiftshader], 'the compiled WebGPU step, layer by layer (SwiftShad
     expect(masks[0].filter((k, j) => k !== masks[1][j]).length).toBeGreaterThan(count / 10);
     step.dispose();
     model.dispose();
+  });
+
+  it('Dropout2d keeps or drops whole maps of each sample, scaling what it keeps', async () => {
+    const [n, c, h, w] = [8, 16, 4, 4];
+    const graph = chain([n, c, h, w], { type: 'Dropout2d', params: { p: 0.5 } });
+    await tf.setBackend('webgpu');
+    const model = compileModel(tf, inferValidGraph(graph, { inputShape: [n, c, h, w] }));
+    const step = await CompiledStep.create(tf, model, {
+      optimizer: { name: 'sgd', lr: 0.1 },
+      batch: n,
+      loss: 'mse-sum',
+      inputGradient: true,
+      seed: 3,
+    });
+    const count = n * c * h * w;
+    const images = uniform(count, 4, [0.5, 1.5]);
+    await (await step.step({ images, targets: new Float32Array(count) })).metrics;
+    const y = await step.readValue(step.train.output);
+    const dx = await step.readValue(step.train.inputGradient as number);
+    step.dispose();
+    model.dispose();
+    // NHWC: value (sample, pixel, channel) is at (sample · h·w + pixel) · c + channel.
+    let keptMaps = 0;
+    for (let sample = 0; sample < n; sample++) {
+      for (let channel = 0; channel < c; channel++) {
+        const at = Array.from({ length: h * w }, (_, px) => (sample * h * w + px) * c + channel);
+        const kept = y[at[0]] !== 0;
+        if (kept) keptMaps++;
+        for (const j of at) {
+          expect(Math.abs(y[j] - (kept ? images[j] / 0.5 : 0))).toBeLessThan(1e-5);
+          expect(Math.abs(dx[j] - (kept ? (2 * y[j]) / 0.5 : 0))).toBeLessThan(1e-4);
+        }
+      }
+    }
+    // 128 maps, each kept with probability ½.
+    expect(keptMaps).toBeGreaterThan(40);
+    expect(keptMaps).toBeLessThan(88);
   });
 
   const statsCase: ParityCase = {

@@ -7,6 +7,8 @@
  */
 import type { PrimitiveNode } from '../../core/infer';
 import { resolveConvPadding } from '../../core/layers/conv';
+import type { PrimitiveType } from '../../core/layers/registry';
+import { sides } from '../../core/layers/structure';
 import type { Pair } from '../../core/shape';
 import { grid1d } from './kernel';
 import {
@@ -20,6 +22,7 @@ import {
   flattenOrder,
   SOFTMAX_FORWARD,
   softmaxBackward,
+  zeroPad,
 } from './kernels/elementwise';
 import {
   type ConvGeometry,
@@ -590,35 +593,74 @@ const flatten: Lowering = {
 
 const dropoutRate = (node: PrimitiveNode) => (node.params as { p: number }).p;
 
-const dropoutLayer: Lowering = {
-  forward(e, node, [x]) {
+/** Dropout drops values, Dropout2d whole (sample, channel) maps; both identity when evaluating. */
+function dropoutLayer(unit: 'element' | 'channel'): Lowering {
+  const paramsOf = (node: PrimitiveNode, salt: number) => {
     const rate = dropoutRate(node);
-    if (e.mode === 'eval' || rate === 0) return { output: e.alias(x, node.id) };
-    const count = inputCount(node);
+    const { channels, count } = rowsOf(node.inputShapes[0]);
+    const plane = count / node.inputShapes[0][0];
+    return { count, rate, scale: rate >= 1 ? 0 : 1 / (1 - rate), salt, plane, channels };
+  };
+  return {
+    forward(e, node, [x]) {
+      if (e.mode === 'eval' || dropoutRate(node) === 0) return { output: e.alias(x, node.id) };
+      const salt = e.nextSalt();
+      const params = paramsOf(node, salt);
+      const y = e.value(node.id, params.count);
+      e.dispatch({
+        kernel: dropout('forward', 'write', unit),
+        label: `${node.id} forward`,
+        params,
+        buffers: [{ value: x }, { value: y }],
+        workgroups: grid1d(params.count),
+      });
+      return { output: y, saved: { salt } };
+    },
+    backward(e, node, { salt }, dy, [dx]) {
+      if (!dx) return;
+      if (dropoutRate(node) === 0) {
+        e.passGradient(dy, dx, rowsOf(node.inputShapes[0]).channels, `${node.id} input gradient`);
+        return;
+      }
+      const params = paramsOf(node, salt);
+      e.dispatch({
+        kernel: dropout('backward', dx.mode, unit),
+        label: `${node.id} input gradient`,
+        params,
+        buffers: [{ value: dy }, { value: dx.value }],
+        workgroups: grid1d(params.count),
+      });
+    },
+  };
+}
+
+function zeroPadParams(node: PrimitiveNode): Record<string, number> {
+  const [, C, H, W] = node.inputShapes[0];
+  const [, , outH, outW] = node.outputShape;
+  const [left, , top] = sides((node.params as { padding: number[] }).padding);
+  return { C, H, W, outH, outW, top, left };
+}
+
+const zeroPadLayer: Lowering = {
+  forward(e, node, [x]) {
+    const { count } = rowsOf(node.outputShape);
     const y = e.value(node.id, count);
-    const salt = e.nextSalt();
-    const params = { count, rate, scale: rate >= 1 ? 0 : 1 / (1 - rate), salt };
     e.dispatch({
-      kernel: dropout('forward'),
+      kernel: zeroPad('forward'),
       label: `${node.id} forward`,
-      params,
+      params: { count, ...zeroPadParams(node) },
       buffers: [{ value: x }, { value: y }],
       workgroups: grid1d(count),
     });
-    return { output: y, saved: { salt } };
+    return { output: y };
   },
-  backward(e, node, { salt }, dy, [dx]) {
+  backward(e, node, _saved, dy, [dx]) {
     if (!dx) return;
-    const rate = dropoutRate(node);
     const count = inputCount(node);
-    if (rate === 0) {
-      e.passGradient(dy, dx, rowsOf(node.inputShapes[0]).channels, `${node.id} input gradient`);
-      return;
-    }
     e.dispatch({
-      kernel: dropout('backward', dx.mode),
+      kernel: zeroPad('backward', dx.mode),
       label: `${node.id} input gradient`,
-      params: { count, rate, scale: rate >= 1 ? 0 : 1 / (1 - rate), salt },
+      params: { count, ...zeroPadParams(node) },
       buffers: [{ value: dy }, { value: dx.value }],
       workgroups: grid1d(count),
     });
@@ -737,7 +779,8 @@ const gelu: Lowering = {
     geluOf(node).backward(e, node, saved, dy, targets, fusion),
 };
 
-export const LOWERINGS: Record<string, Lowering> = {
+/** Every layer type that computes, typed against the catalog: a new type is a compile error here until it has its kernels. */
+export const LOWERINGS: { readonly [T in Exclude<PrimitiveType, 'Input'>]: Lowering } = {
   Conv2d: convolution,
   Linear: convolution,
   MaxPool2d: maxPool,
@@ -746,6 +789,7 @@ export const LOWERINGS: Record<string, Lowering> = {
   BatchNorm2d: batchNorm,
   BatchNorm1d: batchNorm,
   ReLU: activation('relu'),
+  ReLU6: activation('relu6'),
   Sigmoid: activation('sigmoid'),
   Tanh: activation('tanh'),
   LeakyReLU: activation(
@@ -755,7 +799,14 @@ export const LOWERINGS: Record<string, Lowering> = {
   GELU: gelu,
   Softmax: softmax,
   Flatten: flatten,
-  Dropout: dropoutLayer,
+  ZeroPad2d: zeroPadLayer,
+  Dropout: dropoutLayer('element'),
+  Dropout2d: dropoutLayer('channel'),
   Add: add,
   Concat: concat,
 };
+
+/** The lowering of a node's type; none for a type outside the catalog (the planner says so). */
+export function loweringOf(type: string): Lowering | undefined {
+  return Object.hasOwn(LOWERINGS, type) ? LOWERINGS[type as keyof typeof LOWERINGS] : undefined;
+}

@@ -126,6 +126,45 @@ describe('planning a training step', () => {
     }
   });
 
+  it("plans MobileNet's layers: ZeroPad2d, a depthwise convolution with ReLU6 fused, Dropout2d", () => {
+    const inference = inferValidGraph(
+      {
+        nodes: [
+          { id: 'input', type: 'Input', params: { channels: 4, height: 8, width: 8 } },
+          { id: 'pad', type: 'ZeroPad2d', params: { padding: [0, 1, 0, 1] } },
+          {
+            id: 'dw',
+            type: 'Conv2d',
+            params: { out_channels: 4, kernel_size: 3, stride: 2, groups: 4 },
+          },
+          { id: 'relu6', type: 'ReLU6' },
+          { id: 'drop', type: 'Dropout2d', params: { p: 0.2 } },
+          { id: 'flat', type: 'Flatten' },
+          { id: 'fc', type: 'Linear', params: { out_features: 3 } },
+        ],
+        edges: [
+          { source: 'input', target: 'pad' },
+          { source: 'pad', target: 'dw' },
+          { source: 'dw', target: 'relu6' },
+          { source: 'relu6', target: 'drop' },
+          { source: 'drop', target: 'flat' },
+          { source: 'flat', target: 'fc' },
+        ],
+      },
+      { inputShape: [2, 4, 8, 8] },
+    );
+    const p = planStep(inference, { ...options(2, [8, 8]), inputGradient: true });
+    const keys = p.dispatches.map((d) => `${d.label}: ${d.kernel.key}`);
+    expect(keys).toContain('pad forward: zero-pad:forward:write');
+    expect(keys).toContain('pad input gradient: zero-pad:backward:write');
+    expect(keys).toContain('drop forward: dropout:channel:forward:write');
+    // ReLU6 runs inside the convolution; only its gradient is a dispatch of its own.
+    expect(keys.some((k) => k.startsWith('relu6 forward'))).toBe(false);
+    expect(keys.some((k) => k.startsWith('relu6 input gradient: act-bwd:relu6'))).toBe(true);
+    const evaluation = planStep(inference, { ...options(2, [8, 8]), mode: 'eval' });
+    expect(evaluation.dispatches.some((d) => d.label.startsWith('drop'))).toBe(false);
+  });
+
   it('plans evaluation without gradients or an update', () => {
     const { plan: p } = plan('resnet18', 8, 96, { mode: 'eval' });
     const classes = new Set(p.dispatches.map((d) => d.kernel.class));

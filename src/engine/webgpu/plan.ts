@@ -22,7 +22,7 @@ import {
 } from './kernels/loss';
 import { OPTIMIZER_SLOTS, type OptimizerKind, optimizerKernel } from './kernels/optimizer';
 import { LAYER_STATISTICS } from './kernels/statistics';
-import { type Fusion, LOWERINGS, type Saved } from './lower';
+import { type Fusion, type Lowering, loweringOf, type Saved } from './lower';
 
 /** What the device allows (GPUSupportedLimits' fields the plan depends on). */
 export interface DeviceLimits {
@@ -311,7 +311,12 @@ function gradientNeeds(inference: GraphInference, options: PlanOptions): Map<str
 }
 
 /** Activations a producer can apply in its own kernel: those whose gradient needs only their output. */
-const FUSABLE: Record<string, ActivationKind> = { ReLU: 'relu', Sigmoid: 'sigmoid', Tanh: 'tanh' };
+const FUSABLE: Record<string, ActivationKind> = {
+  ReLU: 'relu',
+  ReLU6: 'relu6',
+  Sigmoid: 'sigmoid',
+  Tanh: 'tanh',
+};
 const PRODUCERS = new Set(['Conv2d', 'Linear', 'BatchNorm2d', 'BatchNorm1d', 'Add']);
 
 /**
@@ -480,7 +485,7 @@ export function planStep(inference: GraphInference, options: PlanOptions): Plan 
       output.set(node.id, input);
       continue;
     }
-    const lowering = LOWERINGS[node.type];
+    const lowering = loweringOf(node.type);
     if (!lowering) {
       throw new NotCompilable(node.id, `the compiled step has no kernels for ${node.type} layers`);
     }
@@ -570,7 +575,7 @@ export function planStep(inference: GraphInference, options: PlanOptions): Plan 
     };
     for (const node of [...primitives].reverse()) {
       if (node.id === inputId || !needs.get(node.id)) continue;
-      const lowering = LOWERINGS[node.type];
+      const lowering = loweringOf(node.type) as Lowering;
       const dy = gradOf.get(output.get(node.id) as number);
       if (dy === undefined) continue; // nothing downstream needs it
       const point = statsPoints.find((p) => p.id === node.id);

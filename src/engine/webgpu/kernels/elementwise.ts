@@ -1,7 +1,7 @@
 /**
  * One-thread-per-element kernels: activations and their gradients, sums,
  * channel-slice copies (Concat, Add's gradient), Flatten's reordering,
- * dropout, row softmax and the bilinear resize of the input pipeline.
+ * ZeroPad2d, dropout, row softmax and the bilinear resize of the input pipeline.
  * Kernels that produce a gradient either write it (the first contribution)
  * or add to it (every later one), fixed when the step is planned.
  */
@@ -11,7 +11,7 @@ export type GradWrite = 'write' | 'accumulate';
 
 const assign = (mode: GradWrite) => (mode === 'accumulate' ? '+=' : '=');
 
-export type ActivationKind = 'relu' | 'sigmoid' | 'tanh' | 'leaky' | 'gelu' | 'gelu-tanh';
+export type ActivationKind = 'relu' | 'relu6' | 'sigmoid' | 'tanh' | 'leaky' | 'gelu' | 'gelu-tanh';
 
 /**
  * Each activation: its forward expression in `x`, which value its gradient
@@ -23,6 +23,12 @@ export const ACTIVATIONS: Record<
   { forward: string; saves: 'input' | 'output'; slope: (saved: string) => string }
 > = {
   relu: { forward: 'max(x, 0.0)', saves: 'output', slope: (s) => `select(0.0, 1.0, ${s} > 0.0)` },
+  // PyTorch's hardtanh gradient: 1 strictly inside (0, 6), which the output shows as well as the input.
+  relu6: {
+    forward: 'clamp(x, 0.0, 6.0)',
+    saves: 'output',
+    slope: (s) => `select(0.0, 1.0, ${s} > 0.0 && ${s} < 6.0)`,
+  },
   sigmoid: {
     forward: '1.0 / (1.0 + exp(-clamp(x, -88.0, 88.0)))',
     saves: 'output',
@@ -190,18 +196,27 @@ ${MAIN_1D}
 
 /**
  * Dropout: element i is kept when a hash of (step, layer, i) is at least p,
- * and scaled by 1/(1−p). The gradient recomputes the same mask, so nothing
- * is stored. (A stream of its own: not tfjs's dropout numbers.)
+ * and scaled by 1/(1−p); Dropout2d hashes the (sample, channel) pair instead,
+ * so a whole map is kept or dropped. The gradient recomputes the same mask,
+ * so nothing is stored. (A stream of its own: not tfjs's dropout numbers.)
  */
-export function dropout(direction: 'forward' | 'backward', mode: GradWrite = 'write'): Kernel {
+export function dropout(
+  direction: 'forward' | 'backward',
+  mode: GradWrite = 'write',
+  unit: 'element' | 'channel' = 'element',
+): Kernel {
+  // NHWC: a sample is `plane` values, its channel is the last axis.
+  const key = unit === 'channel' ? '(i / p.plane) * p.channels + i % p.channels' : 'i';
   return {
-    key: `dropout:${direction}:${mode}`,
+    key: `dropout:${unit}:${direction}:${mode}`,
     class: 'elementwise',
     params: [
       ['count', 'u32'],
       ['rate', 'f32'],
       ['scale', 'f32'],
       ['salt', 'u32'],
+      ['plane', 'u32'],
+      ['channels', 'u32'],
     ],
     usesStep: true,
     storage: [
@@ -213,9 +228,54 @@ ${WGSL_HELPERS.hash}
 ${MAIN_1D}
   if (i >= p.count) { return; }
   let stream = hash_u32(step.seed ^ hash_u32(p.salt ^ hash_u32(step.index)));
-  let u = f32(hash_u32(i ^ stream) >> 8u) * (1.0 / 16777216.0);
+  let u = f32(hash_u32((${key}) ^ stream) >> 8u) * (1.0 / 16777216.0);
   let keep = select(0.0, p.scale, u >= p.rate);
   dst[i] ${direction === 'forward' ? '=' : assign(mode)} src[i] * keep;
+}`,
+  };
+}
+
+/**
+ * ZeroPad2d over NHWC maps: forward writes the padded map (zeros outside the
+ * input), backward takes the input's part of the padded gradient.
+ */
+export function zeroPad(direction: 'forward' | 'backward', mode: GradWrite = 'write'): Kernel {
+  const body =
+    direction === 'forward'
+      ? `  // i indexes the padded output [n, outH, outW, C].
+  let c = i % p.C; let t = i / p.C; let ow = t % p.outW; let t2 = t / p.outW;
+  let oh = t2 % p.outH; let n = t2 / p.outH;
+  let h = i32(oh) - i32(p.top); let w = i32(ow) - i32(p.left);
+  var v = 0.0;
+  if (h >= 0 && h < i32(p.H) && w >= 0 && w < i32(p.W)) {
+    v = src[((n * p.H + u32(h)) * p.W + u32(w)) * p.C + c];
+  }
+  dst[i] = v;`
+      : `  // i indexes the input [n, H, W, C]; src is the padded gradient.
+  let c = i % p.C; let t = i / p.C; let w = t % p.W; let t2 = t / p.W;
+  let h = t2 % p.H; let n = t2 / p.H;
+  dst[i] ${assign(mode)} src[((n * p.outH + h + p.top) * p.outW + w + p.left) * p.C + c];`;
+  return {
+    key: `zero-pad:${direction}:${mode}`,
+    class: 'layout',
+    params: [
+      ['count', 'u32'],
+      ['C', 'u32'],
+      ['H', 'u32'],
+      ['W', 'u32'],
+      ['outH', 'u32'],
+      ['outW', 'u32'],
+      ['top', 'u32'],
+      ['left', 'u32'],
+    ],
+    storage: [
+      { name: 'src', access: 'read' },
+      { name: 'dst', access: 'read_write' },
+    ],
+    body: `
+${MAIN_1D}
+  if (i >= p.count) { return; }
+${body}
 }`,
   };
 }
