@@ -84,10 +84,19 @@ describeWith([pytorch, fashionMnist], 'PyTorch export training', () => {
   });
 
   it('runs under torchrun --nproc_per_node=2 (gloo), each process on its share', () => {
+    // What --standalone does, on a free port: torch 1.13's --standalone always takes port 29400,
+    // which another run on the same machine may hold.
+    const port = python([
+      '-c',
+      'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])',
+    ]).trim();
     const out = python([
       '-m',
       'torch.distributed.run',
-      '--standalone',
+      '--nnodes=1',
+      '--rdzv_backend=c10d',
+      `--rdzv_endpoint=localhost:${port}`,
+      '--rdzv_id=pytorch-train-test',
       '--nproc_per_node=2',
       // Debian's torch 1.13 launcher on Python 3.11 crashes on its default output settings.
       '--redirects',
