@@ -2,7 +2,8 @@
  * ONNX models open as editable projects whose outputs equal onnxruntime's on
  * the same model: models written by real PyTorch (torch.onnx.export of the
  * course's networks, opsets 9 to 13, and small networks with a computed
- * flatten, MatMul + Add, GELU's formula, a final Softmax, ceil_mode pooling)
+ * flatten, MatMul + Add, GELU's formula, a final Softmax, ceil_mode pooling,
+ * MobileNet's ReLU6, asymmetric padding and depthwise convolution)
  * and by the studio's own exporter (every preset and the layer zoo). Each
  * imported project exports to ONNX again with the same outputs. Operators
  * the studio has no layer for are refused naming the node and operator.
@@ -144,6 +145,8 @@ describeWith([pytorch], 'models written by PyTorch’s torch.onnx.export', () =>
   const imports = [
     'lenet',
     'lenet-opset9',
+    'alexnet',
+    'vgg11-tiny',
     'nin',
     'googlenet',
     'resnet18',
@@ -153,6 +156,8 @@ describeWith([pytorch], 'models written by PyTorch’s torch.onnx.export', () =>
     'matmul-head',
     'gelus',
     'softmax-head',
+    'mobilenet-like',
+    'mobilenet-like-opset10',
   ];
   it.each(imports)(
     '%s imports with onnxruntime’s outputs and exports again',
@@ -168,6 +173,15 @@ describeWith([pytorch], 'models written by PyTorch’s torch.onnx.export', () =>
       if (name === 'softmax-head') {
         expect(imported.notes.join(' ')).toMatch(/removed the final Softmax/);
         expect(imported.project.nodes.map((n) => n.type)).toContain('LeakyReLU');
+      }
+      if (name.startsWith('mobilenet-like')) {
+        // Clip to [0, 6] is ReLU6; the asymmetric Pad stays a ZeroPad2d; the depthwise Conv keeps its groups.
+        const nodes = imported.project.nodes;
+        expect(nodes.filter((n) => n.type === 'ReLU6')).toHaveLength(3);
+        expect(nodes.find((n) => n.type === 'ZeroPad2d')?.params).toEqual({
+          padding: [0, 1, 0, 1],
+        });
+        expect(nodes.some((n) => n.type === 'Conv2d' && n.params?.groups === 8)).toBe(true);
       }
       if (name === 'resnet18') {
         // Module paths become ids, so weights keep PyTorch's names (dots as underscores).

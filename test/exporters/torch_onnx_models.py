@@ -63,6 +63,15 @@ def softmax_head():
         nn.Softmax(dim=1))
 
 
+def mobilenet_like():
+    """MobileNet's pieces: ReLU6 (Clip), an asymmetric ZeroPad2d (Pad), a depthwise convolution."""
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8), nn.ReLU6(),
+        nn.ZeroPad2d((0, 1, 0, 1)), nn.Conv2d(8, 8, 3, stride=2, groups=8), nn.BatchNorm2d(8),
+        nn.ReLU6(), nn.Conv2d(8, 16, 1), nn.ReLU6(), nn.Dropout2d(0.2), nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(), nn.Linear(16, 4))
+
+
 def transposed():
     return nn.Sequential(nn.Conv2d(1, 2, 3), nn.ConvTranspose2d(2, 1, 3))
 
@@ -75,6 +84,9 @@ def upsampled():
 MODELS = {
     'lenet': (course_models.lenet, [2, 1, 28, 28], 13),
     'lenet-opset9': (course_models.lenet, [2, 1, 28, 28], 9),
+    # AlexNet at its smallest input (96: one 1×1 map before the classifier) keeps the file at 86 MB.
+    'alexnet': (course_models.alexnet, [1, 1, 96, 96], 13),
+    'vgg11-tiny': (course_models.PRESETS['vgg11-tiny'], [2, 1, 32, 32], 13),
     'nin': (course_models.nin, [2, 1, 96, 96], 11),
     'googlenet': (course_models.googlenet, [2, 1, 64, 64], 13),
     'resnet18': (course_models.PRESETS['resnet18'], [2, 1, 32, 32], 13),
@@ -84,6 +96,8 @@ MODELS = {
     'matmul-head': (MatMulHead, [2, 1, 6, 6], 13),
     'gelus': (gelus, [2, 3, 8, 8], 13),
     'softmax-head': (softmax_head, [2, 1, 16, 16], 12),
+    'mobilenet-like': (mobilenet_like, [2, 3, 16, 16], 13),
+    'mobilenet-like-opset10': (mobilenet_like, [2, 3, 16, 16], 10),
     'transposed': (transposed, [1, 1, 8, 8], 13),
     'upsampled': (upsampled, [1, 1, 8, 8], 13),
 }

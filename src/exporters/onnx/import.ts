@@ -13,6 +13,7 @@ import { formatLimit, LIMITS } from '../../core/limits';
 import type { Shape } from '../../core/shape';
 import type { NamedTensor, TensorMap } from '../../core/weights/safetensors';
 import { type ImportedModel, ImportGraph, OutputChoiceError } from '../import-graph';
+import { foldConstants } from './constant-fold';
 import {
   type AttributeValue,
   NodeError,
@@ -249,6 +250,7 @@ class OnnxImport {
   run(options: OnnxImportOptions): ImportedModel {
     this.addInput();
     const graphOutputs = new Set((this.model.graph!.output ?? []).map((o) => o.name ?? ''));
+    foldConstants(this.nodes, this.constants);
     foldGelu(this.nodes, this.producers, (name) => this.constants.get(name), graphOutputs);
     foldMatMulAdd(this.nodes, (name) => this.constants.get(name));
     foldZeroPad(this.nodes, (name) => this.constants.get(name), this.opset);
