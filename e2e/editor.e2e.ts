@@ -151,9 +151,9 @@ describe('the editor as a new user meets it (1440×900)', () => {
     const { page } = session;
     await menuOn(page, node(page, 'sigmoid1'), 'Insert layer after…');
     await pick(page, 'BatchNorm2d');
-    await expect.poll(() => inputsOf(page, 'pool1')).toEqual(['batchnorm1']);
-    expect(await inputsOf(page, 'batchnorm1')).toEqual(['sigmoid1']);
-    await expect.poll(() => nodeShape(page, 'batchnorm1').textContent()).toBe('1×6×28×28');
+    await expect.poll(() => inputsOf(page, 'pool1')).toEqual(['bn1']);
+    expect(await inputsOf(page, 'bn1')).toEqual(['sigmoid1']);
+    await expect.poll(() => nodeShape(page, 'bn1').textContent()).toBe('1×6×28×28');
 
     await menuOn(page, await edgeMidpoint(page, 'conv2', 'sigmoid2'), 'Insert layer here…');
     await pick(page, 'ReLU');
