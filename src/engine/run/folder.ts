@@ -81,6 +81,19 @@ export function runLockHolder(dir: string): number | undefined {
 }
 
 /**
+ * Removes the lock of a run whose worker thread in this process died holding
+ * it (the process lives on, so the lock would otherwise look held forever).
+ */
+export function releaseWorkerLock(dir: string): void {
+  const file = path.join(dir, LOCK_FILE);
+  try {
+    if (Number(readFileSync(file, 'utf8')) === process.pid) rmSync(file, { force: true });
+  } catch {
+    // no lock: nothing to release
+  }
+}
+
+/**
  * Claims the folder for this process's run; a lock left by a process that
  * is gone is taken over. Throws naming the process that trains there now.
  * Returns the release.
