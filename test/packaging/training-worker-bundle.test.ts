@@ -1,14 +1,15 @@
 /**
- * The desktop app trains in the worker electron-vite builds (out/main/worker.js),
- * not in the TypeScript the other tests import: that bundle must load and
- * train on wasm with the CPU threads asked for.
+ * The desktop app trains and evaluates in the workers electron-vite builds
+ * (out/main/worker.js, out/main/evaluation-worker.js), not in the TypeScript
+ * the other tests import: those bundles must load, train on wasm with the CPU
+ * threads asked for, and evaluate.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { TrainingEvent } from '../../src/api/training-protocol';
 import { getPreset } from '../../src/core/presets';
 import { resolveTrainOptions } from '../../src/core/training/options';
@@ -19,7 +20,7 @@ mkdirSync(path.join(root, 'out'), { recursive: true });
 const outDir = mkdtempSync(path.join(root, 'out', 'worker-bundle-test-'));
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
-it("electron-vite's training worker trains on wasm with the threads asked for", async () => {
+beforeAll(() => {
   const build = spawnSync(
     process.execPath,
     [
@@ -33,6 +34,9 @@ it("electron-vite's training worker trains on wasm with the threads asked for", 
     { cwd: root, encoding: 'utf8' },
   );
   expect(build.status, build.stderr).toBe(0);
+});
+
+it("electron-vite's training worker trains on wasm with the threads asked for", async () => {
   const lenet = getPreset('lenet')!.build();
   const options = resolveTrainOptions(lenet, {
     dataset: 'sample',
@@ -63,4 +67,34 @@ it("electron-vite's training worker trains on wasm with the threads asked for", 
     device: 'wasm SIMD, 2 threads',
     threads: 2,
   });
+});
+
+it("electron-vite's evaluation worker compiles a network and evaluates it", async () => {
+  const worker = new Worker(path.join(outDir, 'main/evaluation-worker.js'), {
+    workerData: { projectFolder: outDir },
+  });
+  const lenet = getPreset('lenet')!.build();
+  lenet.training = { ...lenet.training!, dataset: 'sample' };
+  try {
+    const answer = await new Promise<{ ok: boolean; result?: { top: unknown[] } }>(
+      (resolve, reject) => {
+        worker.on('error', reject);
+        worker.on('message', (message) => {
+          if (!('progress' in message)) resolve(message);
+        });
+        worker.postMessage({
+          method: 'inspect',
+          request: {
+            project: lenet,
+            weights: { kind: 'initial' },
+            image: { kind: 'test', index: 0 },
+          },
+        });
+      },
+    );
+    expect(answer).toMatchObject({ ok: true });
+    expect(answer.result?.top).toHaveLength(5);
+  } finally {
+    await worker.terminate();
+  }
 });
