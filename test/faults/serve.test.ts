@@ -4,11 +4,13 @@
  * floods and downloads, are in src/server/web-host.test.ts).
  */
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { repoRoot, type Studio, startStudio } from '../../e2e/support/studio';
 import { isLoopback, TOKEN_VARIABLE } from '../../src/cli/commands/serve';
+import { getPreset } from '../../src/core/presets';
 import { MAX_FRAME_BYTES } from '../../src/server/web-host';
 
 let studio: Studio;
@@ -31,13 +33,14 @@ function socket(
   });
 }
 
-async function answers(): Promise<boolean> {
+/** Calls a method of the API as a page would; true when it succeeded. */
+async function answers(method = 'listPresets', args: unknown[] = []): Promise<boolean> {
   const token = new URL(studio.url).searchParams.get('token');
   const url = new URL('api', studio.url.replace('http', 'ws'));
   url.search = `?token=${token}`;
   const ws = new WebSocket(url);
   const answer = await new Promise<string>((resolve, reject) => {
-    ws.once('open', () => ws.send(JSON.stringify({ id: 1, method: 'listPresets', args: [] })));
+    ws.once('open', () => ws.send(JSON.stringify({ id: 1, method, args })));
     ws.once('message', (data) => resolve(data.toString()));
     ws.once('error', reject);
   });
@@ -54,6 +57,39 @@ describe('serve under attack', () => {
       opened: false,
       error: expect.stringMatching(/401/),
     });
+  });
+
+  it('writes its token to no file, and keeps a chosen one off the process list', async () => {
+    const token = new URL(studio.url).searchParams.get('token')!;
+    // Used as a page would, so a project and the state files (recent files) are written.
+    const project = JSON.stringify(getPreset('lenet')!.build());
+    expect(await answers('saveProject', ['net.json', project, false])).toBe(true);
+    const files = readdirSync(studio.folder, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => path.join(entry.parentPath, entry.name));
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) expect(readFileSync(file, 'latin1'), file).not.toContain(token);
+
+    const chosen = 'kept-off-the-process-list-0123';
+    const withChosen = await startStudio({ env: { [TOKEN_VARIABLE]: chosen } });
+    try {
+      const port = new URL(withChosen.url).port;
+      // Every process's command line, as ps shows them to any user (Linux's /proc).
+      const commandLines = readdirSync('/proc')
+        .filter((entry) => /^\d+$/.test(entry))
+        .map((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+          } catch {
+            return ''; // gone meanwhile
+          }
+        });
+      expect(commandLines.some((line) => line.includes('serve --port 0'))).toBe(true);
+      expect(commandLines.filter((line) => line.includes(chosen))).toEqual([]);
+      expect((await fetch(`http://127.0.0.1:${port}/?token=${chosen}`)).status).toBe(200);
+    } finally {
+      await withChosen.stop();
+    }
   });
 
   it('survives a 4-byte frame of invalid UTF-8 and a frame over the limit', async () => {
