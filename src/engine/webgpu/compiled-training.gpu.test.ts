@@ -16,9 +16,10 @@ import { initBackend } from '../backends';
 import { batchIndices, loadDataset, type Split } from '../data';
 import { correctCount, crossEntropy } from '../training/losses';
 import { createOptimizer } from '../training/optimizers';
-import { gatherBatch, trainStep } from '../training/step';
+import { autodiffStep, gatherBatch, trainStep } from '../training/step';
 import { DeviceLost } from './device';
 import { CompiledStep, type StepMetrics } from './executor';
+import { compiledTrainingStep } from './training-step';
 
 const BATCH = 64;
 const STEPS = 6;
@@ -92,6 +93,43 @@ describeWith([swiftshader], 'the compiled WebGPU step training LeNet (SwiftShade
     for (const [key, t] of expectedWeights) {
       expect(relativeError(weights.get(key)?.data as Float32Array, t.data), key).toBeLessThan(1e-4);
     }
+  });
+
+  it('trains on the same crops and flips as the op-by-op path when asked to augment', async () => {
+    const steps = 3;
+    const data = await loadDataset({ dataset: 'sample', limitTrain: BATCH * steps });
+    const order = batchIndices(data.train.count, BATCH, { shuffle: true, seed: 0, epoch: 0 });
+    const inference = inferValidGraph(getPreset('lenet')?.build() as never, {
+      inputShape: [BATCH, 1, 28, 28],
+    });
+    const augmentation = { cropPadding: 4, flip: true };
+    const draw = (batch: number) => ({ augmentation, draw: { seed: 0, epoch: 0, batch } });
+    /** Each step's loss through the trainer's seam, with or without the augmentation. */
+    const losses = async (backend: 'wasm' | 'webgpu', augment: boolean) => {
+      await tf.setBackend(backend);
+      const model = compileModel(tf, inference, { init: 'xavier', seed: 0 });
+      const trainable = new Map([...model.weights].filter(([, v]) => v.trainable));
+      const step =
+        backend === 'wasm'
+          ? autodiffStep(tf, model, createOptimizer(tf, trainable, optimizer), {})
+          : compiledTrainingStep(await CompiledStep.create(tf, model, { optimizer, batch: BATCH }));
+      const got: number[] = [];
+      for (const [i, rows] of order.entries()) {
+        const options = { layerStats: false, ...(augment ? { augment: draw(i) } : {}) };
+        got.push((await (await step.run(data.train, rows, options)).result).loss);
+      }
+      step.dispose();
+      model.dispose();
+      return got;
+    };
+    const opByOp = await losses('wasm', true);
+    const compiled = await losses('webgpu', true);
+    compiled.forEach((loss, i) => {
+      expect(Math.abs(loss - opByOp[i]), `step ${i + 1}`).toBeLessThan(1e-5);
+    });
+    // The batches were changed: not the same numbers as without augmentation.
+    const plain = await losses('webgpu', false);
+    expect(Math.abs(plain[steps - 1] - compiled[steps - 1])).toBeGreaterThan(1e-4);
   });
 
   it('hands the trained weights back to tfjs when released', async () => {
