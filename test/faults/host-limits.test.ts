@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EvaluationService } from '../../src/backend/evaluation-service';
 import { ExportService } from '../../src/backend/export-service';
+import type { Project } from '../../src/core/document/schema';
 import { getPreset } from '../../src/core/presets';
 import { formatSummaryText, type ModelSummary, type SummaryRow } from '../../src/core/summary';
+import { nestedBlocks } from '../support/hostile-projects';
 
 describe('large inputs in the host paths', () => {
   it('formats the summary of 200,000 layers without a stack overflow', () => {
@@ -89,6 +91,36 @@ describe('a large model on the host', () => {
       if (!report.ok) throw new Error(report.error);
       expect(report.value.top).toHaveLength(5);
     });
+    expect(stall).toBeLessThan(500);
+  }, 60_000);
+});
+
+describe('a hostile project on the host', () => {
+  const workspace = mkdtempSync(join(tmpdir(), 'fault-hostile-project-'));
+  afterAll(() => rmSync(workspace, { recursive: true, force: true }));
+
+  it('a 7 KB project whose blocks use each other nine levels deep (10^10 layers) is refused by evaluation and export at the limit, without holding the event loop', async () => {
+    const project = nestedBlocks(9) as Project;
+    expect(JSON.stringify(project).length).toBeLessThan(10_000);
+    project.training = { ...project.training, dataset: 'sample' } as Project['training'];
+    const evaluation = new EvaluationService({ projectFolder: workspace, push: () => undefined });
+    const exports = new ExportService({ projectFolder: workspace });
+    const answers: string[] = [];
+    const stall = await longestStallDuring(async () => {
+      const evaluated = await evaluation.evaluateInspect({
+        project,
+        weights: { kind: 'initial' },
+        image: { kind: 'test', index: 0 },
+      });
+      const planned = await exports.exportPlan({
+        target: { project },
+        weights: { kind: 'initial' },
+        format: 'onnx',
+        folder: 'exports/nested',
+      });
+      for (const answer of [evaluated, planned]) answers.push(answer.ok ? 'ok' : answer.error);
+    });
+    for (const answer of answers) expect(answer).toMatch(/expands to more than 10,000 layers/);
     expect(stall).toBeLessThan(500);
   }, 60_000);
 });
