@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { saveOnnxModel, saveTwoOutputModel } from '../e2e/support/models';
+import { saveOnnxModel, savePytorchPackage, saveTwoOutputModel } from '../e2e/support/models';
 import { launchChromium, repoRoot, startStudio } from '../e2e/support/studio';
 
 const out = (name: string) => path.join(repoRoot, 'docs/images', name);
@@ -23,6 +23,7 @@ const browser = await launchChromium();
 try {
   await saveTwoOutputModel(path.join(studio.folder, 'models/detector'));
   await saveOnnxModel(path.join(studio.folder, 'models/resnet18.onnx'));
+  await savePytorchPackage(path.join(studio.folder, 'exports/lenet-pytorch'));
   const page = await browser.newPage({
     viewport: { width: 1500, height: 920 },
     deviceScaleFactor: 1,
@@ -47,7 +48,18 @@ try {
   await page.getByTestId('total-params').filter({ hasText: '11,178,378' }).waitFor();
   await page.waitForTimeout(600);
   await page.screenshot({ path: out('import-onnx-resnet18.png') });
-  console.log('wrote docs/images/{import-choose-output,import-notes,import-onnx-resnet18}.png');
+
+  // Weights trained in PyTorch, back as a run of the open project (LeNet again).
+  await page.getByRole('button', { name: 'Presets' }).click();
+  await page.getByTestId('preset-lenet').click();
+  await page.getByTestId('total-params').filter({ hasText: '61,706' }).waitFor();
+  const weights = await openImport(page, 'exports/lenet-pytorch/trained.safetensors');
+  await weights.getByTestId('import-notes').waitFor();
+  await page.waitForTimeout(600);
+  await weights.locator('.modal').screenshot({ path: out('import-pytorch-run.png') });
+  console.log(
+    'wrote docs/images/{import-choose-output,import-notes,import-onnx-resnet18,import-pytorch-run}.png',
+  );
 } finally {
   await browser.close();
   await studio.stop();

@@ -6,7 +6,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { inferValidGraph } from '../../src/core/infer';
 import { getPreset } from '../../src/core/presets/index';
+import { encodeSafetensors } from '../../src/core/weights/safetensors';
+import { writeBundle } from '../../src/exporters/node-io';
 import { buildOnnxModel } from '../../src/exporters/onnx/export';
+import { exportPytorch } from '../../src/exporters/pytorch/export';
 import { randomWeights } from '../../test/exporters/fixtures';
 
 /** A small classifier with a second output (a box regressor), saved as TF.js Layers files. */
@@ -47,4 +50,18 @@ export async function saveOnnxModel(file: string): Promise<void> {
   const project = getPreset('resnet18')!.build();
   const inference = inferValidGraph(project, { batch: 1 });
   await writeFile(file, buildOnnxModel({ project, inference, weights: randomWeights(inference) }));
+}
+
+/**
+ * LeNet as a PyTorch package the studio exported, with trained.safetensors
+ * beside it as its train.py saves one (other values under the same keys).
+ */
+export async function savePytorchPackage(folder: string): Promise<void> {
+  const project = getPreset('lenet')!.build();
+  const inference = inferValidGraph(project, { batch: 1 });
+  writeBundle(exportPytorch({ project, inference, weights: randomWeights(inference) }), folder);
+  await writeFile(
+    path.join(folder, 'trained.safetensors'),
+    encodeSafetensors(randomWeights(inference, 7)),
+  );
 }

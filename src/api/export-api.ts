@@ -56,10 +56,19 @@ export interface ExportPlan {
 }
 
 export interface ImportRequest {
-  /** A TF.js Layers model.json or an ONNX model, project folder relative. */
+  /**
+   * A TF.js Layers model.json, an ONNX model, or weights trained in PyTorch
+   * (a .safetensors file in a PyTorch package the studio exported), project
+   * folder relative.
+   */
   path: string;
   /** For a model with several outputs: the one to keep (one of a 'choose-output' answer's). */
   output?: string;
+  /**
+   * The project open in the editor (its name, and its file when saved): weights
+   * trained in PyTorch for it become one of its runs, beside its other runs.
+   */
+  openProject?: { name: string; path?: string };
 }
 
 export type ImportOutcome =
@@ -73,14 +82,32 @@ export type ImportOutcome =
       notes: string[];
     }
   /** The model has several outputs and a studio network one: ask which, then import again with it. */
-  | { kind: 'choose-output'; outputs: string[] };
+  | { kind: 'choose-output'; outputs: string[] }
+  /**
+   * Weights trained in PyTorch became a run of their package's project. When
+   * that is the open project (by name) the run is among its runs; otherwise
+   * the package's project is to be opened (`text`), and the run is among the
+   * runs of a project not yet saved.
+   */
+  | {
+      kind: 'run';
+      runId: string;
+      /** The package's project as file text. */
+      text: string;
+      /** The run belongs to the open project: nothing to open. */
+      openProject: boolean;
+      notes: string[];
+    };
 
 export interface ExportApi {
   exportFormats(): Promise<Result<ExportFormatInfo[]>>;
   /** What exportModel would write, without writing; fails naming the node a format cannot express. */
   exportPlan(request: ExportRequest): Promise<Result<ExportPlan>>;
   exportModel(request: ExportRequest): Promise<Result<ExportPlan>>;
-  /** Opens a model file (project folder relative) as a project, its weights saved beside it. */
+  /**
+   * Opens a model file (project folder relative) as a project, its weights saved beside it;
+   * weights trained in PyTorch become a run of their project.
+   */
   importModel(request: ImportRequest): Promise<Result<ImportOutcome>>;
 }
 
@@ -104,6 +131,12 @@ export const exportMethodArgs = {
   exportPlan: z.tuple([exportRequest]),
   exportModel: z.tuple([exportRequest]),
   importModel: z.tuple([
-    z.strictObject({ path: relativePath, output: z.string().min(1).max(1000).optional() }),
+    z.strictObject({
+      path: relativePath,
+      output: z.string().min(1).max(1000).optional(),
+      openProject: z
+        .strictObject({ name: z.string().max(1000), path: relativePath.optional() })
+        .optional(),
+    }),
   ]),
 } satisfies MethodArgs<ExportApi>;

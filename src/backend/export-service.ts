@@ -1,7 +1,8 @@
 /**
  * ExportApi on the host: plans and writes exports of the editor's project
  * (with a run's trained weights, or freshly initialised ones) into a folder
- * inside the workspace, and opens TF.js Layers models as projects. Every
+ * inside the workspace, opens TF.js Layers and ONNX models as projects, and
+ * brings weights trained in PyTorch back as runs. Every
  * folder a client names is confined to the workspace (node/confined-path.ts).
  */
 import { existsSync } from 'node:fs';
@@ -23,14 +24,17 @@ import {
   RUN_WEIGHTS_FILE,
   readExportSource,
   readModelFile,
+  readPytorchWeights,
   writeBundle,
   writeProjectWithWeights,
 } from '../exporters/node-io';
+import { PACKAGE_PROJECT_FILE } from '../exporters/pytorch/export';
 import { type Confinement, confinePath, relativeTo } from '../node/confined-path';
 import { inspectTargets } from '../node/owned-files';
 import { workspaceConfinement } from '../node/workspace';
 import { guard } from './guard';
-import { runPathOf } from './run-folders';
+import { writeImportedRun } from './imported-run';
+import { runPathOf, runsFolderOf } from './run-folders';
 
 export interface ExportServiceOptions {
   projectFolder: string;
@@ -67,6 +71,7 @@ export class ExportService implements ExportApi {
     return guard(async (): Promise<ImportOutcome> => {
       const file = this.inside(request.path);
       if (!existsSync(file)) throw new Error(`there is no file ${request.path} in ${this.folder}`);
+      if (path.extname(file).toLowerCase() === '.safetensors') return this.importRun(file, request);
       let imported: ReturnType<typeof readModelFile>;
       try {
         imported = readModelFile(file, { output: request.output });
@@ -90,6 +95,40 @@ export class ExportService implements ExportApi {
         notes: imported.notes,
       };
     });
+  }
+
+  /**
+   * Weights trained in PyTorch, with the project of the package they are in
+   * (its project.json), become a run: of the open project when they are its
+   * (by name), else of the package's project, which the editor then opens.
+   */
+  private async importRun(file: string, request: ImportRequest): Promise<ImportOutcome> {
+    const projectFile = this.inside(path.join(path.dirname(request.path), PACKAGE_PROJECT_FILE));
+    if (!existsSync(projectFile)) {
+      throw new Error(
+        `${request.path} has no ${PACKAGE_PROJECT_FILE} beside it: weights come back from a PyTorch package the studio exported (train.py saves them in its folder)`,
+      );
+    }
+    const imported = readPytorchWeights(file, projectFile, {
+      file: request.path,
+      project: relativeTo(this.folder, projectFile),
+    });
+    const ofOpenProject = imported.project.name === request.openProject?.name;
+    const runs = runsFolderOf(this.folder, {
+      projectPath: ofOpenProject ? request.openProject?.path : undefined,
+    });
+    const stamp = new Date().toISOString().replaceAll(':', '-').replace('.', '-');
+    const dir = await writeImportedRun(runs, `${stamp}-pytorch`, imported);
+    return {
+      kind: 'run',
+      runId: path.basename(dir),
+      text: `${JSON.stringify(imported.project, null, 2)}\n`,
+      openProject: ofOpenProject,
+      notes: [
+        ...imported.notes,
+        `the weights are run ${path.basename(dir)} of '${imported.project.name}' (${relativeTo(this.folder, dir)}): the Runs list, evaluation and export take it`,
+      ],
+    };
   }
 
   private async plan(request: ExportRequest, write: boolean): Promise<ExportPlan> {

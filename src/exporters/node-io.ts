@@ -207,13 +207,19 @@ function readLimited(path: string, limit: number, what: string): Uint8Array {
  * project file given): checked against the project, key by key, shape by
  * shape, and for finite values, so they can be a run of the studio again.
  */
-export function readPytorchWeights(file: string, projectFile?: string): ImportedModel {
+export function readPytorchWeights(
+  file: string,
+  projectFile?: string,
+  /** How messages name the two files (the web host: relative to the workspace). */
+  shown?: { file: string; project: string },
+): ImportedModel {
   const projectPath = projectFile ?? join(dirname(file), PACKAGE_PROJECT_FILE);
+  const named = { file: shown?.file ?? file, project: shown?.project ?? projectPath };
   if (!existsSync(projectPath)) {
     throw new Error(
       projectFile
-        ? `there is no project file ${projectFile}`
-        : `${file} has no ${PACKAGE_PROJECT_FILE} beside it (packages exported by this studio have one); give the project the weights belong to with --project FILE`,
+        ? `there is no project file ${named.project}`
+        : `${named.file} has no ${PACKAGE_PROJECT_FILE} beside it (packages exported by this studio have one); give the project the weights belong to with --project FILE`,
     );
   }
   const project = readProjectFile(projectPath);
@@ -221,7 +227,7 @@ export function readPytorchWeights(file: string, projectFile?: string): Imported
   try {
     tensors = decodeSafetensors(readLimited(file, MAX_ONNX_BYTES, 'a weights file')).tensors;
   } catch (err) {
-    throw new Error(`${file}: ${(err as Error).message}`);
+    throw new Error(`${named.file}: ${(err as Error).message}`);
   }
   const notes: string[] = [];
   // PyTorch's BatchNorm counts its batches; the studio keeps no such counter.
@@ -235,22 +241,22 @@ export function readPytorchWeights(file: string, projectFile?: string): Imported
     const size = t.shape.reduce((a, b) => a * b, 1);
     if (t.data.length !== size) {
       throw new Error(
-        `${file}: weight '${key}' is ${t.shape.join('×')} but holds ${t.data.length} values; the file is damaged`,
+        `${named.file}: weight '${key}' is ${t.shape.join('×')} but holds ${t.data.length} values; the file is damaged`,
       );
     }
     if (!t.data.every(Number.isFinite)) {
       throw new Error(
-        `${file}: weight '${key}' holds NaN or infinite values; the training that saved it diverged`,
+        `${named.file}: weight '${key}' holds NaN or infinite values; the training that saved it diverged`,
       );
     }
   }
   try {
     checkWeights(inferValidGraph(project, { batch: 1 }), tensors);
   } catch (err) {
-    throw new Error(`${file} does not fit ${projectPath}: ${(err as Error).message}`);
+    throw new Error(`${named.file} does not fit ${named.project}: ${(err as Error).message}`);
   }
   notes.push(
-    `weights from ${basename(file)} (${tensors.size} tensors) with the project in ${projectPath}`,
+    `weights from ${basename(file)} (${tensors.size} tensors) with the project in ${named.project}`,
   );
   return { project, weights: tensors, notes };
 }

@@ -155,3 +155,45 @@ it('imports a TF.js export as project text with its weights beside it', async ()
   );
   expect(wrongGraph.ok ? '' : wrongGraph.error).toMatch(/the weights do not fit the project/);
 });
+
+it('weights trained in PyTorch come back as a run: of the open project, or of their own', async () => {
+  // The PyTorch package written above, as if its train.py had saved trained weights beside it.
+  const trained = randomWeights(inferValidGraph(lenet));
+  writeFileSync(join(folder, 'exports/lenet-py/trained.safetensors'), encodeSafetensors(trained));
+  const path = 'exports/lenet-py/trained.safetensors';
+  const ofLenet = await service.importModel({
+    path,
+    openProject: { name: lenet.name, path: 'lenet.json' },
+  });
+  if (!ofLenet.ok) throw new Error(ofLenet.error);
+  if (ofLenet.value.kind !== 'run') throw new Error('weights come back as a run');
+  expect(ofLenet.value.openProject).toBe(true);
+  expect(ofLenet.value.runId).toMatch(/-pytorch$/);
+  const record = JSON.parse(
+    readFileSync(join(folder, 'runs', ofLenet.value.runId, 'run.json'), 'utf8'),
+  );
+  expect(record).toMatchObject({ projectName: lenet.name, status: 'done' });
+  // Export takes the run, with these weights.
+  const exported = await service.exportModel(
+    request({ weights: { kind: 'run', runId: ofLenet.value.runId }, folder: 'exports/from-torch' }),
+  );
+  expect(exported.ok && exported.value.weights).toBe(`run ${ofLenet.value.runId}`);
+
+  // Another project is open: the package's project is to be opened, the run is of it.
+  const other = await service.importModel({ path, openProject: { name: 'Something else' } });
+  if (!other.ok || other.value.kind !== 'run') throw new Error('weights come back as a run');
+  expect(other.value.openProject).toBe(false);
+  const parsed = parseProject(other.value.text);
+  expect(parsed.ok && parsed.project.name).toBe(lenet.name);
+
+  // Weights with no package around them, or of another network, are refused saying why.
+  mkdirSync(join(folder, 'loose'), { recursive: true });
+  writeFileSync(join(folder, 'loose/w.safetensors'), encodeSafetensors(trained));
+  const loose = await service.importModel({ path: 'loose/w.safetensors' });
+  expect(loose.ok ? '' : loose.error).toMatch(/has no project.json beside it/);
+  const [key, tensor] = [...trained][0];
+  const flat = new Map(trained).set(key, { ...tensor, shape: [tensor.data.length] });
+  writeFileSync(join(folder, 'exports/lenet-py/flat.safetensors'), encodeSafetensors(flat));
+  const misfit = await service.importModel({ path: 'exports/lenet-py/flat.safetensors' });
+  expect(misfit.ok ? '' : misfit.error).toMatch(new RegExp(`does not fit .*${key}`));
+});

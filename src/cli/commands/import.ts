@@ -5,8 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { resolveTrainOptions } from '../../core/training/options';
-import { createRunFolder, writeRunRecord } from '../../engine/run/folder';
+import { writeImportedRun } from '../../backend/imported-run';
 import { type ImportedModel, OutputChoiceError } from '../../exporters/import-graph';
 import {
   RUN_PROJECT_FILE,
@@ -66,7 +65,8 @@ with the package's module names works), then import the .safetensors: the
 weights are checked against the package's project (every key, shape and
 value) and become a run of it: a new run folder (--out, or --out-2 when that
 exists) with run.json, project.json and weights.safetensors, which the
-studio's Runs list, evaluation and export read.
+studio's Runs list, evaluation and export read. (In the studio, the export
+dialog's import field takes the same files: see docs/export.md.)
 
 Examples:
   $ npx convnet-studio import exports/lenet-tfjs/model.json --out imported/lenet
@@ -114,22 +114,9 @@ Examples:
 const isPytorchWeights = (model: string) =>
   model.endsWith('.safetensors') || (existsSync(model) && statSync(model).isDirectory());
 
-/**
- * Weights trained in PyTorch become a run of the project: a new run folder
- * (never one that exists: `out-2` then), with its record, as training writes
- * one, so the studio's Runs list, evaluation and export take it. Returns it.
- */
+/** Weights trained in PyTorch become a new run folder: --out, or out-2 when that exists. */
 async function writeRun(out: string, imported: ImportedModel): Promise<string> {
-  const dir = createRunFolder(dirname(resolve(out)), basename(out));
-  writeProjectWithWeights(dir, imported.project, imported.weights);
-  await writeRunRecord(dir, {
-    id: basename(dir),
-    projectName: imported.project.name,
-    startedAt: new Date().toISOString(),
-    status: 'done',
-    options: resolveTrainOptions(imported.project),
-    backend: 'PyTorch (imported weights)',
-  });
+  const dir = await writeImportedRun(dirname(resolve(out)), basename(out), imported);
   return dir === resolve(out) ? out : dir;
 }
 

@@ -3,7 +3,8 @@
  * fresh ones) and a folder in the project folder; see the files that will be
  * written (or why the graph cannot be exported, naming the node) before
  * writing; then the result. It also opens a model (TF.js Layers, ONNX) as a
- * project, asking which output to keep when it has several.
+ * project, asking which output to keep when it has several, and brings weights
+ * trained in PyTorch back as a run of their project.
  */
 import { useEffect, useMemo, useState } from 'react';
 import type {
@@ -20,7 +21,7 @@ import { useApi } from '../api/context';
 import { downloadLink } from '../api/downloads';
 import { confirmDiscard, documentStem, openProjectText } from '../files/project-files';
 import { useStudio } from '../state/store';
-import { useTraining } from '../training/store';
+import { refreshRuns, useTraining } from '../training/store';
 import './export.css';
 
 /** The last TF.js model opened here: its project's name and where its weights were saved. */
@@ -43,6 +44,8 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
   const [output, setOutput] = useState('');
   /** Why the last import failed (apart from the export's own problem, which plans refresh). */
   const [importProblem, setImportProblem] = useState<string | null>(null);
+  /** A run just made from weights trained in PyTorch: listed again and chosen. */
+  const [importedRun, setImportedRun] = useState<string | null>(null);
   const imported = lastImport?.projectName === project.name ? lastImport : null;
   const [folder, setFolder] = useState('');
   const [folderEdited, setFolderEdited] = useState(false);
@@ -59,10 +62,12 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
       const withWeights = r.value.filter((run) => run.hasWeights);
       setRuns(withWeights);
       // Imported or the newest trained weights by default: that is what people mean to export.
-      if (lastImport?.projectName === project.name) setWeightsChoice(IMPORTED);
+      if (importedRun && withWeights.some((run) => run.id === importedRun))
+        setWeightsChoice(importedRun);
+      else if (lastImport?.projectName === project.name) setWeightsChoice(IMPORTED);
       else if (withWeights.length > 0) setWeightsChoice(withWeights[0].id);
     });
-  }, [api, project, projectPath]);
+  }, [api, project, projectPath, importedRun]);
 
   useEffect(() => {
     // Named after the project's file (or the project, before it has one).
@@ -118,10 +123,38 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
   };
 
   const openImport = async (chosenOutput?: string) => {
-    if (!confirmDiscard(`Open ${importPath}`)) return;
-    const r = await api.importModel({ path: importPath.trim(), output: chosenOutput });
+    const path = importPath.trim();
+    // Weights of the open project replace nothing: asked only when their project must open.
+    const weightsOnly = /\.safetensors$/i.test(path);
+    if (!weightsOnly && !confirmDiscard(`Open ${path}`)) return;
+    const r = await api.importModel({
+      path,
+      output: chosenOutput,
+      openProject: { name: project.name, path: projectPath },
+    });
     setImportProblem(r.ok ? null : r.error);
     if (!r.ok) return;
+    if (r.value.kind === 'run') {
+      const { runId, notes } = r.value;
+      setOutputs([]);
+      if (!r.value.openProject) {
+        const opened =
+          confirmDiscard(`Open the project of ${path}`) &&
+          openProjectText(r.value.text, null, path);
+        if (!opened) {
+          setImportNotes([
+            ...notes,
+            "the project open here is another; open the package's project.json to see the run",
+          ]);
+          return;
+        }
+      }
+      lastImport = null;
+      setImportedRun(runId);
+      setImportNotes(notes);
+      void refreshRuns();
+      return;
+    }
     if (r.value.kind === 'choose-output') {
       setOutputs(r.value.outputs);
       setOutput(r.value.outputs[0]);
@@ -240,7 +273,10 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
           </section>
         )}
         <details className="export-import">
-          <summary>Open a model (TensorFlow.js Layers or ONNX) as a project</summary>
+          <summary>
+            Open a model (TensorFlow.js Layers or ONNX) as a project, or weights trained in PyTorch
+            as a run
+          </summary>
           <form
             className="export-row"
             onSubmit={(e) => {
@@ -251,7 +287,7 @@ export default function ExportDialog({ onClose }: { onClose(): void }) {
             <input
               type="text"
               value={importPath}
-              placeholder="folder/model.json or model.onnx (in the project folder)"
+              placeholder="folder/model.json, model.onnx or a PyTorch package's .safetensors"
               onChange={(e) => {
                 setImportPath(e.target.value);
                 setOutputs([]);
