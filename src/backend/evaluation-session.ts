@@ -32,7 +32,7 @@ import {
 import { readRunProject, readRunRecord, runWeights } from '../engine/run/folder';
 import { rateLimit } from '../node/rate-limit';
 import { runFolderOf } from './run-folders';
-import { type HostDataOptions, hostRunOptions } from './training-runs-service';
+import { type HostDataOptions, hostRunOptions, hostStoredOptions } from './training-runs-service';
 
 /** Test images classified so far, of `total`. */
 export interface EvaluationProgress {
@@ -178,7 +178,7 @@ export class EvaluationSession {
     if (weights.kind === 'run') {
       const dir = runFolderOf(this.folder, target, weights.runId);
       const record = await readRunRecord(dir);
-      if (record) options = record.options;
+      if (record) options = hostStoredOptions(record.options, this.options, dir);
       // The network as it was trained, which the editor may have changed since.
       project = (await readRunProject(dir)) ?? project;
       stored = await runWeights(dir);

@@ -37,7 +37,7 @@ import {
   removeTemporaries,
   runLockHolder,
 } from '../engine/run/folder';
-import { confinePath } from '../node/confined-path';
+import { confinePath, PathOutsideRoots } from '../node/confined-path';
 import { dataConfinement } from '../node/workspace';
 import { guard } from './guard';
 import { runFolderOf, runsFolderOf } from './run-folders';
@@ -100,6 +100,27 @@ export function hostRunOptions(
   const options = resolveTrainOptions(project, overrides);
   options.dataDir = hostDataFolder(host, options.dataDir);
   return options;
+}
+
+/**
+ * A run's stored options (run.json) with its dataset folder confined as a
+ * client's is: run.json is a file in the workspace, which may have come from
+ * anyone (a shared project folder), so what it names must stay in the
+ * workspace and the host's --data-dir folders.
+ */
+export function hostStoredOptions(
+  stored: TrainOptions,
+  host: HostDataOptions,
+  runDir: string,
+): TrainOptions {
+  try {
+    return { ...stored, dataDir: hostDataFolder(host, stored.dataDir) };
+  } catch (err) {
+    if (!(err instanceof PathOutsideRoots)) throw err;
+    throw new Error(
+      `${path.join(runDir, 'run.json')} names its dataset folder ${err.message}. To use that folder, start the studio with --data-dir naming it`,
+    );
+  }
 }
 
 export class TrainingRunsService implements TrainingApi {
@@ -199,7 +220,8 @@ export class TrainingRunsService implements TrainingApi {
       }
       this.refuseAtCapacity();
       const resumed: RunRecord = { ...record, status: 'running', error: undefined };
-      return this.launch(project, resumed, dir, { ...record.options, outDir: dir, resume: true });
+      const options = hostStoredOptions(record.options, this.options, dir);
+      return this.launch(project, resumed, dir, { ...options, outDir: dir, resume: true });
     });
   }
 

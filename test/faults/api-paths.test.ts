@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Result } from '../../src/api/result';
 import { createStudioBackend } from '../../src/backend';
 import { getPreset } from '../../src/core/presets';
+import { resolveTrainOptions } from '../../src/core/training/options';
 
 const top = mkdtempSync(path.join(tmpdir(), 'fault-paths-'));
 afterAll(() => rmSync(top, { recursive: true, force: true }));
@@ -52,6 +53,41 @@ describe('paths a client names stay in the workspace', () => {
     elsewhere.training = { ...elsewhere.training!, dataset: 'folder', dataDir: outside };
     refused(await api.trainingStart({ project: elsewhere, options: {} }), /is outside/);
     expect((await api.trainingDatasets(dataDir)).ok).toBe(true);
+  });
+
+  it('runs: a dataset folder named by a run.json in the workspace (evaluation, Continue)', async () => {
+    // A run folder that came with a shared project: its run.json names a folder elsewhere.
+    const run = path.join(workspace, 'runs', 'shared');
+    mkdirSync(path.join(run, 'checkpoint'), { recursive: true });
+    const options = resolveTrainOptions(project, { dataset: 'folder', dataDir: outside });
+    writeFileSync(
+      path.join(run, 'run.json'),
+      JSON.stringify({
+        id: 'shared',
+        projectName: project.name,
+        startedAt: new Date().toISOString(),
+        status: 'stopped',
+        options,
+      }),
+    );
+    writeFileSync(path.join(run, 'project.json'), JSON.stringify(project));
+    writeFileSync(path.join(run, 'checkpoint', 'checkpoint.safetensors'), 'x');
+    const names = new RegExp(
+      `run.json names its dataset folder '${outside}' is outside the workspace`,
+    );
+    refused(
+      await api.evaluateClassification({ project, weights: { kind: 'run', runId: 'shared' } }),
+      names,
+    );
+    refused(
+      await api.evaluateInspect({
+        project,
+        weights: { kind: 'run', runId: 'shared' },
+        image: { kind: 'test', index: 0 },
+      }),
+      names,
+    );
+    refused(await api.trainingContinue({ project }, 'shared'), names);
   });
 
   it('runs: the project path and the run id', async () => {
