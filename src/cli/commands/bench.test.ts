@@ -50,15 +50,15 @@ describeWith([pytorch], 'convnet-studio bench --pytorch', () => {
 });
 
 describeWith([pytorch, fashionMnist], 'convnet-studio bench --backend pytorch', () => {
-  it('times the studio-driven PyTorch engine beside the exported train.py on the same data', () => {
-    const r = cli('--backend', 'pytorch', '--batches', '2', '--json');
+  it('times the studio-driven PyTorch engine beside the exported train.py on the same data, with the threads asked for', () => {
+    const r = cli('--backend', 'pytorch', '--batches', '2', '--threads', '2', '--json');
     expect(r.code, r.stderr).toBe(0);
     const [line] = r.stdout
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(line).toMatchObject({ model: 'lenet', epochs: 1, batchSize: 128, trainImages: 256 });
-    expect(line.device).toMatch(/^(CPU|CUDA)/);
+    expect(line.device).toMatch(/^(CPU, 2 threads|CUDA)/);
     expect(line.studioSamplesPerSec).toHaveLength(1);
     expect(line.standaloneSamplesPerSec).toHaveLength(1);
     expect(line.overhead).toBeCloseTo(line.studioSeconds / line.standaloneSeconds - 1, 6);

@@ -83,6 +83,9 @@ function printTable(table: string[][], leftAligned: ReadonlySet<string>): void {
 async function benchEngine(flags: BenchFlags): Promise<void> {
   const epochs = wholeNumber('epochs', flags.epochs ?? '1');
   const batches = flags.batches === undefined ? undefined : wholeNumber('batches', flags.batches);
+  // Both sides are torch in a child process, which takes its CPU thread count from OpenMP's variable.
+  if (flags.threads !== undefined)
+    process.env.OMP_NUM_THREADS = String(wholeNumber('threads', flags.threads));
   const results: EngineBenchResult[] = [];
   for (const model of modelsOf(flags.models ?? 'lenet')) {
     const batchSize = batchSizeOf(flags) ?? MODELS[model].batchSize;
