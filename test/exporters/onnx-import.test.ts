@@ -69,7 +69,8 @@ async function studioOutput(
   }
 }
 
-function softmaxRows(values: Float32Array, rows: number): Float32Array {
+/** Softmax (or its logarithm) of each row. */
+function softmaxRows(values: Float32Array, rows: number, log = false): Float32Array {
   const features = values.length / rows;
   const out = new Float32Array(values.length);
   for (let r = 0; r < rows; r++) {
@@ -78,7 +79,7 @@ function softmaxRows(values: Float32Array, rows: number): Float32Array {
     const exps = row.map((v) => Math.exp(v - max));
     const sum = exps.reduce((a, b) => a + b, 0);
     out.set(
-      exps.map((e) => e / sum),
+      row.map((v, i) => (log ? v - max - Math.log(sum) : exps[i] / sum)),
       r * features,
     );
   }
@@ -94,8 +95,12 @@ async function checkImport(bytes: Uint8Array, shape: number[], imported: Importe
   const next = random(11);
   const x = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => next() * 2 - 1);
   const expected = await runtimeOutput(bytes, x, shape);
-  const softmaxRemoved = imported.notes.some((n) => n.startsWith('removed the final Softmax'));
-  const apply = (y: Float32Array) => (softmaxRemoved ? softmaxRows(y, shape[0]) : y);
+  const removed = (layer: string) =>
+    imported.notes.some((n) => n.startsWith(`removed the final ${layer}`));
+  const apply = (y: Float32Array) =>
+    removed('Softmax') || removed('LogSoftmax')
+      ? softmaxRows(y, shape[0], removed('LogSoftmax'))
+      : y;
   const actual = apply(await studioOutput(imported.project, imported.weights, x, shape));
   expect(relativeError(actual, expected)).toBeLessThan(TOLERANCE);
   const inference = inferValidGraph(imported.project, { batch: 1 });
@@ -158,6 +163,9 @@ describeWith([pytorch], 'models written by PyTorch’s torch.onnx.export', () =>
     'softmax-head',
     'mobilenet-like',
     'mobilenet-like-opset10',
+    'mnist-example',
+    'mean-pool',
+    'mean-pool-opset11',
   ];
   it.each(imports)(
     '%s imports with onnxruntime’s outputs and exports again',
@@ -182,6 +190,15 @@ describeWith([pytorch], 'models written by PyTorch’s torch.onnx.export', () =>
           padding: [0, 1, 0, 1],
         });
         expect(nodes.some((n) => n.type === 'Conv2d' && n.params?.groups === 8)).toBe(true);
+      }
+      if (name === 'mnist-example') {
+        expect(imported.notes.join(' ')).toMatch(/removed the final LogSoftmax/);
+      }
+      if (name.startsWith('mean-pool')) {
+        // Each mean over H and W is a global average pooling; the one without keepdim flattens too.
+        const types = imported.project.nodes.map((n) => n.type);
+        expect(types.filter((t) => t === 'AdaptiveAvgPool2d')).toHaveLength(2);
+        expect(types.filter((t) => t === 'Flatten')).toHaveLength(1);
       }
       if (name === 'resnet18') {
         // Module paths become ids, so weights keep PyTorch's names (dots as underscores).

@@ -4,8 +4,8 @@ Usage: torch_onnx_models.py OUT_DIR
 Writes OUT_DIR/<name>.onnx for the course's networks (course_models.py, random
 weights and BatchNorm statistics as after training) and for small networks
 that exercise what exporters write besides plain layers (a flatten computed
-from x.size(0), MatMul + Add, GELU's formula, a final Softmax, ceil_mode
-pooling), plus networks with operators the studio has no layer for. Prints
+from x.size(0), MatMul + Add, GELU's formula, a final Softmax or log_softmax,
+ceil_mode pooling, means over H and W), plus networks with operators the studio has no layer for. Prints
 {"models": [{"name", "file", "input": [N, C, H, W], "opset"}]} as JSON.
 """
 import json
@@ -48,6 +48,41 @@ class MatMulHead(nn.Module):
     def forward(self, x):
         x = torch.flatten(torch.tanh(self.conv(x)), 1)
         return torch.matmul(x, self.weight) + self.bias
+
+
+class MnistExample(nn.Module):
+    """pytorch/examples' MNIST network: functional ReLU, pooling and dropout, a final log_softmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, 1)
+        self.conv2 = nn.Conv2d(32, 64, 3, 1)
+        self.dropout1 = nn.Dropout(0.25)
+        self.dropout2 = nn.Dropout(0.5)
+        self.fc1 = nn.Linear(9216, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x))
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = torch.flatten(self.dropout1(x), 1)
+        x = self.dropout2(F.relu(self.fc1(x)))
+        return F.log_softmax(self.fc2(x), dim=1)
+
+
+class MeanPool(nn.Module):
+    """Global average pooling written as means over H and W (ReduceMean), with and without keepdim."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.mix = nn.Conv2d(8, 8, 1)
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x):
+        x = F.relu(self.conv(x))
+        x = self.mix(x.mean((2, 3), keepdim=True))
+        return self.fc(x.mean((-2, -1)))
 
 
 def gelus():
@@ -97,6 +132,9 @@ MODELS = {
     'gelus': (gelus, [2, 3, 8, 8], 13),
     'softmax-head': (softmax_head, [2, 1, 16, 16], 12),
     'mobilenet-like': (mobilenet_like, [2, 3, 16, 16], 13),
+    'mnist-example': (MnistExample, [2, 1, 28, 28], 13),
+    'mean-pool': (MeanPool, [2, 3, 8, 8], 13),
+    'mean-pool-opset11': (MeanPool, [2, 3, 8, 8], 11),
     'mobilenet-like-opset10': (mobilenet_like, [2, 3, 16, 16], 10),
     'transposed': (transposed, [1, 1, 8, 8], 13),
     'upsampled': (upsampled, [1, 1, 8, 8], 13),

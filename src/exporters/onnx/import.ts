@@ -196,6 +196,8 @@ class OnnxImport {
   private readonly values = new Map<string, string>();
   private readonly producers = new Map<string, WorkNode>();
   private readonly nodes: WorkNode[];
+  /** Graph outputs whose final LogSoftmax was passed over (a note, once that output is kept). */
+  private readonly logSoftmaxDropped = new Set<string>();
 
   constructor(
     private readonly model: ModelJson,
@@ -266,6 +268,10 @@ class OnnxImport {
     if (!outputNode)
       throw new Error(`the model's output '${output}' is computed by nothing the studio read`);
     const project = this.g.finish(outputNode);
+    if (this.logSoftmaxDropped.has(output))
+      this.g.notes.push(
+        `removed the final LogSoftmax: training applies cross-entropy to the network's outputs (logits), which is log-softmax followed by nll_loss, so the network and its exports now output logits (the predicted class is the same)`,
+      );
     if (outputs.length > 1)
       this.g.notes.unshift(
         `kept the output '${output}' (the model has ${outputs.length}: ${outputs.join(', ')}); nodes that fed only the others were left out`,
@@ -342,6 +348,15 @@ class OnnxImport {
     }
     if (node.op === 'Reshape') {
       this.reshape(node);
+      return;
+    }
+    if (node.op === 'ReduceMean') {
+      this.reduceMean(node);
+      return;
+    }
+    if (node.op === 'LogSoftmax' && this.isFinalOverClasses(node)) {
+      this.alias(node, node.inputs[0]);
+      this.logSoftmaxDropped.add(node.outputs[0]);
       return;
     }
     if (node.op === 'ConvTranspose') {
@@ -422,6 +437,47 @@ class OnnxImport {
     }
     const id = this.g.add(this.idFor(node), 'Flatten', {}, [from], node.name);
     this.values.set(node.outputs[0], id);
+  }
+
+  /**
+   * A mean over H and W (`x.mean((2, 3))` in PyTorch) is global average
+   * pooling: an AdaptiveAvgPool2d to 1×1, then a Flatten unless it keeps the
+   * dimensions. Other reductions are refused.
+   */
+  private reduceMean(node: WorkNode): void {
+    const from = this.nodeOf(node.inputs[0], node);
+    const shape = this.g.shapeOf(from);
+    // Axes are an attribute before opset 18, an input after.
+    const listed =
+      (node.attributes.get('axes') as number[] | undefined) ??
+      (node.inputs[1] ? this.intValue(node.inputs[1], node) : undefined);
+    const axes = (listed ?? shape.map((_, i) => i))
+      .map((a) => (a < 0 ? a + shape.length : a))
+      .sort((a, b) => a - b);
+    if (shape.length !== 4 || axes.join() !== '2,3') {
+      throw new NodeError(
+        node.name,
+        `operator ReduceMean over axes [${listed?.join(', ') ?? 'all'}] of a ${shape.length}-D input has no studio layer (only the mean over H and W, as global average pooling)`,
+      );
+    }
+    let id = this.g.add(
+      this.idFor(node),
+      'AdaptiveAvgPool2d',
+      { output_size: [1, 1] },
+      [from],
+      node.name,
+    );
+    if ((node.attributes.get('keepdims') ?? 1) === 0)
+      id = this.g.add(this.g.id(`${id}_flat`), 'Flatten', {}, [id], node.name);
+    this.values.set(node.outputs[0], id);
+  }
+
+  /** A LogSoftmax over the classes (dim 1 of N×classes) whose output is a graph output. */
+  private isFinalOverClasses(node: WorkNode): boolean {
+    const isOutput = (this.model.graph!.output ?? []).some((o) => o.name === node.outputs[0]);
+    const shape = this.g.shapeOf(this.nodeOf(node.inputs[0], node));
+    const axis = (node.attributes.get('axis') as number | undefined) ?? (this.opset < 13 ? 1 : -1);
+    return isOutput && shape.length === 2 && (axis === 1 || axis === -1);
   }
 
   /** The integers a shape-arithmetic value holds (the batch as NaN). */
