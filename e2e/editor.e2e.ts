@@ -281,11 +281,31 @@ describe('the editor as a new user meets it (1440×900)', () => {
       )
       .toBe(false);
     await page.getByTestId('summary-fc3').click();
+    // In view, and not under the map.
+    const map = (await page.locator('.minimap').boundingBox())!;
     await expect
-      .poll(async () =>
-        inside((await node(page, 'fc3').boundingBox())!, (await canvas.boundingBox())!),
-      )
+      .poll(async () => {
+        const card = (await node(page, 'fc3').boundingBox())!;
+        return inside(card, (await canvas.boundingBox())!) && !overlap(card, map);
+      })
       .toBe(true);
+    // A row whose layer is in view but under the map brings it out too.
+    await page.getByRole('button', { name: 'Fit' }).click();
+    await page.waitForTimeout(400);
+    const under = async () => overlap((await node(page, 'fc2').boundingBox())!, map);
+    const pane = (await canvas.boundingBox())!;
+    const card = (await node(page, 'fc2').boundingBox())!;
+    await page.mouse.move(pane.x + 20, pane.y + 20);
+    await page.mouse.down();
+    await page.mouse.move(
+      pane.x + 20 + map.x + map.width / 2 - (card.x + card.width / 2),
+      pane.y + 20 + map.y + map.height / 2 - (card.y + card.height / 2),
+      { steps: 10 },
+    );
+    await page.mouse.up();
+    await expect.poll(under).toBe(true);
+    await page.getByTestId('summary-fc2').click();
+    await expect.poll(under).toBe(false);
     expect(await page.getByTestId('inspector').locator('h2').textContent()).toBe('Linear');
 
     await page.getByTestId('summary-toggle').click();

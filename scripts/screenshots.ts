@@ -18,9 +18,13 @@ import {
 const out = (name: string) => path.join(repoRoot, 'docs/images', name);
 const written: string[] = [];
 
-async function shoot(page: Page, name: string) {
+async function shoot(
+  page: Page,
+  name: string,
+  clip?: { x: number; y: number; width: number; height: number },
+) {
   await page.waitForTimeout(500);
-  await page.screenshot({ path: out(name) });
+  await page.screenshot({ path: out(name), clip });
   written.push(name);
 }
 
@@ -87,8 +91,23 @@ try {
   await page.getByRole('button', { name: 'Lay out left to right' }).click();
   await shoot(page, 'layout-left-right.png');
 
-  // A 7-output network cannot train on 10 classes: the Train area says so before a run.
+  // The summary made taller by its grip, zoomed in, a row followed to its layer.
   await page.getByRole('button', { name: 'Lay out top-down' }).click();
+  const grip = (await page.getByTestId('summary-resize').boundingBox())!;
+  await page.mouse.move(grip.x + 200, grip.y + 2);
+  await page.mouse.down();
+  await page.mouse.move(grip.x + 200, grip.y - 160, { steps: 8 });
+  await page.mouse.up();
+  for (let i = 0; i < 3; i++) await page.getByRole('button', { name: 'Zoom in' }).click();
+  await page.getByTestId('summary-fc2').click();
+  await shoot(page, 'summary-follow.png');
+  await page.mouse.move(grip.x + 200, grip.y - 158);
+  await page.mouse.down();
+  await page.mouse.move(grip.x + 200, grip.y + 2, { steps: 8 });
+  await page.mouse.up();
+
+  // A 7-output network cannot train on 10 classes: the Train area says so before a run.
+  await page.getByRole('button', { name: 'Fit' }).click();
   await node(page, 'fc3').click();
   await setField(page, 'out_features', '7');
   await page.getByRole('button', { name: 'Train', exact: true }).click();
@@ -98,6 +117,18 @@ try {
     .selectOption('sample');
   await page.getByTestId('output-mismatch').waitFor();
   await shoot(page, 'train-output-mismatch.png');
+  // The export dialog notes it too, and still exports the network as drawn.
+  await page.getByRole('button', { name: 'Export', exact: true }).click();
+  await page.getByTestId('export-output-note').waitFor();
+  await page.getByTestId('export-plan').waitFor();
+  // Cut above the line naming the folder it writes to: the workspace here is a temporary one.
+  const dialog = (await page.locator('.export-dialog').boundingBox())!;
+  const folder = (await page.getByTestId('export-folder').boundingBox())!;
+  await shoot(page, 'export-output-note.png', {
+    ...dialog,
+    height: folder.y + folder.height + 16 - dialog.y,
+  });
+  await page.keyboard.press('Escape');
   await page.getByRole('button', { name: 'Design', exact: true }).click();
   await page.keyboard.press('Control+z');
   await page.getByRole('button', { name: 'Train', exact: true }).click();

@@ -73,14 +73,21 @@ export function centreOn(
   const height = node.measured?.height ?? 0;
   if (onlyIfHidden) {
     const { x, y, zoom } = flow.getViewport();
-    const { width: paneWidth, height: paneHeight } = pane.getBoundingClientRect();
+    const paneBox = pane.getBoundingClientRect();
     const left = node.position.x * zoom + x;
     const top = node.position.y * zoom + y;
+    const right = left + width * zoom;
+    const bottom = top + height * zoom;
+    // Under the map counts as hidden too.
+    const map = pane.querySelector('.minimap')?.getBoundingClientRect();
+    const underMap =
+      map !== undefined &&
+      paneBox.left + left < map.right &&
+      map.left < paneBox.left + right &&
+      paneBox.top + top < map.bottom &&
+      map.top < paneBox.top + bottom;
     const shown =
-      left >= 0 &&
-      top >= 0 &&
-      left + width * zoom <= paneWidth &&
-      top + height * zoom <= paneHeight;
+      left >= 0 && top >= 0 && right <= paneBox.width && bottom <= paneBox.height && !underMap;
     if (shown) return;
   }
   void flow.setCenter(node.position.x + width / 2, node.position.y + height / 2, {
