@@ -11,7 +11,7 @@ import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { unzipSync } from 'fflate';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import type { StudioApi, StudioPush } from '../api/studio-api';
 import { combineServices } from '../backend';
@@ -22,6 +22,7 @@ import {
   MAX_CALLS_IN_FLIGHT,
   MAX_CONNECTIONS,
   MAX_FRAME_BYTES,
+  MAX_WRONG_TOKENS_PER_MINUTE,
   startWebHost,
   type WebHost,
 } from './web-host';
@@ -172,6 +173,47 @@ describe('web host: who may use it', () => {
     expect(
       (await rawGet(`/download?kind=export&folder=x&token=${TOKEN}`, { host: rebound })).status,
     ).toBe(403);
+  });
+});
+
+describe('web host: guessing the token', () => {
+  it(`refuses an address that presented ${MAX_WRONG_TOKENS_PER_MINUTE} wrong tokens for the rest of the minute, even with the right one`, async () => {
+    const guarded = await startWebHost({
+      port: 0,
+      host: '127.0.0.1',
+      staticDir: path.join(folder, 'static'),
+      token: TOKEN,
+      createApi: () => combineServices([]),
+    });
+    const page = async (query: string) =>
+      (await fetch(`http://127.0.0.1:${new URL(guarded.url).port}/${query}`)).status;
+    const socket = (token: string) =>
+      new Promise<string>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${new URL(guarded.url).port}/api?token=${token}`);
+        ws.once('open', () => {
+          ws.close();
+          resolve('open');
+        });
+        ws.once('error', (err) => resolve(err.message));
+      });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      // A browser sent to the bare address is no guess.
+      for (let i = 0; i < 30; i++) expect(await page('')).toBe(401);
+      for (let i = 0; i < MAX_WRONG_TOKENS_PER_MINUTE - 1; i++)
+        expect(await page(`?token=guess-${i}`)).toBe(401);
+      expect(await socket('one-more-guess')).toMatch(/401/);
+      expect(await page(`?token=${TOKEN}`)).toBe(429);
+      expect(await socket(TOKEN)).toMatch(/429/);
+      const refused = await fetch(`http://127.0.0.1:${new URL(guarded.url).port}/?token=${TOKEN}`);
+      expect(await refused.text()).toContain('wrong access tokens came from this address');
+      vi.setSystemTime(Date.now() + 61_000);
+      expect(await page(`?token=${TOKEN}`)).toBe(200);
+      expect(await socket(TOKEN)).toBe('open');
+    } finally {
+      vi.useRealTimers();
+      await guarded.close();
+    }
   });
 });
 

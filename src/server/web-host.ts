@@ -8,7 +8,9 @@
  * WebSocket need it. The Host header must name this machine (a page whose
  * domain was re-pointed at it, "DNS rebinding", is refused) and a browser's
  * Origin must be this server (other sites open in the same browser cannot
- * drive it). The built UI's scripts and styles are public: they hold no data.
+ * drive it). An address presenting too many wrong tokens is refused for the
+ * rest of the minute. The built UI's scripts and styles are public: they
+ * hold no data.
  *
  * What it survives: every socket has an error handler, so a frame that is not
  * valid UTF-8 or larger than MAX_FRAME_BYTES drops that client, not the host;
@@ -71,6 +73,13 @@ export const MAX_CONNECTIONS = 16;
 export const MAX_CALLS_IN_FLIGHT = 32;
 /** Answers and pushes waiting for a client that does not read them; past this it is dropped. */
 const MAX_UNREAD_BYTES = 64 * 1024 * 1024;
+/**
+ * Wrong tokens one address may present in a minute; past this it is answered
+ * 429 until the minute is over, so a token chosen by a person (possibly
+ * guessable, unlike the 256 random bits of the default) cannot be guessed by
+ * trying many from the network.
+ */
+export const MAX_WRONG_TOKENS_PER_MINUTE = 20;
 
 /** Sent with every response: no address (with its token) leaks to another site, no sniffing. */
 const COMMON_HEADERS = {
@@ -81,8 +90,9 @@ const COMMON_HEADERS = {
 export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   const root = path.resolve(options.staticDir);
   const hosts = allowedHostNames(options.host, options.allowedHosts ?? []);
+  const access = new TokenCheck(options.token);
   const server = createServer((req, res) => {
-    handleRequest(root, options, hosts, req, res).catch((err: Error) => {
+    handleRequest(root, options, hosts, access, req, res).catch((err: Error) => {
       if (res.headersSent) res.destroy(err);
       else plain(res, 500, `internal error: ${err.message}`);
     });
@@ -102,18 +112,15 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const url = requestUrl(req);
-    const refusal =
-      url?.pathname !== '/api'
-        ? '404 Not Found'
-        : !knownHost(req, hosts)
-          ? '403 Forbidden'
-          : !sameOrigin(req)
-            ? '403 Forbidden'
-            : !authorized(req, url, options.token)
-              ? '401 Unauthorized'
-              : sockets.clients.size >= MAX_CONNECTIONS
-                ? '503 Service Unavailable'
-                : undefined;
+    const refusal = (() => {
+      if (url?.pathname !== '/api') return '404 Not Found';
+      if (!knownHost(req, hosts) || !sameOrigin(req)) return '403 Forbidden';
+      const token = access.check(req, url);
+      if (token === 'guessing') return '429 Too Many Requests';
+      if (token === 'wrong') return '401 Unauthorized';
+      if (sockets.clients.size >= MAX_CONNECTIONS) return '503 Service Unavailable';
+      return undefined;
+    })();
     if (refusal) {
       socket.end(`HTTP/1.1 ${refusal}\r\nconnection: close\r\n\r\n`);
       return;
@@ -190,6 +197,7 @@ async function handleRequest(
   root: string,
   options: WebHostOptions,
   hosts: ReadonlySet<string>,
+  access: TokenCheck,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
@@ -203,12 +211,16 @@ async function handleRequest(
     return;
   }
   const isPage = url.pathname === '/' || url.pathname === '/index.html';
-  if ((isPage || url.pathname === DOWNLOAD_PATH) && !authorized(req, url, options.token)) {
-    return plain(
-      res,
-      401,
-      'This studio needs its access token: open the address it printed when it started (…/?token=…).',
-    );
+  if (isPage || url.pathname === DOWNLOAD_PATH) {
+    const token = access.check(req, url);
+    if (token === 'guessing') return plain(res, 429, TOO_MANY_WRONG_TOKENS);
+    if (token === 'wrong') {
+      return plain(
+        res,
+        401,
+        'This studio needs its access token: open the address it printed when it started (…/?token=…).',
+      );
+    }
   }
   if (url.pathname === DOWNLOAD_PATH) return serveDownload(options, url, res);
   return serveStatic(root, url, req, res);
@@ -222,16 +234,57 @@ function requestUrl(req: IncomingMessage): URL | undefined {
   }
 }
 
-/** The token from `?token=` (browsers) or `Authorization: Bearer` (scripts), compared in constant time. */
-function authorized(req: IncomingMessage, url: URL, token: string): boolean {
-  const header = req.headers.authorization;
-  const presented =
-    url.searchParams.get(TOKEN_PARAMETER) ??
-    (header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined);
-  if (!presented) return false;
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(presented), digest(token));
+const TOO_MANY_WRONG_TOKENS = `More than ${MAX_WRONG_TOKENS_PER_MINUTE} wrong access tokens came from this address in a minute; wait a minute, then open the address the studio printed.`;
+
+/**
+ * Checks the token from `?token=` (browsers) or `Authorization: Bearer`
+ * (scripts) in constant time, and counts wrong ones per address: an address
+ * that presents too many in a minute is refused ('guessing') until the
+ * minute is over, even with the right one.
+ */
+class TokenCheck {
+  private readonly digest: Buffer;
+  private readonly wrong = new Map<string, { count: number; since: number }>();
+
+  constructor(token: string) {
+    this.digest = sha256(token);
+  }
+
+  check(req: IncomingMessage, url: URL): 'ok' | 'wrong' | 'guessing' {
+    const address = req.socket.remoteAddress ?? '';
+    const now = Date.now();
+    let tries = this.wrong.get(address);
+    if (tries && now - tries.since > 60_000) {
+      this.wrong.delete(address);
+      tries = undefined;
+    }
+    if (tries && tries.count >= MAX_WRONG_TOKENS_PER_MINUTE) return 'guessing';
+    const header = req.headers.authorization;
+    const presented =
+      url.searchParams.get(TOKEN_PARAMETER) ??
+      (header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined);
+    // No token at all is a browser sent to the bare address, not a guess.
+    if (presented === undefined || presented === '') return 'wrong';
+    if (timingSafeEqual(sha256(presented), this.digest)) return 'ok';
+    if (!tries) {
+      this.makeRoom(now);
+      tries = { count: 0, since: now };
+      this.wrong.set(address, tries);
+    }
+    tries.count++;
+    return 'wrong';
+  }
+
+  /** Keeps the table bounded when many addresses try: entries past their minute go, then the oldest. */
+  private makeRoom(now: number): void {
+    if (this.wrong.size < 1024) return;
+    for (const [address, tries] of this.wrong)
+      if (now - tries.since > 60_000) this.wrong.delete(address);
+    if (this.wrong.size >= 16_384) this.wrong.delete(this.wrong.keys().next().value as string);
+  }
 }
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest();
 
 /**
  * The host names this server answers to: loopback, the address it listens on,
