@@ -104,8 +104,9 @@ it('weights trained in PyTorch come back as a run of the open project, chosen fo
   // And the Train area lists it among the project's runs.
   await session.page.getByRole('button', { name: 'Train', exact: true }).click();
   const runs = session.page.getByRole('region', { name: 'Past runs' });
-  await expect
-    .poll(() => runs.locator('tbody tr').first().textContent())
-    .toContain('PyTorch (imported weights)');
+  const row = runs.locator('tbody tr').first();
+  await expect.poll(() => row.textContent()).toContain('PyTorch (imported weights)');
+  // No epochs of its own to count: trained elsewhere.
+  expect(await row.locator('td').nth(3).textContent()).toBe('–');
   expect(session.pageErrors).toEqual([]);
 });

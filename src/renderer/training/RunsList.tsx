@@ -64,7 +64,10 @@ export function RunsList() {
                   {r.status}
                 </td>
                 <td>
-                  {r.epochsDone} / {r.options.epochs}
+                  {/* Done with no epoch of its own: weights trained elsewhere (PyTorch), brought back. */}
+                  {r.status === 'done' && r.epochsDone === 0
+                    ? '–'
+                    : `${r.epochsDone} / ${r.options.epochs}`}
                 </td>
                 <td>
                   {r.options.lr} · {r.options.batchSize}
