@@ -5,7 +5,7 @@
  * kept, run.json records it, the folder is unlocked, and the studio continues
  * the run from that checkpoint to the end.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -19,6 +19,7 @@ import { getPreset } from '../../src/core/presets';
 import { resolveTrainOptions } from '../../src/core/training/options';
 import { spawnTrainingWorker, startTrainingJob } from '../../src/engine/job';
 import { readRunRecord, runLockHolder } from '../../src/engine/run/folder';
+import { describeWith, pytorch } from '../support/requirements';
 
 const workspace = mkdtempSync(path.join(tmpdir(), 'fault-worker-death-'));
 afterAll(() => rmSync(workspace, { recursive: true, force: true }));
@@ -38,14 +39,18 @@ const small = {
 } as const;
 
 /** Trains in `runs/<id>` and ends the worker from outside at the first event `killAt` picks. */
-async function trainAndKill(id: string, killAt: (event: TrainingEvent) => boolean) {
+async function trainAndKill(
+  id: string,
+  killAt: (event: TrainingEvent) => boolean,
+  overrides: Partial<typeof small> | { backend: 'pytorch' } = {},
+) {
   const outDir = path.join(runs, id);
   const events: TrainingEvent[] = [];
   let worker: Worker | undefined;
   let killed = false;
   const job = startTrainingJob(
     project,
-    resolveTrainOptions(project, { ...small, outDir }),
+    resolveTrainOptions(project, { ...small, ...overrides, outDir }),
     (event) => {
       events.push(event);
       if (!killed && killAt(event)) {
@@ -123,4 +128,40 @@ describe('a training worker that dies', () => {
     });
     expect(runLockHolder(outDir)).toBeUndefined();
   }, 60_000);
+});
+
+/** The PyTorch engine's processes (engine.py) of this machine, by process id (Linux /proc). */
+function engineProcesses(): string[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('engine.py');
+      } catch {
+        return false; // gone meanwhile
+      }
+    });
+}
+
+describeWith([pytorch], 'a training worker that dies while the PyTorch engine trains', () => {
+  it('leaves no PyTorch process training behind (it sees the studio gone and ends)', async () => {
+    const before = new Set(engineProcesses());
+    let running: string[] = [];
+    const { final } = await trainAndKill(
+      'pytorch',
+      (e) => {
+        if (e.event !== 'checkpoint') return false;
+        running = engineProcesses().filter((pid) => !before.has(pid));
+        return true;
+      },
+      { backend: 'pytorch' },
+    );
+    expect(running.length).toBeGreaterThan(0); // it was there when the worker died
+    expect((final as { message: string }).message).toMatch(
+      /The checkpoint after epoch 1 in .* is kept/,
+    );
+    await expect
+      .poll(() => engineProcesses().filter((pid) => running.includes(pid)), { timeout: 20_000 })
+      .toEqual([]);
+  }, 120_000);
 });
