@@ -34,7 +34,7 @@ import { inspectTargets } from '../node/owned-files';
 import { workspaceConfinement } from '../node/workspace';
 import { guard } from './guard';
 import { writeImportedRun } from './imported-run';
-import { runPathOf, runsFolderOf } from './run-folders';
+import { runPathOf, runStamp, runsFolderOf } from './run-folders';
 
 export interface ExportServiceOptions {
   projectFolder: string;
@@ -117,8 +117,7 @@ export class ExportService implements ExportApi {
     const runs = runsFolderOf(this.folder, {
       projectPath: ofOpenProject ? request.openProject?.path : undefined,
     });
-    const stamp = new Date().toISOString().replaceAll(':', '-').replace('.', '-');
-    const dir = await writeImportedRun(runs, `${stamp}-pytorch`, imported);
+    const dir = await writeImportedRun(runs, `${runStamp()}-pytorch`, imported);
     return {
       kind: 'run',
       runId: path.basename(dir),

@@ -10,6 +10,11 @@ import { runFile } from '../engine/run/folder';
 import { confinePath } from '../node/confined-path';
 import { workspaceConfinement } from '../node/workspace';
 
+/** A new run's folder name: when it started, to the millisecond, as a plain name (2026-12-01T10-21-54-463Z). */
+export function runStamp(at = new Date()): string {
+  return at.toISOString().replaceAll(':', '-').replace('.', '-');
+}
+
 /** Run ids are folder names: letters, digits, '_', '.', '-' (the API's schema checks them too). */
 const RUN_ID = /^[A-Za-z0-9_.-]{1,100}$/;
 

@@ -40,7 +40,7 @@ import {
 import { confinePath, PathOutsideRoots } from '../node/confined-path';
 import { dataConfinement } from '../node/workspace';
 import { guard } from './guard';
-import { runFolderOf, runsFolderOf } from './run-folders';
+import { runFolderOf, runStamp, runsFolderOf } from './run-folders';
 
 export interface TrainingRunsServiceOptions extends HostDataOptions {
   /** Trainings this host runs at once (default MAX_TRAININGS). */
@@ -186,8 +186,7 @@ export class TrainingRunsService implements TrainingApi {
       const options = hostRunOptions(request.project, request.options, this.options);
       options.layerStatsEvery ??= LAYER_STATS_EVERY;
       this.refuseAtCapacity();
-      const stamp = new Date().toISOString().replaceAll(':', '-').replace('.', '-');
-      const dir = createRunFolder(runsFolderOf(this.folder, request), stamp);
+      const dir = createRunFolder(runsFolderOf(this.folder, request), runStamp());
       const record: RunRecord = {
         id: path.basename(dir),
         projectName: request.project.name,
