@@ -101,7 +101,7 @@ async function inputsOf(page: Page, target: string): Promise<string[]> {
 }
 
 describe('the editor as a new user meets it (1440×900)', () => {
-  it('opens LeNet and ResNet-18 whole, at a zoom where the cards can be read', async () => {
+  it('opens LeNet, ResNet-18 and DenseNet whole, and blocks’ insides, at a zoom where the cards can be read', async () => {
     const { page } = session;
     await expect.poll(() => page.getByTestId('total-params').textContent()).toBe('61,706');
     await expect.poll(async () => (await nodeIds(page)).length).toBe(13);
@@ -120,6 +120,12 @@ describe('the editor as a new user meets it (1440×900)', () => {
       .getByRole('navigation', { name: 'Editing inside' })
       .getByRole('button', { name: 'Project' })
       .click();
+    // A DenseBlock skips over every unit: it still opens readable, folded where a layer forks.
+    await openPreset(page, 'densenet', '758,226');
+    await expectWholeAndReadable(page);
+    await node(page, 'dense_blk1').dblclick();
+    await expectWholeAndReadable(page, view.locator('.block-canvas'));
+    await view.getByRole('button', { name: 'Close' }).click();
     await openPreset(page, 'lenet', '61,706');
   });
 

@@ -5,9 +5,10 @@
  * shrunk until its cards cannot be read. The map in the corner is kept clear.
  */
 import type { Edge, Node, ReactFlowInstance } from '@xyflow/react';
+import { READABLE_ZOOM } from '../state/layout';
 
-/** Below this zoom a card's text is too small to read. */
-export const READABLE_ZOOM = 0.6;
+export { READABLE_ZOOM };
+
 const MARGIN = 24;
 /** The map's corner (its width and margin), kept free of nodes when it is shown. */
 export const MINIMAP_ROOM = 230;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Project } from '../../core/document/schema';
+import { DenseBlock } from '../../core/layers/blocks/dense';
 import { Residual } from '../../core/layers/blocks/residual';
 import { getPreset } from '../../core/presets';
 import { layoutGraph, NODE_WIDTH } from './layout';
@@ -92,5 +93,24 @@ describe('automatic layout', () => {
     // Each unit's skip connection (its input to its Add) lies within one column.
     expect(column('input')).toBe(column('adda'));
     expect(column('pool')).toBe(column('addb'));
+  });
+
+  it('folds a DenseBlock, whose every unit is skipped over, where one layer’s output forks', () => {
+    const inside = DenseBlock.expand(
+      { num_convs: 4, num_channels: 32 },
+      { blocks: {}, input: [1, 64, 24, 24] },
+    );
+    const graph = {
+      nodes: inside.nodes.map((n) => ({ ...n, params: n.params ?? {} })),
+      edges: inside.edges,
+    };
+    const view = { width: 1200, height: 650 };
+    const laidOut = layoutGraph(graph, { view });
+    const list = boxes(laidOut as ReturnType<typeof lenet>);
+    expect(new Set(list.map((b) => b.x)).size).toBeGreaterThan(2);
+    expect(overlapping(list)).toEqual([]);
+    const width = Math.max(...list.map((b) => b.x + b.width)) - Math.min(...list.map((b) => b.x));
+    const height = Math.max(...list.map((b) => b.y + b.height)) - Math.min(...list.map((b) => b.y));
+    expect(Math.min(view.width / width, view.height / height)).toBeGreaterThan(0.6);
   });
 });

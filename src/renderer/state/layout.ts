@@ -20,6 +20,8 @@ const FOLD_GAP = 90;
 const MARGIN = 20;
 /** A fold must bring the zoom within this fraction of the best folding's, or it is not made. */
 const WORTH_FOLDING = 0.85;
+/** Below this zoom a card's text is too small to read. */
+export const READABLE_ZOOM = 0.6;
 
 export type LayoutDirection = 'TB' | 'LR';
 
@@ -78,7 +80,8 @@ export function layoutGraph<G extends Graph>(graph: G, options: LayoutOptions = 
  * Folds the ranks into bands side by side (columns for top-down, rows for
  * left-to-right) so the whole graph fits `view` at the largest zoom (up to
  * 1). A fold only falls where one edge alone links the ranks on either side,
- * so a branch (a skip connection) is never cut in two. Written for top-down;
+ * so a branch (a skip connection) is never cut in two, unless no such folding
+ * is readable: then also where one layer's output alone crosses. Written for top-down;
  * left-to-right swaps the axes.
  */
 function fold(boxes: Box[], edges: Graph['edges'], direction: LayoutDirection, view: Size): Box[] {
@@ -89,24 +92,32 @@ function fold(boxes: Box[], edges: Graph['edges'], direction: LayoutDirection, v
   const ranks = ranksOf(down);
   const left = Math.min(...down.map((b) => b.x));
   const width = Math.max(...down.map((b) => b.x + b.width)) - left;
-  const segments = cleanSegments(ranks, edges);
   const height = (band: Rank[]) => band.at(-1)!.bottom - band[0].top;
   // Room along the flow for the edges that turn back between bands.
   const room = { width: viewDown.width - 2 * MARGIN, height: viewDown.height - 4 * MARGIN };
-  const candidates: { zoom: number; bands: Rank[][] }[] = [];
-  for (let target = 1; target >= 0.1; target -= 0.05) {
-    const bands = pack(segments, room.height / target);
-    const wide = bands.length * width + (bands.length - 1) * FOLD_GAP;
-    candidates.push({
-      bands,
-      zoom: Math.min(1, room.width / wide, room.height / Math.max(...bands.map(height))),
-    });
+  const folding = (segments: Rank[][]) => {
+    const candidates: { zoom: number; bands: Rank[][] }[] = [];
+    for (let target = 1; target >= 0.1; target -= 0.05) {
+      const bands = pack(segments, room.height / target);
+      const wide = bands.length * width + (bands.length - 1) * FOLD_GAP;
+      candidates.push({
+        bands,
+        zoom: Math.min(1, room.width / wide, room.height / Math.max(...bands.map(height))),
+      });
+    }
+    // The fewest bands that come close to the best zoom: a fold that gains little is not worth it.
+    const bestZoom = Math.max(...candidates.map((c) => c.zoom));
+    return candidates
+      .filter((c) => c.zoom >= bestZoom * WORTH_FOLDING)
+      .reduce((a, b) => (b.bands.length < a.bands.length ? b : a));
+  };
+  let best = folding(cleanSegments(ranks, edges, false));
+  if (best.zoom < READABLE_ZOOM) {
+    // No clean place to fold (a DenseBlock's every unit is skipped over): fold where one
+    // layer's output alone crosses, even if it forks there, rather than leave it unreadable.
+    const forked = folding(cleanSegments(ranks, edges, true));
+    if (forked.zoom > best.zoom) best = forked;
   }
-  // The fewest bands that come close to the best zoom: a fold that gains little is not worth it.
-  const bestZoom = Math.max(...candidates.map((c) => c.zoom));
-  const best = candidates
-    .filter((c) => c.zoom >= bestZoom * WORTH_FOLDING)
-    .reduce((a, b) => (b.bands.length < a.bands.length ? b : a));
   const moved = new Map<string, Box>();
   best.bands.forEach((band, i) => {
     const dy = ranks[0].top - band[0].top;
@@ -117,8 +128,12 @@ function fold(boxes: Box[], edges: Graph['edges'], direction: LayoutDirection, v
   return down.map((b) => flip(moved.get(b.id)!));
 }
 
-/** Runs of ranks between the places a fold may fall (one edge alone from one rank to the next). */
-function cleanSegments(ranks: Rank[], edges: Graph['edges']): Rank[][] {
+/**
+ * Runs of ranks between the places a fold may fall: one edge alone from one
+ * rank to the next, or (`forks`) the edges of one layer's output alone, from
+ * the last rank before the fold.
+ */
+function cleanSegments(ranks: Rank[], edges: Graph['edges'], forks: boolean): Rank[][] {
   const rankOf = new Map<string, number>();
   ranks.forEach((rank, i) => {
     for (const b of rank.boxes) rankOf.set(b.id, i);
@@ -130,10 +145,12 @@ function cleanSegments(ranks: Rank[], edges: Graph['edges']): Rank[][] {
       const to = rankOf.get(e.target);
       return from !== undefined && to !== undefined && from <= gap && to > gap;
     });
+    const oneSource =
+      crossing.length > 0 &&
+      crossing.every((e) => e.source === crossing[0].source) &&
+      rankOf.get(crossing[0].source) === gap;
     const clean =
-      crossing.length === 1 &&
-      rankOf.get(crossing[0].source) === gap &&
-      rankOf.get(crossing[0].target) === gap + 1;
+      oneSource && (forks || (crossing.length === 1 && rankOf.get(crossing[0].target) === gap + 1));
     if (clean) segments.push([ranks[gap + 1]]);
     else segments.at(-1)!.push(ranks[gap + 1]);
   }
