@@ -127,7 +127,7 @@ an address other than this machine's own (--host 0.0.0.0) is refused without it.
       process.stdout.write(`Workspace: ${projectFolder} (${describeChoice(workspace)})\n`);
       if (!isLoopback(opts.host))
         process.stderr.write(
-          `warning: listening on ${opts.host}: anyone who can reach it and has the address with its token can read and write the workspace ${projectFolder}. The address travels unencrypted over HTTP: prefer an SSH tunnel (ssh -L ${port}:127.0.0.1:${port} this-machine) or a TLS proxy.\n`,
+          `warning: listening on ${opts.host}: anyone who can reach it and has the address with its token can read and write the workspace ${projectFolder}. The address travels unencrypted over HTTP: prefer an SSH tunnel (${sshTunnel(Number(new URL(host.url).port))}) or a TLS proxy.\n`,
         );
       const stop = () => {
         host.close().then(() => process.exit(0));
@@ -159,8 +159,14 @@ function remoteRefusal(host: string, port: number): string {
   return [
     `--host ${host} would serve the studio (and read and write access to its workspace) to other machines, which is refused unless you choose the access token yourself:`,
     `set ${TOKEN_VARIABLE} to a secret of at least ${MIN_TOKEN_LENGTH} printable characters (for example: export ${TOKEN_VARIABLE}=$(openssl rand -hex 32)) and start again.`,
-    `Plain HTTP carries that token unencrypted; safer is to keep the default --host 127.0.0.1 and reach it through an SSH tunnel (ssh -L ${port}:127.0.0.1:${port} this-machine) or a TLS reverse proxy (give its name with --allow-host).`,
+    `Plain HTTP carries that token unencrypted; safer is to keep the default --host 127.0.0.1 and reach it through an SSH tunnel (${sshTunnel(port)}) or a TLS reverse proxy (give its name with --allow-host).`,
   ].join('\n');
+}
+
+/** The command that reaches a studio on `port` of this machine through SSH (0: the port it will get). */
+function sshTunnel(port: number): string {
+  const shown = port === 0 ? 'PORT' : String(port);
+  return `ssh -L ${shown}:127.0.0.1:${shown} this-machine`;
 }
 
 /** The token from the environment, or a fresh random one (256 bits). */
