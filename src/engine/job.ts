@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { FinalEvent, TrainingEvent } from '../api/training-protocol';
 import type { Project } from '../core/document/schema';
 import type { TrainOptions } from '../core/training/options';
-import { recordRunEnd, releaseWorkerLock } from './run/folder';
+import { hasCheckpoint, recordRunEnd, releaseWorkerLock } from './run/folder';
 import type { WorkerReply, WorkerRequest } from './worker';
 
 export interface TrainingJob {
@@ -62,7 +62,7 @@ export function startTrainingJob(
       const { outDir } = options;
       const event: FinalEvent = {
         event: 'error',
-        message: `${what}: training stopped. ${whatIsKept(outDir, lastCheckpoint)}`,
+        message: `${what}: training stopped. ${whatIsKept(options, lastCheckpoint)}`,
       };
       onEvent(event);
       // The worker could not record its end nor unlock its folder: done here.
@@ -89,14 +89,20 @@ export function startTrainingJob(
 
 /** What of a run whose worker died is safe, and how to go on from it. */
 function whatIsKept(
-  outDir: string | undefined,
+  { outDir, resume }: TrainOptions,
   checkpoint: Extract<TrainingEvent, { event: 'checkpoint' }> | undefined,
 ): string {
   if (!outDir) return 'The run had no run folder, so nothing of it was kept.';
-  if (!checkpoint) return `No checkpoint had been written yet in ${outDir}; start the run again.`;
-  const where =
-    checkpoint.batch === undefined
-      ? `after epoch ${checkpoint.epoch}`
-      : `at batch ${checkpoint.batch} of epoch ${checkpoint.epoch}`;
-  return `The checkpoint ${where} in ${outDir} is kept: continue the run from it (Continue in the studio's runs list, or train with --out ${outDir} --resume).`;
+  const goOn = `continue the run from it (Continue in the studio's runs list, or train with --out ${outDir} --resume)`;
+  if (checkpoint) {
+    const where =
+      checkpoint.batch === undefined
+        ? `after epoch ${checkpoint.epoch}`
+        : `at batch ${checkpoint.batch} of epoch ${checkpoint.epoch}`;
+    return `The checkpoint ${where} in ${outDir} is kept: ${goOn}.`;
+  }
+  if (resume && hasCheckpoint(outDir)) {
+    return `The checkpoint it resumed from in ${outDir} is kept (none newer was written): ${goOn}.`;
+  }
+  return `No checkpoint had been written yet in ${outDir}; start the run again.`;
 }

@@ -42,7 +42,7 @@ const small = {
 async function trainAndKill(
   id: string,
   killAt: (event: TrainingEvent) => boolean,
-  overrides: Partial<typeof small> | { backend: 'pytorch' } = {},
+  overrides: Partial<typeof small> | { backend: 'pytorch' } | { resume: true } = {},
 ) {
   const outDir = path.join(runs, id);
   const events: TrainingEvent[] = [];
@@ -119,6 +119,17 @@ describe('a training worker that dies', () => {
     expect(epochs).toEqual([1, 2]);
     expect(await readRunRecord(outDir)).toMatchObject({ status: 'done' });
   }, 120_000);
+
+  it('resumed, then killed before a newer checkpoint, keeps the one it resumed from', async () => {
+    await trainAndKill('twice', (e) => e.event === 'checkpoint' && e.epoch === 1);
+    const { outDir, final } = await trainAndKill('twice', (e) => e.event === 'batch', {
+      resume: true,
+    });
+    expect((final as { message: string }).message).toContain(
+      `training stopped. The checkpoint it resumed from in ${outDir} is kept (none newer was written): continue the run from it`,
+    );
+    expect(runLockHolder(outDir)).toBeUndefined();
+  }, 60_000);
 
   it('before its first checkpoint says that nothing was kept and the run must start again', async () => {
     const { outDir, final } = await trainAndKill('early', (e) => e.event === 'batch');
