@@ -332,7 +332,7 @@ describe('the editor as a new user meets it (1440×900)', () => {
     await expect.poll(transform).not.toBe(before);
   });
 
-  it('takes a connection dropped near a port, and a layer dropped onto a connection goes there', async () => {
+  it('takes a connection dropped near a port; a layer dropped onto a connection goes there, and one dropped with a layer selected follows it', async () => {
     const { page } = session;
     await page.getByRole('button', { name: 'New', exact: true }).click();
     await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
@@ -344,6 +344,11 @@ describe('the editor as a new user meets it (1440×900)', () => {
     const relu = await dropLayer(page, 'ReLU', { point: await edgeMidpoint(page, 'input', conv) });
     await expect.poll(() => inputsOf(page, conv)).toEqual([relu]);
     expect(await inputsOf(page, relu)).toEqual(['input']);
+    // Dropped anywhere while a layer is selected: connected after it.
+    await node(page, conv).click();
+    const pool = await dropLayer(page, 'MaxPool2d', { fx: 0.85, fy: 0.2 });
+    await expect.poll(() => inputsOf(page, pool)).toEqual([conv]);
+    await expect.poll(() => nodeShape(page, pool).textContent()).toBe('1×6×13×13');
   });
 
   it('sends a problem inside a Residual to the block’s own use_1x1conv, which fixes it', async () => {
