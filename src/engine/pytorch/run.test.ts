@@ -390,16 +390,26 @@ describeWith([pytorch], 'a PyTorch run in the studio', () => {
       }),
     );
     expect(report.count).toBe(32);
-    expect(report.accuracy).toBeGreaterThanOrEqual(0);
+    // The studio's evaluation of the weights PyTorch trained: the accuracy PyTorch measured on the same 32 images.
+    const done = pushes.find(
+      (p) => p.channel === 'training' && p.runId === run.id && p.payload.event === 'done',
+    )?.payload as Extract<FinalEvent, { event: 'done' }>;
+    expect(report.accuracy).toBeCloseTo(done.valAcc, 6);
     const exporter = new ExportService({ projectFolder: folder });
-    const plan = value(
-      await exporter.exportModel({
-        target,
-        weights: { kind: 'run', runId: run.id },
-        format: 'onnx',
-        folder: 'exports/onnx',
-      }),
-    );
-    expect(plan.files.map((f) => f.path)).toContain('model.onnx');
+    for (const [format, file] of [
+      ['onnx', 'model.onnx'],
+      ['pytorch', 'weights.safetensors'],
+      ['tfjs', 'model.json'],
+    ] as const) {
+      const plan = value(
+        await exporter.exportModel({
+          target,
+          weights: { kind: 'run', runId: run.id },
+          format,
+          folder: `exports/${format}`,
+        }),
+      );
+      expect(plan.files.map((f) => f.path)).toContain(file);
+    }
   });
 });
