@@ -150,6 +150,21 @@ try {
   await page.waitForTimeout(500);
   await node(page, '1').dblclick();
   await shoot(page, 'block-view.png');
+  await page
+    .getByRole('dialog', { name: 'Inside the block' })
+    .getByRole('button', { name: 'Close' })
+    .click();
+  await page
+    .getByRole('navigation', { name: 'Editing inside' })
+    .getByRole('button', { name: 'Project' })
+    .click();
+
+  // A DenseBlock's inside, folded where each Concat's output forks.
+  await page.getByRole('button', { name: 'Presets' }).click();
+  await page.getByTestId('preset-densenet').click();
+  await page.getByTestId('total-params').filter({ hasText: '758,226' }).waitFor();
+  await node(page, 'dense_blk1').dblclick();
+  await shoot(page, 'block-view-dense.png');
   console.log(`wrote docs/images/{${written.join(',')}}`);
 } finally {
   await browser.close();
