@@ -24,7 +24,7 @@ import { readModelFile } from '../../src/exporters/node-io';
 import { buildOnnxModel } from '../../src/exporters/onnx/export';
 import { importOnnxModel } from '../../src/exporters/onnx/import';
 import { ModelProto } from '../../src/exporters/onnx/onnx-proto';
-import { describeWith, PYTHON, pytorch } from '../support/requirements';
+import { describeWith, PYTHON, pytorch, torchvision } from '../support/requirements';
 import { cpuTf } from '../support/tfjs-cpu';
 import { exportInputs, layerZoo, random, randomWeights, relativeError } from './fixtures';
 
@@ -219,6 +219,53 @@ describeWith([pytorch], 'models written by PyTorch’s torch.onnx.export', () =>
     expect(() => readModelFile(model.file)).toThrow(message);
   });
 });
+
+describeWith(
+  [pytorch, torchvision],
+  'torchvision’s networks, which the course does not have',
+  () => {
+    let models: { name: string; file: string; input: number[] }[] = [];
+    beforeAll(() => {
+      const script = join(import.meta.dirname, 'torch_onnx_models.py');
+      models = JSON.parse(
+        execFileSync(PYTHON, [script, dir, '--torchvision'], {
+          encoding: 'utf8',
+          maxBuffer: 1 << 26,
+        }),
+      ).models;
+    }, 300_000);
+
+    it.each([
+      'tv-mobilenet_v2',
+      'tv-squeezenet1_1',
+      'tv-densenet121',
+      'tv-googlenet',
+      'tv-regnet_x_400mf',
+    ])(
+      '%s imports with onnxruntime’s outputs and exports again',
+      async (name) => {
+        const model = models.find((m) => m.name === name)!;
+        const imported = readModelFile(model.file);
+        // Named after the file, not torch.onnx.export's 'torch_jit'.
+        expect(imported.project.name).toBe(name);
+        await checkImport(new Uint8Array(readFileSync(model.file)), model.input, imported);
+      },
+      300_000,
+    );
+
+    it.each([
+      // Channel shuffle: its channels per group computed from the shape, a reshape to 5-D, a transpose.
+      [
+        'tv-shufflenet_v2_x0_5',
+        /node '\/stage2\/stage2\.0\/\w+': operator \w+ has no studio layer/,
+      ],
+      ['tv-mobilenet_v3_small', /node '.*HardSigmoid': operator HardSigmoid has no studio layer/],
+    ])('%s is refused naming the node and its operator', (name, message) => {
+      const model = models.find((m) => m.name === name)!;
+      expect(() => readModelFile(model.file)).toThrow(message);
+    });
+  },
+);
 
 describe('files that are not what they seem', () => {
   it('an opset older than 9 is refused, saying which the studio reads', () => {

@@ -1,11 +1,13 @@
 """Writes ONNX models with real PyTorch's torch.onnx.export, for the ONNX import tests.
 
-Usage: torch_onnx_models.py OUT_DIR
+Usage: torch_onnx_models.py OUT_DIR [--torchvision]
 Writes OUT_DIR/<name>.onnx for the course's networks (course_models.py, random
 weights and BatchNorm statistics as after training) and for small networks
 that exercise what exporters write besides plain layers (a flatten computed
 from x.size(0), MatMul + Add, GELU's formula, a final Softmax or log_softmax,
-ceil_mode pooling, means over H and W), plus networks with operators the studio has no layer for. Prints
+ceil_mode pooling, means over H and W), plus networks with operators the
+studio has no layer for; with --torchvision, torchvision's own networks
+instead (ones the course does not have: MobileNetV2, SqueezeNet, ...). Prints
 {"models": [{"name", "file", "input": [N, C, H, W], "opset"}]} as JSON.
 """
 import json
@@ -141,6 +143,24 @@ MODELS = {
 }
 
 
+# torchvision's networks (random weights) at a small input: name → (builder, its arguments, input).
+TORCHVISION = {
+    'tv-mobilenet_v2': ('mobilenet_v2', {}, [2, 3, 64, 64]),
+    'tv-squeezenet1_1': ('squeezenet1_1', {}, [2, 3, 64, 64]),
+    'tv-densenet121': ('densenet121', {}, [2, 3, 64, 64]),
+    'tv-googlenet': ('googlenet', {'aux_logits': False, 'init_weights': True}, [2, 3, 64, 64]),
+    'tv-regnet_x_400mf': ('regnet_x_400mf', {}, [2, 3, 64, 64]),
+    'tv-shufflenet_v2_x0_5': ('shufflenet_v2_x0_5', {}, [1, 3, 64, 64]),
+    'tv-mobilenet_v3_small': ('mobilenet_v3_small', {}, [1, 3, 64, 64]),
+}
+
+
+def torchvision_models():
+    import torchvision
+    return {name: (lambda n=n, kw=kw: getattr(torchvision.models, n)(**kw), shape, 13)
+            for name, (n, kw, shape) in TORCHVISION.items()}
+
+
 def trained_looking(model):
     """BatchNorm statistics away from their initial 0 and 1, as after training."""
     for m in model.modules():
@@ -156,7 +176,8 @@ def main():
     out = sys.argv[1]
     torch.manual_seed(0)
     written = []
-    for name, (build, shape, opset) in MODELS.items():
+    models = torchvision_models() if '--torchvision' in sys.argv[2:] else MODELS
+    for name, (build, shape, opset) in models.items():
         model = course_models.materialise(build(), shape)
         trained_looking(model).eval()
         file = os.path.join(out, f'{name}.onnx')

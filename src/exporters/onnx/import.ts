@@ -336,7 +336,10 @@ class OnnxImport {
   }
 
   private convert(node: WorkNode): void {
-    if (node.op === 'Identity') {
+    // A Concat of one tensor (torch.cat of a one-item list, as torchvision's DenseNet writes) is it.
+    const concatOfOne =
+      node.op === 'Concat' && node.inputs.length === 1 && !this.isShapeValue(node.inputs[0]);
+    if (node.op === 'Identity' || concatOfOne) {
       this.alias(node, node.inputs[0]);
       return;
     }
@@ -869,7 +872,10 @@ export function importOnnxModel(bytes: Uint8Array, options: OnnxImportOptions = 
       `the model uses ONNX opset ${opset}; the studio reads opset ${MIN_ONNX_OPSET} and later (convert it with onnx.version_converter)`,
     );
   }
-  return new OnnxImport(model, model.graph.name || options.fallbackName || 'Imported model').run(
-    options,
-  );
+  const named = model.graph.name && !EXPORTERS_DEFAULT_NAMES.has(model.graph.name);
+  const name = (named && model.graph.name) || options.fallbackName || 'Imported model';
+  return new OnnxImport(model, name).run(options);
 }
+
+/** Graph names exporters give every model (torch.onnx.export's): the file's name says more. */
+const EXPORTERS_DEFAULT_NAMES = new Set(['torch_jit', 'main_graph', 'torch-jit-export']);
