@@ -1,12 +1,13 @@
 /**
  * Training on the PyTorch engine with the real PyTorch: the events match the
  * built-in engine's protocol; pause, stop and --resume; a 2-process torchrun
- * run; the run is accepted by export and by the evaluation service; and the
+ * run, and two nodes meeting at a rendezvous endpoint; the run is accepted by export and by the evaluation service; and the
  * faults (the process killed, a rank killed under torchrun, CUDA asked for
  * where there is none, a diverging loss, no PyTorch) each end in a message
  * that says what happened, with the last checkpoint and the project kept.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -260,6 +261,36 @@ describeWith([pytorch], 'the PyTorch engine', () => {
     expect(run.epochs.map((e) => e.epoch)).toEqual([1, 2]);
     expect(run.epochs[0].device).toMatch(/2 processes \(gloo\)$/);
     expect(loadCheckpoint(outDir).position).toMatchObject({ epoch: 2, optimizerStep: 4 });
+    expect(engineProcesses()).toEqual([]);
+  });
+
+  it('meets the other machines of a cluster run at --rdzv-endpoint (two nodes, here on one machine)', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const node = (nodeRank: number) =>
+      train({
+        epochs: 1,
+        nprocPerNode: 1,
+        nnodes: 2,
+        nodeRank,
+        rdzvEndpoint: `127.0.0.1:${port}`,
+        outDir: runDir(),
+      });
+    const [first, second] = await Promise.all([node(0), node(1)]);
+    for (const [nodeRank, run] of [first, second].entries()) {
+      expect(run.final).toMatchObject({ event: 'done', backend: 'pytorch' });
+      expect((run.events[0] as { backendNote: string }).backendNote).toMatch(
+        new RegExp(`2 processes under torchrun on 2 machines \\(this is node ${nodeRank}\\)`),
+      );
+      expect(run.epochs[0].device).toMatch(/2 processes \(gloo\)$/);
+    }
+    // One training, recorded on each machine: the numbers are the same.
+    expect(second.epochs[0].trainLoss).toBe(first.epochs[0].trainLoss);
+    expect(second.epochs[0].valAcc).toBe(first.epochs[0].valAcc);
     expect(engineProcesses()).toEqual([]);
   });
 
