@@ -27,7 +27,7 @@ for (const [split, count] of subsets) {
     ['labels-idx1-ubyte', 1],
   ] as const) {
     const name = `${split}-${kind}.gz`;
-    const { dims, data } = parseIdx(readFileSync(path.join(source, name)), rank, name);
+    const { dims, data } = await parseIdx(readFileSync(path.join(source, name)), rank, name);
     const per = dims.slice(1).reduce((a, b) => a * b, 1);
     const out = path.join(target, name);
     writeFileSync(

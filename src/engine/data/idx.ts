@@ -3,7 +3,8 @@
  * number naming the element type and rank, the dimensions, then the data.
  * https://yann.lecun.com/exdb/mnist/ ("FILE FORMATS").
  */
-import { constants, gunzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { constants, gunzip, gunzipSync } from 'node:zlib';
 import { formatBytes } from '../../core/summary';
 
 export interface IdxArray {
@@ -32,18 +33,22 @@ function promisedBytes(head: Uint8Array, rank: number): number | undefined {
   return 4 + 4 * rank + count;
 }
 
+const inflateAsync = promisify(gunzip);
+
 /**
  * Inflates a gzip file, but never past what its header promises nor past
  * MAX_COMPRESSION_RATIO times its size: a header promising gigabytes in a
- * small file (a gzip bomb) is refused before the memory is taken.
+ * small file (a gzip bomb) is refused before the memory is taken. The work
+ * is done on libuv's thread pool: Fashion-MNIST's files take a second to
+ * inflate, which a host listing the datasets must not spend on its event loop.
  */
-function inflate(file: Uint8Array, rank: number, where: string): Uint8Array {
+async function inflate(file: Uint8Array, rank: number, where: string): Promise<Uint8Array> {
   const head = gunzipSync(file.subarray(0, 1024), { finishFlush: constants.Z_SYNC_FLUSH });
   const promised = promisedBytes(head, rank);
-  if (promised === undefined) return gunzipSync(file);
+  if (promised === undefined) return inflateAsync(file);
   const ceiling = MAX_COMPRESSION_RATIO * file.length;
   try {
-    return gunzipSync(file, { maxOutputLength: Math.min(promised, ceiling) + SLACK });
+    return await inflateAsync(file, { maxOutputLength: Math.min(promised, ceiling) + SLACK });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') throw error;
     throw new IdxError(
@@ -58,10 +63,10 @@ function inflate(file: Uint8Array, rank: number, where: string): Uint8Array {
 const SLACK = 65_536;
 
 /** Parses an IDX file of unsigned bytes with the expected rank (3 for images, 1 for labels). */
-export function parseIdx(file: Uint8Array, rank: number, where: string): IdxArray {
+export async function parseIdx(file: Uint8Array, rank: number, where: string): Promise<IdxArray> {
   let bytes: Uint8Array;
   try {
-    bytes = file[0] === 0x1f && file[1] === 0x8b ? inflate(file, rank, where) : file;
+    bytes = file[0] === 0x1f && file[1] === 0x8b ? await inflate(file, rank, where) : file;
   } catch (error) {
     if (error instanceof IdxError) throw error;
     throw new IdxError(`${where} is not a readable gzip file (${(error as Error).message})`);

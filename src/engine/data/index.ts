@@ -6,7 +6,8 @@
  * Fashion-MNIST subset bundled with the studio; 'folder' reads labelled
  * images. Images are float32 in [0, 1] (the course's ToTensor), NHWC.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { DatasetInfo } from '../../api/training-protocol';
@@ -187,20 +188,20 @@ async function downloadAll(
   }
 }
 
-function readIdxPair(
+async function readIdxPair(
   dir: string,
   images: FileKey,
   labels: FileKey,
   spec: IdxDataset,
   limit: number | undefined,
   onProgress: LoadDatasetOptions['onProgress'],
-): Omit<Split, 'shape'> & { shape: [number, number, number]; total: number } {
+): Promise<Omit<Split, 'shape'> & { shape: [number, number, number]; total: number }> {
   const imageFile = fileIn(dir, images)!;
   const labelFile = fileIn(dir, labels)!;
   onProgress?.({ stage: 'parse', file: imageFile });
-  const img = parseIdx(readFileSync(imageFile), 3, imageFile);
+  const img = await parseIdx(await readFile(imageFile), 3, imageFile);
   onProgress?.({ stage: 'parse', file: labelFile });
-  const lab = parseIdx(readFileSync(labelFile), 1, labelFile);
+  const lab = await parseIdx(await readFile(labelFile), 1, labelFile);
   const [n, h, w] = img.dims;
   if (lab.dims[0] !== n) {
     throw new IdxError(
@@ -221,14 +222,14 @@ function readIdxPair(
   return { images: imagesOut, labels: labelsOut, count, shape: [h, w, 1], total: n };
 }
 
-function loadIdxFrom(
+async function loadIdxFrom(
   dir: string,
   name: string,
   spec: IdxDataset,
   options: LoadDatasetOptions,
   source: string,
-): Dataset {
-  const train = readIdxPair(
+): Promise<Dataset> {
+  const train = await readIdxPair(
     dir,
     'trainImages',
     'trainLabels',
@@ -236,7 +237,7 @@ function loadIdxFrom(
     options.limitTrain,
     options.onProgress,
   );
-  const val = readIdxPair(
+  const val = await readIdxPair(
     dir,
     'valImages',
     'valLabels',
@@ -282,7 +283,7 @@ async function loadIdxDataset(
   const found = candidates.find(hasAll);
   if (found) {
     try {
-      return loadIdxFrom(found, name, spec, options, found);
+      return await loadIdxFrom(found, name, spec, options, found);
     } catch (error) {
       throw withHelp(error, found);
     }
@@ -304,7 +305,13 @@ async function loadIdxDataset(
     );
   }
   try {
-    return loadIdxFrom(cacheDir, name, spec, options, `${cacheDir} (downloaded from ${baseUrl})`);
+    return await loadIdxFrom(
+      cacheDir,
+      name,
+      spec,
+      options,
+      `${cacheDir} (downloaded from ${baseUrl})`,
+    );
   } catch (error) {
     // A damaged download must not stay in the cache looking complete.
     rmSync(cacheDir, { recursive: true, force: true });
@@ -312,7 +319,7 @@ async function loadIdxDataset(
   }
 }
 
-function loadSample(options: LoadDatasetOptions): Dataset {
+async function loadSample(options: LoadDatasetOptions): Promise<Dataset> {
   const dir = sampleDirs().find(hasAll);
   if (!dir) {
     throw new Error(
@@ -320,7 +327,7 @@ function loadSample(options: LoadDatasetOptions): Dataset {
     );
   }
   // Where the sample lies says nothing to a user (and would put this machine's paths in screenshots).
-  const dataset = loadIdxFrom(
+  const dataset = await loadIdxFrom(
     dir,
     'sample',
     IDX_DATASETS['fashion-mnist'],
