@@ -48,12 +48,13 @@ type Epoch = Extract<TrainingEvent, { event: 'epoch' }>;
 async function train(
   overrides: Partial<TrainOptions>,
   onEvent?: (event: TrainingEvent, control: TrainingControl) => void,
+  network = project,
 ): Promise<{ events: TrainingEvent[]; final: FinalEvent; epochs: Epoch[] }> {
   const events: TrainingEvent[] = [];
   const control = new TrainingControl();
   const final = await runTraining(
-    project,
-    resolveTrainOptions(project, { ...base, ...overrides }),
+    network,
+    resolveTrainOptions(network, { ...base, ...overrides }),
     (event) => {
       events.push(event);
       onEvent?.(event, control);
@@ -151,8 +152,12 @@ describeWith([pytorch], 'the PyTorch engine', () => {
     expect(loadCheckpoint(outDir).position).toMatchObject({ epoch: 2, batch: 0, optimizerStep: 8 });
   });
 
-  it('crops and flips training images as asked, repeatably, follows the schedule and takes the thread count asked for', async () => {
+  it('crops and flips training images as asked, repeatably, then resizes them, follows the schedule and takes the thread count asked for', async () => {
+    // Fed at 32×32: the engine crops and flips the stored 28×28 images, then resizes each batch.
+    const larger = structuredClone(project);
+    Object.assign(larger.nodes[0].params, { height: 32, width: 32 });
     const settings: Partial<TrainOptions> = {
+      resize: [32, 32],
       lr: 0.1,
       schedule: 'step',
       stepSize: 1,
@@ -161,12 +166,13 @@ describeWith([pytorch], 'the PyTorch engine', () => {
     };
     const augmented = { ...settings, cropPadding: 2, flip: true };
     const [plain, first, again] = [
-      await train(settings),
-      await train(augmented),
-      await train(augmented),
+      await train(settings, undefined, larger),
+      await train(augmented, undefined, larger),
+      await train(augmented, undefined, larger),
     ];
     expect(first.events[0]).toMatchObject({
       event: 'start',
+      dataset: { inputShape: [32, 32, 1] },
       threads: 1,
       augmentation: { cropPadding: 2, flip: true },
     });
