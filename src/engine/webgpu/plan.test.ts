@@ -4,7 +4,9 @@
  * device's limits refuse. (The GPU side runs in the *.gpu.test.ts files.)
  */
 import { describe, expect, it } from 'vitest';
+import { layerCases } from '../../../test/parity/layer-cases';
 import { inferValidGraph } from '../../core/infer';
+import { primitiveTypes } from '../../core/layers/registry';
 import { presets } from '../../core/presets';
 import {
   dispatchCounts,
@@ -181,6 +183,22 @@ describe('planning a training step', () => {
     const p = planStep(inference, options(4, [28, 28]));
     expect(p.dispatches[0].label).toBe('resize images 28×28 → 96×96');
     expect(p.imageShape).toEqual([4, 28, 28, 1]);
+  });
+});
+
+describe('the layer catalog on the compiled step', () => {
+  // Each type that computes, through the first parity case that uses it (the SwiftShader
+  // tests run the same cases against the op-by-op path).
+  it.each(primitiveTypes().filter((t) => t !== 'Input'))('%s plans', (type) => {
+    const c = layerCases.find((c) =>
+      inferValidGraph(c.graph).primitives.some((p) => p.type === type),
+    );
+    expect(c, `no parity case in test/parity/layer-cases.ts uses ${type}`).toBeDefined();
+    const { graph, input } = c as (typeof layerCases)[number];
+    const inference = inferValidGraph(graph, { inputShape: input });
+    const [batch, , h, w] = input;
+    // Mean squared error takes an output of any shape.
+    expect(() => planStep(inference, { ...options(batch, [h, w]), loss: 'mse' })).not.toThrow();
   });
 });
 
