@@ -263,7 +263,7 @@ export async function prepareRun(
     const { optimizer } = made;
     if (checkpoint) fromCheckpoint(() => optimizer.setState(checkpoint.optimizer), file);
   } catch (error) {
-    made?.step.dispose();
+    await made?.step.dispose();
     made?.optimizer.dispose();
     model.dispose();
     throw error;

@@ -220,8 +220,11 @@ export interface TrainingStep {
   ): Promise<{ result: Promise<StepResult> }>;
   /** Summed cross-entropy and correct rows over batches of a split, in inference mode. */
   evaluate(split: Split, batches: Int32Array[]): Promise<{ lossSum: number; correct: number }>;
-  /** Releases what the step holds. */
-  dispose(): void;
+  /**
+   * Releases what the step holds; resolves once it is released (the compiled
+   * step's GPU buffers go when the queue has run what uses them).
+   */
+  dispose(): void | Promise<void>;
 }
 
 /**

@@ -122,7 +122,7 @@ export class Trainer {
     }
     // Released before the final event: the owner terminates this worker on it, and Dawn (webgpu)
     // aborts the whole process when that lands while a GPU buffer is being released.
-    this.run?.step.dispose();
+    await this.run?.step.dispose();
     this.run?.model.dispose();
     this.run?.optimizer.dispose();
     try {

@@ -195,7 +195,7 @@ export class CompiledStep {
       await step.loadWeights();
       step.programs.set(programKey('train', options.batch, false), await step.build(train));
     } catch (error) {
-      step.dispose();
+      await step.dispose();
       throw error;
     }
     return step;
@@ -802,10 +802,11 @@ export class CompiledStep {
   /**
    * Releases the step's buffers. The model's variables keep wrapping the
    * per-weight buffers, so those are handed back to tfjs first: each
-   * variable gets a copy tfjs owns.
+   * variable gets a copy tfjs owns. Resolves once the buffers are destroyed
+   * (a worker terminated while Dawn destroys one takes its process down).
    */
-  dispose(): void {
-    if (this.disposed) return;
+  dispose(): Promise<void> {
+    if (this.disposed) return Promise.resolve();
     this.disposed = true;
     const { tf, model } = this;
     if (!this.lostReason) {
@@ -830,7 +831,7 @@ export class CompiledStep {
     // Destroyed once the queue has run what uses them (tfjs's copies above included).
     const backend = tfjsWebgpuBackend(tf);
     if (backend) flushTfjs(backend);
-    this.device.queue.onSubmittedWorkDone().then(
+    return this.device.queue.onSubmittedWorkDone().then(
       () => {
         for (const b of all) b.destroy();
       },
