@@ -118,7 +118,7 @@ describeWith([swiftshader], 'the compiled WebGPU step training LeNet (SwiftShade
         const options = { layerStats: false, ...(augment ? { augment: draw(i) } : {}) };
         got.push((await (await step.run(data.train, rows, options)).result).loss);
       }
-      step.dispose();
+      await step.dispose();
       model.dispose();
       return got;
     };
