@@ -29,6 +29,7 @@ import traceback
 
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 
 PREFIX = "@convnet-studio "
 # What the processes agree on between batches; the largest wish wins (a stop saves a checkpoint too).
@@ -190,25 +191,9 @@ def tensor_file(entry):
 
 
 def resize_as_studio(images, size):
-    """N x C x H x W images resized bilinearly as the studio's pipeline resizes them (tfjs resizeBilinear: corners
-    not aligned, no half-pixel centres, so a source position is the destination's times in/out), which
-    F.interpolate has no mode for."""
-
-    def axis(source_size, size):
-        position = torch.arange(size, dtype=torch.float64) * (source_size / size)
-        low = position.floor()
-        fraction = (position - low).to(images.dtype)
-        return low.long().clamp(max=source_size - 1), position.ceil().long().clamp(max=source_size - 1), fraction
-
-    top, bottom, down = axis(images.shape[-2], size[0])
-    left, right, across = axis(images.shape[-1], size[1])
-
-    def row(index):
-        picked = images[..., index, :]
-        return picked[..., left] + (picked[..., right] - picked[..., left]) * across
-
-    upper, lower = row(top), row(bottom)
-    return upper + (lower - upper) * down[:, None]
+    """N x C x H x W images resized bilinearly as the studio resizes them, which is PyTorch's own
+    F.interpolate without aligned corners (tfjs's resizeBilinear with half-pixel centres)."""
+    return F.interpolate(images, size=size, mode="bilinear", align_corners=False)
 
 
 def describe_device(placement):

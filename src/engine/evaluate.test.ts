@@ -108,7 +108,10 @@ describe('classify', () => {
       Array.from(
         tf
           .argMax(
-            model.forward(tf.image.resizeBilinear(images as tfc.Tensor4D, [12, 12]), false),
+            model.forward(
+              tf.image.resizeBilinear(images as tfc.Tensor4D, [12, 12], false, true),
+              false,
+            ),
             1,
           )
           .dataSync(),

@@ -65,7 +65,8 @@ export function imageBatch(
       c,
     ]);
     if (!resize || (resize[0] === h && resize[1] === w)) return batch;
-    return tf.image.resizeBilinear(batch, resize);
+    // Half-pixel centres: PyTorch's F.interpolate(mode='bilinear', align_corners=False).
+    return tf.image.resizeBilinear(batch, resize, false, true);
   });
 }
 

@@ -316,7 +316,8 @@ export function gatherBatch(
   return tf.tidy(() => {
     let x = tf.tensor4d(images, [rows.length, h, w, c]);
     if (resize && (resize[0] !== h || resize[1] !== w)) {
-      x = tf.image.resizeBilinear(x, resize);
+      // Half-pixel centres: PyTorch's F.interpolate(mode='bilinear', align_corners=False).
+      x = tf.image.resizeBilinear(x, resize, false, true);
     }
     return { x, y: tf.tensor1d(labels, 'int32') };
   });

@@ -145,7 +145,7 @@ describeWith([swiftshader], 'the compiled WebGPU step, layer by layer (SwiftShad
     model.dispose();
   });
 
-  it('resizes the images on the GPU as tfjs does (bilinear, no corner alignment)', async () => {
+  it("resizes the images on the GPU as the op-by-op path does (PyTorch's bilinear: half-pixel centres)", async () => {
     const graph = chain([2, 1, 12, 10], { type: 'Flatten' });
     await tf.setBackend('webgpu');
     const model = compileModel(tf, inferValidGraph(graph, { inputShape: [2, 1, 12, 10] }));
@@ -162,7 +162,7 @@ describeWith([swiftshader], 'the compiled WebGPU step, layer by layer (SwiftShad
     model.dispose();
     await tf.setBackend('cpu');
     const expected = tf.tidy(() =>
-      tf.image.resizeBilinear(tf.tensor4d(images, [2, 7, 5, 1]), [12, 10]).dataSync(),
+      tf.image.resizeBilinear(tf.tensor4d(images, [2, 7, 5, 1]), [12, 10], false, true).dataSync(),
     );
     expect(relativeError(resized, expected)).toBeLessThan(1e-5);
   });

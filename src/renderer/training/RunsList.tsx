@@ -27,7 +27,8 @@ export function RunsList() {
       <h3>Runs of this project</h3>
       {runs.length === 0 ? (
         <p className="hint">
-          Runs of this project are kept in runs/ next to its file; they appear here to compare.
+          No runs yet. Runs are kept in runs/ beside the project file (in the workspace while it is
+          unsaved) and appear here to compare.
         </p>
       ) : (
         <table>

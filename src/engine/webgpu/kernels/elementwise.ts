@@ -332,8 +332,9 @@ ${MAIN_1D}
 }
 
 /**
- * Bilinear resize of NHWC images as tfjs's resizeBilinear computes it
- * (alignCorners and halfPixelCenters false): source = destination · in/out.
+ * Bilinear resize of NHWC images as PyTorch's F.interpolate(mode='bilinear',
+ * align_corners=False) computes it (tfjs's resizeBilinear with halfPixelCenters):
+ * source = (destination + ½) · in/out − ½, clamped at 0.
  */
 export const RESIZE_BILINEAR: Kernel = {
   key: 'resize-bilinear',
@@ -357,10 +358,10 @@ ${MAIN_1D}
   if (i >= p.count) { return; }
   let c = i % p.C; let t = i / p.C; let ox = t % p.outW; let t2 = t / p.outW;
   let oy = t2 % p.outH; let n = t2 / p.outH;
-  let fy = p.ratioH * f32(oy);
-  let fx = p.ratioW * f32(ox);
-  let y0 = u32(floor(fy)); let x0 = u32(floor(fx));
-  let y1 = min(p.inH - 1u, u32(ceil(fy))); let x1 = min(p.inW - 1u, u32(ceil(fx)));
+  let fy = max(0.0, p.ratioH * (f32(oy) + 0.5) - 0.5);
+  let fx = max(0.0, p.ratioW * (f32(ox) + 0.5) - 0.5);
+  let y0 = min(p.inH - 1u, u32(floor(fy))); let x0 = min(p.inW - 1u, u32(floor(fx)));
+  let y1 = min(p.inH - 1u, y0 + 1u); let x1 = min(p.inW - 1u, x0 + 1u);
   let dy = fy - f32(y0); let dx = fx - f32(x0);
   let row0 = (n * p.inH + y0) * p.inW; let row1 = (n * p.inH + y1) * p.inW;
   let tl = src[(row0 + x0) * p.C + c]; let tr = src[(row0 + x1) * p.C + c];
