@@ -17,7 +17,7 @@ import { checkTrainOptions, type TrainOptions } from '../../core/training/option
 import { rateLimit } from '../../node/rate-limit';
 import { batchIndices } from '../data';
 import { RunRecorder } from '../run/recorder';
-import { DeviceLost } from '../webgpu/device';
+import { DeviceLost, watchDeviceLoss } from '../webgpu/device';
 import { type PreparedRun, prepareRun } from './prepare';
 import { learningRateAt } from './schedules';
 import type { StepResult } from './step';
@@ -84,6 +84,8 @@ interface PendingStep {
 export class Trainer {
   private run!: PreparedRun;
   private recorder: RunRecorder | undefined;
+  /** Why the GPU device was lost, if it was (WebGPU). */
+  private deviceLoss: () => string | undefined = () => undefined;
   private readonly batchEventDue = rateLimit(BATCH_EVENTS_PER_SECOND);
   private startedAt = 0;
   /** Seconds per trained sample, including validation, from the epochs so far. */
@@ -114,6 +116,7 @@ export class Trainer {
       const { outDir } = this.options;
       this.recorder = outDir ? RunRecorder.open(outDir, this.project, this.options) : undefined;
       this.run = await prepareRun(this.project, this.options, this.recorder, this.emit);
+      this.deviceLoss = watchDeviceLoss(this.run.tf);
       this.emit(this.run.start);
       this.lastCheckpointAt = performance.now();
       final = await this.fitEpochs();
@@ -278,9 +281,11 @@ export class Trainer {
 
   /** A failure's message, with what of the run is safe where that is in question. */
   private describeFailure(error: unknown): string {
-    if (error instanceof DeviceLost) {
+    const lost = this.deviceLoss();
+    if (error instanceof DeviceLost || lost !== undefined) {
+      const { message } = error instanceof DeviceLost ? error : new DeviceLost(lost as string);
       const kept = this.recorder?.checkpointed();
-      return `${error.message}: training stopped. ${
+      return `${message}: training stopped. ${
         kept
           ? `The checkpoint ${kept} in ${this.recorder?.dir} is kept; continue from it with --resume once the GPU works again`
           : 'No checkpoint had been written yet'

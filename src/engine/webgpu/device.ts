@@ -43,6 +43,24 @@ export function deviceLimits(device: GPUDevice): DeviceLimits {
   };
 }
 
+/** Why a device was lost, in words. */
+export function lossReason(info: GPUDeviceLostInfo): string {
+  return info.message || info.reason || 'unknown reason';
+}
+
+/**
+ * Watches tfjs's WebGPU device (none on another backend): the returned
+ * function says why it was lost, once it is. On the op-by-op path tfjs's
+ * errors after a loss say little (an empty message), so the trainer asks.
+ */
+export function watchDeviceLoss(tf: TF): () => string | undefined {
+  let reason: string | undefined;
+  tfjsWebgpuBackend(tf)?.device.lost.then((info) => {
+    reason = lossReason(info);
+  });
+  return () => reason;
+}
+
 /** The device's loss, as an error for the run to stop with. */
 export class DeviceLost extends Error {
   constructor(readonly reason: string) {

@@ -14,7 +14,7 @@ import type { GraphInference } from '../../core/infer';
 import type { TF } from '../../core/layers/types';
 import type { TensorMap } from '../../core/weights/safetensors';
 import type { OptimizerConfig, OptimizerState } from '../training/optimizers';
-import { DeviceLost, deviceLimits, flushTfjs, tfjsWebgpuBackend } from './device';
+import { DeviceLost, deviceLimits, flushTfjs, lossReason, tfjsWebgpuBackend } from './device';
 import {
   FIRST_STORAGE_BINDING,
   type Kernel,
@@ -154,7 +154,7 @@ export class CompiledStep {
       });
     }
     device.lost.then((info) => {
-      if (!this.disposed) this.lostReason = info.message || info.reason || 'unknown reason';
+      if (!this.disposed) this.lostReason = lossReason(info);
     });
   }
 
