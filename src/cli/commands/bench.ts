@@ -175,9 +175,10 @@ export function registerBench(program: Command): void {
 Each measurement is one warm-up step, then the timed steps on a fixed random
 batch (SGD, cross-entropy), the loss read back after every step. On WebGPU
 both paths are timed, the compiled step and tfjs op by op, each with the
-compute dispatches one step issues and the CPU time to issue it (measured
-without waiting for the GPU), and for the compiled step the GPU time per
-kernel class where the adapter can time passes.
+compute dispatches one step issues and the CPU time to issue it (the
+process's CPU time, measured without waiting for the GPU), and for the
+compiled step the GPU time per kernel class where the adapter can time
+passes.
 
 With --backend pytorch it times real training on Fashion-MNIST twice, from start
 to end: driven by the studio (--backend pytorch: the Python lookup, the data
