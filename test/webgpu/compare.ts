@@ -104,8 +104,9 @@ async function compiledStep(tf: TF, c: StepCase, steps: number): Promise<StepOut
  * Every difference of one case between the compiled step and the op-by-op
  * path (on tfjs's cpu backend, or wasm, which backends-layers.test.ts holds
  * to cpu and is far faster), each with the error allowed: 1e-4 (the PyTorch
- * parity tolerance), or with `noise`, ten times what the op-by-op result
- * moves when the images move by one part in a million, where that is more.
+ * parity tolerance), or with `noise`, ten times the most the op-by-op result
+ * moves when the images move by one part in a million (three such moves),
+ * where that is more.
  * That measures what the mathematics leaves undetermined: a training
  * BatchNorm of two values per channel, whose input gradient is a difference
  * of equal terms; a gradient that is exactly zero, computed as cancelling sums.
@@ -134,14 +135,18 @@ export async function compareStep(
   };
   const steps = c.steps ?? 1;
   const reference = await referenceStep(tf, stepCase, steps);
-  let noise: Difference[] = [];
-  if (opts.noise) {
-    const wobble = uniform(stepCase.images.length, 13);
+  // One wobble can leave a cancelling sum's rounding almost unmoved by chance; the largest of three does not.
+  const noise: number[] = [];
+  for (const seed of opts.noise ? [13, 17, 19] : []) {
+    const wobble = uniform(stepCase.images.length, seed);
     const images = stepCase.images.map((v, i) => v * (1 + 1e-6 * Math.sign(wobble[i])));
-    noise = differencesOf(await referenceStep(tf, { ...stepCase, images }, steps), reference);
+    const moved = differencesOf(await referenceStep(tf, { ...stepCase, images }, steps), reference);
+    moved.forEach((d, i) => {
+      noise[i] = Math.max(noise[i] ?? 0, d.error);
+    });
   }
   const compiled = differencesOf(await compiledStep(tf, stepCase, steps), reference);
-  return compiled.map((d, i) => ({ ...d, allowed: Math.max(1e-4, 10 * (noise[i]?.error ?? 0)) }));
+  return compiled.map((d, i) => ({ ...d, allowed: Math.max(1e-4, 10 * (noise[i] ?? 0)) }));
 }
 
 /** The differences above what is allowed, for people. */
