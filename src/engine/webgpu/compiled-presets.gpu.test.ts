@@ -14,15 +14,8 @@ import type { TF } from '../../core/layers/types';
 import { presets } from '../../core/presets';
 import { initBackend } from '../backends';
 
-/**
- * The smallest inputs the presets take (AlexNet and NiN downsample most), as
- * backend-check.ts; DenseNet at 64, where its last block's maps are 2×2: at
- * 32 they are 1×1, so each training BatchNorm there normalises two values
- * per channel, and its gradients, differences of nearly equal terms, moved
- * past the allowance when the op-by-op path's wasm kernels changed their
- * order of summation.
- */
-const SIZE: Record<string, number> = { alexnet: 65, nin: 67, googlenet: 16, densenet: 64 };
+/** The smallest inputs the presets take (AlexNet and NiN downsample most), as backend-check.ts. */
+const SIZE: Record<string, number> = { alexnet: 65, nin: 67, googlenet: 16 };
 
 const withoutDropout = (project: Project): Project => ({
   ...project,
