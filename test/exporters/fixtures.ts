@@ -8,6 +8,7 @@ import type { Project } from '../../src/core/document/schema';
 import { inferGraph, inferValidGraph } from '../../src/core/infer';
 import { presets } from '../../src/core/presets/index';
 import type { TensorMap } from '../../src/core/weights/safetensors';
+import { seededRandom } from '../../src/engine/data/random';
 import type { ExportInput } from '../../src/exporters/common';
 import { cpuTf } from '../support/tfjs-cpu';
 
@@ -22,17 +23,8 @@ export interface StudioCase {
   expectedShape: number[];
 }
 
-/** Seeded uniform numbers in [0, 1) (mulberry32). */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform numbers in [0, 1): the studio's own stream. */
+export const random = seededRandom;
 
 /** Random weights of a sensible scale for every weight the graph has. */
 export function randomWeights(inference: ExportInput['inference'], seed = 1): TensorMap {
