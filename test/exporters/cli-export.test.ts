@@ -1,21 +1,13 @@
 /** `convnet-studio export` and `import` as a user runs them. */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { cli } from '../support/cli';
 import { layerZoo } from './fixtures';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-export-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function cli(...args: string[]) {
-  const result = spawnSync('node', ['bin/convnet-studio.mjs', ...args], {
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 it('exports a preset with fresh weights and says so; import + re-export round-trips', () => {
   const tfjs = cli('export', 'lenet', '--format', 'tfjs', '--out', join(dir, 'lenet-tfjs'));

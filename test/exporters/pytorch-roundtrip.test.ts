@@ -5,7 +5,7 @@
  * the studio computes what PyTorch computes with them, and the run exports
  * to PyTorch again with the same outputs.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { compileModel } from '../../src/core/compile/model';
 import { inferValidGraph } from '../../src/core/infer';
 import { decodeSafetensors, encodeSafetensors } from '../../src/core/weights/safetensors';
 import { readExportSource } from '../../src/exporters/node-io';
+import { cli } from '../support/cli';
 import {
   describeWith,
   FASHION_MNIST_DIR,
@@ -27,14 +28,6 @@ import { random, relativeError } from './fixtures';
 
 const dir = mkdtempSync(join(tmpdir(), 'pytorch-roundtrip-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function cli(...args: string[]) {
-  const result = spawnSync('node', ['bin/convnet-studio.mjs', ...args], {
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 /** Output of a PyTorch package's load_model(weights) on x (NCHW), computed by real PyTorch. */
 function torchOutput(

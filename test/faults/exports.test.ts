@@ -4,26 +4,16 @@
  * command line, `overwrite` after the dialog's question), and writes a set of
  * files whole or not at all.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExportService } from '../../src/backend/export-service';
 import { getPreset } from '../../src/core/presets';
-import { repoRoot } from '../../src/server/renderer-build';
+import { cli } from '../support/cli';
 
 const dir = mkdtempSync(join(tmpdir(), 'fault-exports-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/convnet-studio.mjs', ...args], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('export over the user’s files (command line)', () => {
   const out = join(dir, 'cli');
